@@ -1,0 +1,35 @@
+# The two commands of the README:  make demo   and   make test
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.tinykit-installed
+
+.PHONY: demo test test-slow bench tools lab clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# System tools for the emulated board (cross compiler, QEMU, socat), from Debian.
+tools:
+	sh boards/install-tools.sh
+
+demo: $(STAMP)
+	$(PY) -m tinykit.cli demo
+
+test: $(STAMP) tools
+	$(PY) -m pytest -m "not slow and not hardware"
+
+test-slow: $(STAMP) tools
+	$(PY) -m pytest -m slow
+
+bench: $(STAMP)
+	$(PY) bench/gesture.py --json bench/gesture.json
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf build .pytest_cache

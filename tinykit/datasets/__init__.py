@@ -1,0 +1,52 @@
+"""Data set loaders: IMU_Capture gesture CSV, Speech Commands; bundled samples.
+
+``load(name_or_path)`` finds a bundled data set by name (see ``bundled()``) or
+reads a folder.
+"""
+from pathlib import Path
+
+from ..errors import DatasetError
+from .imu import ImuDataset, load_imu
+from .imu_csv import IMU_COLUMNS, read_imu_csv
+
+# Bundled samples live in the repository's top-level datasets/ folder. TINYKIT_DATA
+# points elsewhere (e.g. for an installed, non-editable tinykit).
+_KINDS = {"magic_wand": "imu"}
+
+
+def data_root() -> Path:
+    """The folder holding the bundled data sets."""
+    import os
+    env = os.environ.get("TINYKIT_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "datasets"
+
+
+def bundled() -> list:
+    """Names of the data sets bundled with tinykit."""
+    root = data_root()
+    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def load(name_or_path, **kwargs):
+    """Load a bundled data set by name, or a data set folder by path.
+
+    Example:
+        >>> ds = load("magic_wand")  # doctest: +SKIP
+        >>> ds.num_classes  # doctest: +SKIP
+        5
+    """
+    path = Path(name_or_path)
+    if not path.exists():
+        candidate = data_root() / str(name_or_path)
+        if not candidate.is_dir():
+            raise DatasetError(f"{name_or_path!r} is neither a folder nor a bundled data set; "
+                               f"bundled: {bundled()}.")
+        path = candidate
+    kind = _KINDS.get(path.name, "imu")
+    if kind == "imu":
+        return load_imu(path, **kwargs)
+    raise DatasetError(f"{path}: unknown data set kind {kind!r}.")
+
+
+__all__ = ["ImuDataset", "load_imu", "read_imu_csv", "IMU_COLUMNS", "load", "bundled",
+           "data_root"]
