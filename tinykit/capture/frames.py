@@ -126,7 +126,7 @@ class FrameDecoder:
     def __init__(self):
         self.stats = FrameStats()
         self._buf = bytearray()
-        self._overflow = False
+        self._overflow = 0             # bytes thrown away since the buffer overflowed
         self._synced = False
         self._expect = None
 
@@ -142,10 +142,10 @@ class FrameDecoder:
             self._append(data[start:z])
             chunk, overflow = bytes(self._buf), self._overflow
             self._buf.clear()
-            self._overflow = False
+            self._overflow = 0
             start = z + 1
             if overflow:
-                self._bad(len(chunk) + MAX_ENCODED)
+                self._bad(overflow)
             elif chunk:
                 frame = self._decode(chunk)
                 if frame is None:
@@ -156,11 +156,12 @@ class FrameDecoder:
 
     def _append(self, piece):
         if self._overflow:
+            self._overflow += len(piece)
             return
         self._buf += piece
         if len(self._buf) > MAX_ENCODED:       # no delimiter for too long: garbage
+            self._overflow = len(self._buf)
             self._buf.clear()
-            self._overflow = True
 
     def _bad(self, n):
         if self._synced:

@@ -356,6 +356,7 @@ class _Recorder:
             s.rate = self._rate()
         s.total = s.first_index
         self.sidecar = Sidecar(self.out, self.label, s.kind)
+        s.metadata = self.sidecar.path
         self.sidecar.start(board=s.board, url=self.url, rate=s.rate, protocol=proto,
                            started=_now(), ended=None, stopped="recording",
                            first_index=s.first_index,

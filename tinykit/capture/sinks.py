@@ -70,6 +70,9 @@ class ImuCsvSink:
         if not self.path.exists() or self.path.stat().st_size == 0:
             self._append((HEADER_LINE + "\n").encode())
             return 0
+        data = self.path.read_bytes()
+        if not data.endswith(b"\n"):          # a line torn by a crash mid-write
+            self._truncate(data.rfind(b"\n") + 1)
         try:
             imu = read_imu_csv(self.path, spg)
         except DatasetError as e:
@@ -77,19 +80,22 @@ class ImuCsvSink:
                                f"record into another folder.") from None
         data = self.path.read_bytes()
         lines = data.splitlines(keepends=True)
-        if imu.skipped or not data.endswith(b"\n"):
+        if imu.skipped:
             # A torn last gesture (the previous session stopped mid-write): keep only
             # what ends with the last complete gesture.
             keep = imu.first_lines[-1] + spg - 1 if imu.first_lines else self._header_line(lines)
             cut = sum(len(line) for line in lines[:keep])
-            with open(self.path, "r+b") as f:
-                f.truncate(cut)
-                f.flush()
-                os.fsync(f.fileno())
+            self._truncate(cut)
             data = data[:cut]
         if not data.endswith(b"\n"):
             self._append(b"\n")
         return len(imu.gestures)
+
+    def _truncate(self, size):
+        with open(self.path, "r+b") as f:
+            f.truncate(size)
+            f.flush()
+            os.fsync(f.fileno())
 
     @staticmethod
     def _header_line(lines):
