@@ -8,10 +8,13 @@ from pathlib import Path
 from ..errors import DatasetError
 from .imu import ImuDataset, load_imu
 from .imu_csv import IMU_COLUMNS, read_imu_csv
+from .audio import Clips, read_wav, read_wavs
+from .speech_commands import (KWS12_WORDS, SpeechCommands, download_speech_commands,
+                              load_speech_commands)
 
 # Bundled samples live in the repository's top-level datasets/ folder. TINYKIT_DATA
 # points elsewhere (e.g. for an installed, non-editable tinykit).
-_KINDS = {"magic_wand": "imu"}
+_KINDS = {"magic_wand": "imu", "speech_commands": "speech_commands"}
 
 
 def data_root() -> Path:
@@ -42,11 +45,15 @@ def load(name_or_path, **kwargs):
             raise DatasetError(f"{name_or_path!r} is neither a folder nor a bundled data set; "
                                f"bundled: {bundled()}.")
         path = candidate
-    kind = _KINDS.get(path.name, "imu")
+    kind = _KINDS.get(path.name) or ("speech_commands" if (path / "_background_noise_").is_dir()
+                                     else "imu")
     if kind == "imu":
         return load_imu(path, **kwargs)
+    if kind == "speech_commands":
+        return load_speech_commands(path, **kwargs)
     raise DatasetError(f"{path}: unknown data set kind {kind!r}.")
 
 
 __all__ = ["ImuDataset", "load_imu", "read_imu_csv", "IMU_COLUMNS", "load", "bundled",
-           "data_root"]
+           "data_root", "SpeechCommands", "load_speech_commands", "download_speech_commands",
+           "KWS12_WORDS", "read_wav", "read_wavs", "Clips"]
