@@ -1,0 +1,112 @@
+/* tinykit capture firmware for QEMU mps2-an386: streams compiled-in sensor data on
+ * UART0 with the protocols of tinykit.capture.
+ *
+ *   CAPTURE_MODE_imu:   IMU_Capture CSV, header then each gesture (119 rows of
+ *                       aX,aY,aZ,gX,gY,gZ with 3 decimals) and an empty line;
+ *   CAPTURE_MODE_audio: a 0x00, an info frame, then audio frames of FRAME_SAMPLES
+ *                       int16 samples (COBS, sequence numbers, CRC-32).
+ *
+ * LOOPS passes over the data (0: forever). CORRUPT_EVERY n > 0 flips one bit in
+ * every n-th audio frame after its CRC is computed, to test the receiver. */
+#include <stdint.h>
+
+#include "capture_data.h"
+#include "frame.h"
+#include "uart.h"
+
+#ifndef LOOPS
+#define LOOPS 1
+#endif
+#ifndef CORRUPT_EVERY
+#define CORRUPT_EVERY 0
+#endif
+#ifndef FRAME_SAMPLES
+#define FRAME_SAMPLES 256
+#endif
+#ifndef BAUD
+#define BAUD 115200
+#endif
+
+static void put_milli(int32_t m)
+{
+    char buf[16];
+    int i = sizeof buf;
+    uint32_t v = m < 0 ? (uint32_t)(-m) : (uint32_t)m;
+    buf[--i] = (char)('0' + v % 10); v /= 10;
+    buf[--i] = (char)('0' + v % 10); v /= 10;
+    buf[--i] = (char)('0' + v % 10); v /= 10;
+    buf[--i] = '.';
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (m < 0) {
+        buf[--i] = '-';
+    }
+    uart_write(buf + i, sizeof buf - (size_t)i);
+}
+
+static void stream_imu(void)
+{
+    uart_puts("aX,aY,aZ,gX,gY,gZ\r\n");
+    for (uint32_t pass = 0; LOOPS == 0 || pass < LOOPS; pass++) {
+        const int32_t *v = imu_milli;
+        for (uint32_t g = 0; g < imu_gesture_count; g++) {
+            for (int r = 0; r < IMU_ROWS_PER_GESTURE; r++) {
+                for (int c = 0; c < IMU_COLUMNS; c++) {
+                    if (c) {
+                        uart_putc(',');
+                    }
+                    put_milli(*v++);
+                }
+                uart_puts("\r\n");
+            }
+            uart_puts("\r\n");
+        }
+    }
+}
+
+static uint32_t rng_state = 12345u;
+
+static uint32_t rng(void)
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return rng_state >> 8;
+}
+
+static void stream_audio(void)
+{
+    static const char info[] = "{\"board\":\"mps2-an386\",\"rate\":" AUDIO_RATE_TEXT
+        ",\"format\":\"s16le\",\"channels\":1,\"frame_samples\":" FRAME_SAMPLES_TEXT "}";
+    uint32_t seq = 0;
+    uart_putc(0);
+    frame_send(FRAME_TYPE_INFO, seq++, info, sizeof info - 1, -1);
+    for (uint32_t pass = 0; LOOPS == 0 || pass < LOOPS; pass++) {
+        for (uint32_t start = 0; start < audio_sample_count; start += FRAME_SAMPLES) {
+            uint32_t n = audio_sample_count - start;
+            if (n > FRAME_SAMPLES) {
+                n = FRAME_SAMPLES;
+            }
+            int32_t flip = -1;
+            if (CORRUPT_EVERY > 0 && seq % CORRUPT_EVERY == CORRUPT_EVERY - 1) {
+                flip = (int32_t)(rng() % ((8u + 2u * n + 4u) * 8u));
+            }
+            frame_send(FRAME_TYPE_AUDIO, seq++, audio_pcm + start, (uint16_t)(2u * n), flip);
+        }
+    }
+}
+
+int main(void)
+{
+    uart_init(BAUD);
+#if defined(CAPTURE_MODE_imu)
+    stream_imu();
+#elif defined(CAPTURE_MODE_audio)
+    stream_audio();
+#else
+#error "build with MODE=imu or MODE=audio"
+#endif
+    for (;;) {
+        __asm__ volatile("wfi");
+    }
+}

@@ -1,0 +1,12 @@
+/* CMSDK APB UART0 of the mps2-an386 board. */
+#ifndef CAPTURE_UART_H
+#define CAPTURE_UART_H
+#include <stddef.h>
+#include <stdint.h>
+
+void uart_init(uint32_t baud);
+void uart_putc(uint8_t c);
+void uart_write(const void *data, size_t n);
+void uart_puts(const char *s);
+
+#endif
