@@ -27,6 +27,7 @@
 #define BAUD 115200
 #endif
 
+#if defined(CAPTURE_MODE_imu)
 static void put_milli(int32_t m)
 {
     char buf[16];
@@ -66,6 +67,9 @@ static void stream_imu(void)
     }
 }
 
+#endif
+
+#if defined(CAPTURE_MODE_audio)
 static uint32_t rng_state = 12345u;
 
 static uint32_t rng(void)
@@ -95,6 +99,8 @@ static void stream_audio(void)
         }
     }
 }
+
+#endif
 
 int main(void)
 {
