@@ -142,7 +142,7 @@ def _sniff(buf: bytes):
     return None
 
 
-def record(url, label, out, *, gestures=None, clips=None, samples=None, seconds=None,
+def record(url, label, out, *, gestures=None, clips=None, count=None, samples=None, seconds=None,
            protocol="auto", trigger="auto", threshold=2.5, samples_per_gesture=119,
            clip_seconds=1.0, rate=None, board=None, baudrate=115200, idle_timeout=10.0,
            on_data=None, stop=None) -> CaptureSummary:
@@ -161,6 +161,7 @@ def record(url, label, out, *, gestures=None, clips=None, samples=None, seconds=
         out: the data set folder.
         gestures: IMU: stop after this many gestures (cut as ``trigger`` says).
         clips: audio: stop after this many clips of ``clip_seconds``.
+        count: gestures or clips, whichever the stream turns out to carry.
         samples: stop after this many sensor samples (IMU rows, cut into windows of
             ``samples_per_gesture``; audio samples, cut into clips).
         seconds: with ``gestures``/``clips``, a wall-clock limit; alone, the length of
@@ -193,13 +194,14 @@ def record(url, label, out, *, gestures=None, clips=None, samples=None, seconds=
         (3, [PosixPath('/tmp/wand/Revelio.csv')])
     """
     check_label(label)
-    counts = {"gestures": gestures, "clips": clips, "samples": samples, "seconds": seconds}
+    counts = {"gestures": gestures, "clips": clips, "count": count, "samples": samples,
+              "seconds": seconds}
     for name, v in counts.items():
         if v is not None and (not isinstance(v, (int, float)) or v <= 0):
             raise CaptureError(f"{name}={v!r}: expected a positive number.")
     if all(v is None for v in counts.values()) and stop is None:
         raise CaptureError("say how much to record: gestures=N (IMU), clips=N (audio), "
-                           "samples=N or seconds=T.")
+                           "count=N (either), samples=N or seconds=T.")
     if protocol not in ("auto", "imu_csv", "frames"):
         raise CaptureError(f"protocol={protocol!r}; expected 'auto', 'imu_csv' or 'frames'.")
     if trigger not in ("auto", "board", "motion", "window"):
@@ -335,6 +337,8 @@ class _Recorder:
     def _begin(self, proto):
         s, c = self.summary, self.counts
         s.kind = "imu" if proto == "imu_csv" else "audio"
+        if c["count"]:
+            c["gestures" if s.kind == "imu" else "clips"] = c["count"]
         if s.kind == "imu" and c["clips"]:
             raise CaptureError(f"{self.url} sends IMU_Capture CSV; clips= is for audio. "
                                f"Use gestures=N, samples=N or seconds=T.")

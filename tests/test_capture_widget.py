@@ -1,0 +1,26 @@
+"""The capture panel drives the plain functions and shows what they did."""
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from tinykit.widgets.capture import capture_panel, label_counts  # noqa: E402
+
+
+def test_panel_records_and_counts(tmp_path):
+    panel = capture_panel(out=tmp_path, port="sim://imu?speed=max&loops=1", label="Revelio", count=2)
+    start = next(b for box in panel.children if hasattr(box, "children")
+                 for b in box.children if getattr(b, "description", "") == "Start")
+    start.click()
+    panel.wait(30)
+    assert len(panel.summaries) == 1 and panel.summaries[0].saved == 2
+    assert label_counts(tmp_path) == {"Revelio": 2}
+    html = " ".join(getattr(c, "value", "") for c in panel.children if isinstance(getattr(c, "value", None), str))
+    assert "Revelio" in html and "dropped" in html
+
+
+def test_panel_refuses_an_empty_label(tmp_path):
+    panel = capture_panel(out=tmp_path, port="sim://imu?speed=max")
+    start = next(b for box in panel.children if hasattr(box, "children")
+                 for b in box.children if getattr(b, "description", "") == "Start")
+    start.click()
+    assert panel.summaries == [] and "label" in panel.children[4].value
