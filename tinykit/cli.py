@@ -1,0 +1,81 @@
+"""The `tinykit` command.
+
+    tinykit demo [--out build] [--fast]    the worked examples end to end on bundled data
+    tinykit boards                          the boards tinykit can generate projects for
+    tinykit ports                           serial ports (and simulated ones)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .errors import TinykitError
+
+
+def _demo(args):
+    if args.fast:
+        os.environ["TINYKIT_FAST"] = "1"
+    from . import recipes
+    print("== Gesture recognition (IMU) on the bundled magic_wand data ==", flush=True)
+    result = recipes.gesture("magic_wand", seed=args.seed, out=args.out)
+    r = result.report
+    print()
+    print(f"float test accuracy (Keras):   {100 * r.float_accuracy:.1f}%")
+    print(f"int8 test accuracy (TFLM):     {100 * r.int8_accuracy:.1f}%")
+    print(f"int8 model:                    {r.flash_bytes:,} bytes")
+    print(f"tensor arena (TFLM, measured): {r.arena_bytes:,} bytes")
+    print(f"params / MACs:                 {result.model_info['params']:,} / "
+          f"{result.model_info['macs']:,}")
+    print(f"TFLM vs LiteRT:                max {r.litert_max_lsb} LSB apart")
+    print(f"ops:                           {', '.join(r.ops)}")
+    print(f"Arduino sketch:                {result.project.main_file}")
+    print(f"pipeline time:                 {result.seconds:.1f} s")
+    for extra in _more_demos():
+        extra(args)
+    return 0
+
+
+def _more_demos():
+    """Further demo steps that exist in this version (keyword spotting, emulated board)."""
+    from . import recipes
+    return [getattr(recipes, name) for name in ("kws_demo", "emulator_demo")
+            if hasattr(recipes, name)]
+
+
+def _boards(args):
+    from . import deploy
+    for name in deploy.boards():
+        b = deploy.board(name)
+        print(f"{name:14s} {b.title}  flash {b.flash_bytes:,} B, RAM {b.ram_bytes:,} B, "
+              f"apps: {', '.join(sorted(b.apps)) or '-'}")
+    return 0
+
+
+def _ports(args):
+    from . import capture
+    for port in capture.list_ports():
+        print(port)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="tinykit", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the worked examples on the bundled data")
+    demo.add_argument("--out", default="build", help="folder for generated projects")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--fast", action="store_true", help="few epochs (same code path)")
+    demo.set_defaults(run=_demo)
+    sub.add_parser("boards", help="list boards").set_defaults(run=_boards)
+    sub.add_parser("ports", help="list serial ports").set_defaults(run=_ports)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except TinykitError as e:
+        print(f"tinykit: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

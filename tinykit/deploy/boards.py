@@ -1,0 +1,85 @@
+"""The board registry: one folder per board under the repository's boards/.
+
+Each ``boards/<name>/board.toml`` says what the board is (CPU, memory, sensors), how it
+is flashed and which project templates it has, so adding a board is adding a folder.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DeployError
+
+
+def boards_root() -> Path:
+    """The folder of board descriptions (``TINYKIT_BOARDS`` overrides it)."""
+    env = os.environ.get("TINYKIT_BOARDS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "boards"
+
+
+@dataclass(frozen=True)
+class Board:
+    """A board description read from ``boards/<name>/board.toml``."""
+    name: str
+    title: str
+    folder: Path
+    cpu: str = ""
+    flash_bytes: int = 0
+    ram_bytes: int = 0
+    reserved_flash_bytes: int = 0
+    reserved_ram_bytes: int = 0
+    flasher: str = ""
+    sensors: tuple = ()
+    apps: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    def template(self, app) -> Path:
+        if app not in self.apps:
+            raise DeployError(f"board {self.name!r} has no {app!r} project template; it has "
+                              f"{sorted(self.apps)}. Add one to {self.folder / 'board.toml'}.")
+        return self.folder / self.apps[app]
+
+    def check_fit(self, flash_bytes, arena_bytes):
+        """Raise DeployError if a model of this size cannot fit beside the firmware."""
+        free_flash = self.flash_bytes - self.reserved_flash_bytes
+        free_ram = self.ram_bytes - self.reserved_ram_bytes
+        if self.flash_bytes and flash_bytes > free_flash:
+            raise DeployError(f"the model needs {flash_bytes:,} bytes of flash; the "
+                              f"{self.title} has {free_flash:,} left for it. Use a smaller "
+                              f"model (fewer filters) or a bigger board.")
+        if self.ram_bytes and arena_bytes > free_ram:
+            raise DeployError(f"the model needs a {arena_bytes:,}-byte tensor arena; the "
+                              f"{self.title} has {free_ram:,} bytes of RAM left for it.")
+
+
+_KNOWN = {f.name for f in Board.__dataclass_fields__.values()} - {"folder", "extra", "apps"}
+
+
+def board(name) -> Board:
+    """The :class:`Board` called ``name`` (see :func:`boards`).
+
+    Example:
+        >>> board("nano33ble").title  # doctest: +SKIP
+        'Arduino Nano 33 BLE Sense'
+    """
+    if isinstance(name, Board):
+        return name
+    path = boards_root() / str(name) / "board.toml"
+    if not path.is_file():
+        raise DeployError(f"unknown board {name!r}; known boards: {boards()}.")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise DeployError(f"{path}: not valid TOML ({e}).") from None
+    kwargs = {k: data.pop(k) for k in list(data) if k in _KNOWN}
+    kwargs.setdefault("title", name)
+    kwargs["sensors"] = tuple(kwargs.get("sensors", ()))
+    return Board(folder=path.parent, apps=data.pop("apps", {}), extra=data, **kwargs)
+
+
+def boards() -> list:
+    """Names of the boards described under ``boards/``."""
+    root = boards_root()
+    return sorted(p.parent.name for p in root.glob("*/board.toml"))

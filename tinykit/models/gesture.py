@@ -1,0 +1,55 @@
+"""A small CNN for IMU gestures, built from layers that tfmot can quantize."""
+from __future__ import annotations
+
+from ..errors import ModelError
+
+
+def gesture_cnn(input_shape, num_classes, filters=(8, 16, 24), kernel_size=5,
+                dense_units=0, dropout=0.25, l2=1e-4):
+    """A 1-D convolutional network over time written with Conv2D (k, 1) kernels.
+
+    tfmot's quantization-aware training cannot wrap Conv1D, so the (time, channels)
+    input is reshaped to (time, 1, channels) and every convolution uses a (k, 1)
+    kernel: the same computation, in layers QAT and TFLite Micro both support.
+    Each block is Conv2D -> BatchNorm -> ReLU -> MaxPool(2, 1); the head is
+    Flatten -> Dropout -> Dense -> Softmax.
+
+    Args:
+        input_shape: (time, channels), e.g. (119, 6).
+        num_classes: number of labels.
+        filters: output channels of each convolution block.
+        kernel_size: taps along time.
+        dense_units: width of an extra hidden Dense layer (0: none).
+        dropout: dropout rate before the classifier.
+        l2: L2 weight decay on the kernels.
+
+    Returns:
+        An uncompiled tf_keras model.
+
+    Example:
+        >>> m = gesture_cnn((119, 6), 5)  # doctest: +SKIP
+        >>> m.output_shape  # doctest: +SKIP
+        (None, 5)
+    """
+    from ._keras import keras
+    if len(input_shape) != 2:
+        raise ModelError(f"gesture_cnn takes input_shape=(time, channels), got {input_shape}.")
+    if num_classes < 2:
+        raise ModelError(f"num_classes must be at least 2, got {num_classes}.")
+    layers, reg = keras.layers, keras.regularizers.l2(l2)
+    time, channels = input_shape
+    inputs = keras.Input(shape=(time, channels), name="imu")
+    x = layers.Reshape((time, 1, channels))(inputs)
+    for i, f in enumerate(filters):
+        x = layers.Conv2D(f, (kernel_size, 1), padding="same", use_bias=False,
+                          kernel_regularizer=reg, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.ReLU(name=f"relu{i}")(x)
+        x = layers.MaxPooling2D((2, 1), name=f"pool{i}")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(dropout)(x)
+    if dense_units:
+        x = layers.Dense(dense_units, activation="relu", kernel_regularizer=reg)(x)
+    x = layers.Dense(num_classes, kernel_regularizer=reg, name="logits")(x)
+    outputs = layers.Softmax(name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="gesture_cnn")

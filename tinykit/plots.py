@@ -1,0 +1,98 @@
+"""Plots for notebooks (matplotlib): raw traces, learning curves, confusion matrices.
+
+Each function draws on a new figure (or the ``ax`` given) and returns the figure.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def imu_traces(ds, per_class=1, columns=None):
+    """Raw IMU traces of ``per_class`` training gestures for each label: accelerometer
+    on the top row, gyroscope below, one column per label."""
+    plt = _plt()
+    columns = columns or ds.columns
+    fig, axes = plt.subplots(2, ds.num_classes, figsize=(3.2 * ds.num_classes, 5),
+                             sharex=True, squeeze=False)
+    t = np.arange(ds.samples_per_gesture) / ds.sample_rate
+    for i, label in enumerate(ds.labels):
+        picks = np.flatnonzero(ds.y_train == i)[:per_class]
+        for row, (lo, unit) in enumerate([(0, "g"), (3, "deg/s")]):
+            ax = axes[row, i]
+            for k in picks:
+                for c in range(lo, min(lo + 3, len(columns))):
+                    ax.plot(t, ds.x_train[k, :, c], lw=1, label=columns[c])
+            ax.set_title(label if row == 0 else "", fontsize=9)
+            if i == 0:
+                ax.set_ylabel(unit)
+            if row == 1:
+                ax.set_xlabel("s")
+    axes[0, 0].legend(fontsize=7)
+    axes[1, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(history):
+    """Loss and accuracy per epoch (train and validation); a line marks where QAT began.
+
+    Args:
+        history: ``tinykit.train.history(model)`` or the model itself.
+    """
+    plt = _plt()
+    if not isinstance(history, dict):
+        from .train import history as get
+        history = get(history)
+    curves, qat = history["curves"], history.get("qat_start_epoch")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+            if key in curves:
+                ax.plot(np.arange(1, len(curves[key]) + 1), curves[key], style, label=key)
+        if qat:
+            ax.axvline(qat + 0.5, color="grey", lw=1, ls=":")
+            ax.text(qat + 0.5, ax.get_ylim()[1], " QAT", va="top", fontsize=8, color="grey")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    """Counts, rows = true label, columns = predicted label."""
+    m = np.zeros((num_classes, num_classes), dtype=int)
+    np.add.at(m, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return m
+
+
+def confusion(y_true, predictions, labels, titles=None):
+    """Confusion matrices side by side, one per entry of ``predictions`` (e.g. float and
+    int8), with the accuracy in each title."""
+    plt = _plt()
+    if isinstance(predictions, np.ndarray):
+        predictions = [predictions]
+    titles = titles or [f"model {i}" for i in range(len(predictions))]
+    n = len(labels)
+    fig, axes = plt.subplots(1, len(predictions), figsize=(4.2 * len(predictions), 4),
+                             squeeze=False)
+    for ax, pred, title in zip(axes[0], predictions, titles):
+        m = confusion_matrix(y_true, pred, n)
+        ax.imshow(m, cmap="Blues")
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, m[i, j], ha="center", va="center",
+                        color="white" if m[i, j] > m.max() / 2 else "black", fontsize=8)
+        ax.set_xticks(range(n), labels, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(n), labels, fontsize=7)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        acc = np.trace(m) / max(m.sum(), 1)
+        ax.set_title(f"{title}: {100 * acc:.1f}%")
+    fig.tight_layout()
+    return fig

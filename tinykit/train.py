@@ -1,0 +1,204 @@
+"""Training: float training, then quantization-aware fine-tuning, with progress shown.
+
+    model = tinykit.train.fit(model, x, y, qat=True, epochs=60, augment=augment_imu)
+
+``fit`` returns the trained model (wrapped for QAT when ``qat=True``); the learning
+curves of both phases are in ``model.tinykit_history`` (see :func:`history`).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from .errors import ModelError
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+
+def fast_mode() -> bool:
+    """True when ``TINYKIT_FAST=1``: notebooks and demos then train for a few epochs."""
+    return os.environ.get("TINYKIT_FAST", "") not in ("", "0", "false", "no")
+
+
+def _check_keras(model):
+    from .models._keras import keras
+    if not isinstance(model, keras.Model):
+        kind = f"{type(model).__module__}.{type(model).__name__}"
+        raise ModelError(
+            f"expected a tf_keras model, got {kind}. tensorflow-model-optimization's QAT "
+            f"only accepts tf_keras (legacy Keras 2) models: build the model with "
+            f"`import tf_keras as keras` (tinykit.models does) and set "
+            f"TF_USE_LEGACY_KERAS=1 before TensorFlow is imported.")
+
+
+def _check_data(x, y, num_outputs, what="training"):
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    if len(x) != len(y):
+        raise ModelError(f"{what} data: {len(x)} inputs but {len(y)} labels.")
+    if len(x) == 0:
+        raise ModelError(f"{what} data is empty.")
+    if not np.all(np.isfinite(x)):
+        raise ModelError(f"{what} inputs contain NaN or infinity; check the features.")
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ModelError(f"{what} labels must be a 1-D array of integer class indices, "
+                         f"got dtype {y.dtype} and shape {y.shape}.")
+    if y.min() < 0 or y.max() >= num_outputs:
+        raise ModelError(f"{what} labels range over [{y.min()}, {y.max()}] but the model has "
+                         f"{num_outputs} outputs.")
+    return x, y.astype(np.int64)
+
+
+def _progress_callback(keras, total_epochs, desc, verbose):
+    """A Keras callback drawing one tqdm bar over epochs (a widget in Jupyter)."""
+    from tqdm.auto import tqdm
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = tqdm(total=total_epochs, desc=desc, unit="epoch", leave=True,
+                            disable=not verbose)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items()
+                                  if k in ("loss", "accuracy", "val_loss", "val_accuracy")})
+            self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return Progress()
+
+
+def _sequence(keras, x, y, batch_size, augment, rng):
+    """Batches of (x, y), re-augmented at every epoch when ``augment`` is given."""
+
+    class Batches(keras.utils.Sequence):
+        def __init__(self):
+            super().__init__()
+            self.on_epoch_end()
+
+        def __len__(self):
+            return int(np.ceil(len(x) / batch_size))
+
+        def on_epoch_end(self):
+            self.order = rng.permutation(len(x))
+            self.xe = augment(x, seed=rng) if augment is not None else x
+
+        def __getitem__(self, i):
+            idx = self.order[i * batch_size:(i + 1) * batch_size]
+            return self.xe[idx], y[idx]
+
+    return Batches()
+
+
+def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_data,
+               desc, verbose):
+    from .models._keras import keras
+    steps = epochs * int(np.ceil(len(x) / batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1),
+                                                      alpha=0.05)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=["accuracy"])
+    hist = model.fit(_sequence(keras, x, y, batch_size, augment, rng), epochs=epochs,
+                     validation_data=validation_data, verbose=0, shuffle=False,
+                     callbacks=[_progress_callback(keras, epochs, desc, verbose)])
+    return hist.history
+
+
+def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
+        learning_rate=3e-3, qat_learning_rate=None, augment=None, repeat=1,
+        validation_data=None, seed=0, verbose=True):
+    """Train a tf_keras classifier, then fine-tune it with quantization-aware training.
+
+    Phase 1 trains the float model for ``epochs`` with Adam and a cosine learning-rate
+    schedule. With ``qat=True``, phase 2 wraps the model with
+    ``tfmot.quantization.keras.quantize_model`` (fake int8 quantization of weights and
+    activations, BatchNorm folded into the convolutions) and fine-tunes it for
+    ``qat_epochs`` at a lower rate, so the int8 model loses (almost) nothing.
+
+    Args:
+        model: an uncompiled or compiled tf_keras model ending in a softmax.
+        x, y: inputs (float32) and integer class labels.
+        qat: run the quantization-aware phase.
+        epochs: float epochs; ``TINYKIT_FAST=1`` caps them at 3 (same code path).
+        qat_epochs: QAT epochs (default: a quarter of ``epochs``, at least 1).
+        batch_size, learning_rate: the usual; ``qat_learning_rate`` defaults to a
+            tenth of ``learning_rate``.
+        augment: ``f(x, seed=rng) -> x`` applied afresh at every epoch
+            (e.g. :func:`tinykit.features.augment_imu`).
+        repeat: present each training example this many times per epoch (useful with
+            ``augment`` on tiny data sets).
+        validation_data: optional ``(x_val, y_val)`` shown in the learning curves.
+        seed: seeds NumPy, Python and TensorFlow for a repeatable run.
+        verbose: show a progress bar per phase.
+
+    Returns:
+        The trained model: the QAT-wrapped model when ``qat=True``, ready for
+        :func:`tinykit.convert.to_int8`. Learning curves: :func:`history`.
+
+    Raises:
+        ModelError: not a tf_keras model, labels out of range, NaN inputs, or a layer
+            QAT cannot quantize (the message names it).
+
+    Example:
+        >>> model = fit(gesture_cnn((119, 6), 5), x, y, qat=True)  # doctest: +SKIP
+    """
+    from .models._keras import keras
+    _check_keras(model)
+    x, y = _check_data(x, y, model.output_shape[-1])
+    if validation_data is not None:
+        validation_data = _check_data(*validation_data, model.output_shape[-1], "validation")
+    if fast_mode():
+        epochs = min(epochs, 3)
+        qat_epochs = 1
+    if qat_epochs is None:
+        qat_epochs = max(1, epochs // 4)
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    if repeat > 1:
+        x, y = np.repeat(x, repeat, axis=0), np.repeat(y, repeat, axis=0)
+    start = time.perf_counter()
+    common = dict(batch_size=batch_size, augment=augment, rng=rng,
+                  validation_data=validation_data, verbose=verbose)
+    curves = _run_phase(model, x, y, epochs=epochs, lr=learning_rate, desc="float", **common)
+    qat_start = len(curves.get("loss", []))
+    if qat and qat_epochs > 0:
+        model = quantize(model)
+        more = _run_phase(model, x, y, epochs=qat_epochs,
+                          lr=qat_learning_rate or learning_rate / 10, desc="QAT", **common)
+        for k, v in more.items():
+            curves.setdefault(k, []).extend(v)
+    model.tinykit_history = {"curves": curves, "qat_start_epoch": qat_start if qat else None,
+                             "seconds": time.perf_counter() - start}
+    return model
+
+
+def quantize(model):
+    """Wrap a float tf_keras model for quantization-aware training (tfmot).
+
+    Raises:
+        ModelError: tfmot cannot quantize a layer (e.g. Conv1D: use Conv2D with a
+            (k, 1) kernel, as tinykit.models do), or the model is not tf_keras.
+    """
+    import tensorflow_model_optimization as tfmot
+    _check_keras(model)
+    try:
+        return tfmot.quantization.keras.quantize_model(model)
+    except (ValueError, RuntimeError, TypeError) as e:
+        hint = (" Conv1D is not supported by QAT: use Conv2D with a (k, 1) kernel on a "
+                "(time, 1, channels) input." if "Conv1D" in str(e) else "")
+        raise ModelError(f"tensorflow-model-optimization cannot quantize this model: "
+                         f"{str(e).splitlines()[0]}{hint}") from None
+
+
+def history(model) -> dict:
+    """The learning curves recorded by :func:`fit`: ``{"curves": {...}, "qat_start_epoch": n}``."""
+    h = getattr(model, "tinykit_history", None)
+    if h is None:
+        raise ModelError("this model was not trained with tinykit.train.fit, so it has no "
+                         "recorded history.")
+    return h
