@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 tools:
 	sh boards/install-tools.sh
 
-demo: $(STAMP)
+demo: $(STAMP) tools
 	$(PY) -m tinykit.cli demo
 
 test: $(STAMP) tools

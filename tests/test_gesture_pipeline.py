@@ -128,3 +128,18 @@ def test_augmentation_keeps_shape_and_changes_data():
     r = features.augment_imu(x, noise=0, scale=0, shift=0, rotate=30, seed=2)
     np.testing.assert_allclose(np.linalg.norm(r[..., :3], axis=-1),
                                np.linalg.norm(x[..., :3], axis=-1), rtol=1e-5)
+
+
+def test_emulated_board_computes_exactly_what_tflm_computes(trained, tmp_path):
+    from tinykit.deploy import emulated
+    device = emulated.run(trained.tflite, trained.x_test, build_dir=tmp_path)
+    assert device.outputs.shape == (25, 5)
+    np.testing.assert_array_equal(device.outputs, trained.report.raw_outputs)
+    assert 0 < device.text_bytes < 64_000
+
+
+def test_emulated_board_without_qemu_names_the_tool(trained, monkeypatch, tmp_path):
+    from tinykit.deploy import emulated
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ToolNotFoundError, match="arm-none-eabi-gcc.*install-tools.sh"):
+        emulated.run(trained.tflite, trained.x_test[:1], build_dir=tmp_path)

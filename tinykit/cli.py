@@ -18,7 +18,7 @@ def _demo(args):
         os.environ["TINYKIT_FAST"] = "1"
     from . import recipes
     print("== Gesture recognition (IMU) on the bundled magic_wand data ==", flush=True)
-    result = recipes.gesture("magic_wand", seed=args.seed, out=args.out)
+    result = recipes.gesture("magic_wand", seed=args.seed, out=args.out, emulate=True)
     r = result.report
     print()
     print(f"float test accuracy (Keras):   {100 * r.float_accuracy:.1f}%")
@@ -31,6 +31,7 @@ def _demo(args):
     print(f"ops:                           {', '.join(r.ops)}")
     print(f"Arduino sketch:                {result.project.main_file}")
     print(f"pipeline time:                 {result.seconds:.1f} s")
+    print(recipes.device_summary(result.device, r, result.dataset.y_test))
     for extra in _more_demos():
         extra(args)
     return 0

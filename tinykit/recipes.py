@@ -31,6 +31,7 @@ class GestureResult:
     report: object
     model_info: dict
     project: object = None
+    device: object = None
     seconds: float = 0.0
     settings: dict = field(default_factory=dict)
 
@@ -41,11 +42,24 @@ class GestureResult:
                  f"pipeline time: {self.seconds:.1f} s"]
         if self.project is not None:
             lines.append(f"sketch: {self.project.main_file}")
+        if self.device is not None:
+            lines.append(device_summary(self.device, self.report, self.dataset.y_test))
         return "\n".join(lines)
 
 
-def gesture(data="magic_wand", *, seed=0, out=None, board="nano33ble", verbose=True,
-            **overrides) -> GestureResult:
+def device_summary(device, report, y):
+    """One line comparing the emulated board's outputs with the TFLM interpreter's."""
+    same = int((device.outputs == report.raw_outputs).all(axis=1).sum())
+    acc = float((device.outputs.argmax(axis=1) == np.asarray(y)).mean()) if len(y) else 0.0
+    lsb = int(np.abs(device.outputs.astype(int) - report.raw_outputs.astype(int)).max()) \
+        if len(y) else 0
+    return (f"emulated board (QEMU mps2-an386, Cortex-M4F): {same}/{len(y)} outputs identical "
+            f"to TFLM (max {lsb} LSB apart), accuracy {100 * acc:.1f}%, firmware "
+            f"{device.text_bytes:,} B flash / {device.data_bytes + device.bss_bytes:,} B RAM")
+
+
+def gesture(data="magic_wand", *, seed=0, out=None, board="nano33ble", emulate=False,
+            verbose=True, **overrides) -> GestureResult:
     """Train, quantize, verify and (with ``out``) export the gesture classifier.
 
     Args:
@@ -53,6 +67,8 @@ def gesture(data="magic_wand", *, seed=0, out=None, board="nano33ble", verbose=T
         seed: seed of training (and of the split when the data has no test/ folder).
         out: folder for the generated board project (none when ``None``).
         board: board to generate the project for.
+        emulate: also run the int8 model on the emulated board (QEMU mps2-an386) on the
+            test split, and keep what it computed in ``result.device``.
         **overrides: any key of :data:`GESTURE_DEFAULTS`.
 
     Example:
@@ -88,6 +104,11 @@ def gesture(data="magic_wand", *, seed=0, out=None, board="nano33ble", verbose=T
                       "samples": ds.samples_per_gesture, "channels": len(ds.columns),
                       "threshold": 2.5})
         Path(project.path / "model.tflite").write_bytes(tfl)
+    device = None
+    if emulate:
+        from .deploy import emulated
+        device = emulated.run(tfl, x_test, source=f"gesture_cnn on {ds.name}",
+                              build_dir=None if out is None else Path(out) / "mps2-an386")
     return GestureResult(dataset=ds, x_train=x_train, x_test=x_test, model=model, tflite=tfl,
-                         report=report, model_info=info, project=project,
+                         report=report, model_info=info, project=project, device=device,
                          seconds=time.perf_counter() - start, settings=cfg)
