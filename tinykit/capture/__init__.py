@@ -26,10 +26,10 @@ _register()
 
 from .frames import FrameDecoder, FrameStats, encode_frame  # noqa: E402
 from .imu_lines import ImuLineParser, format_row  # noqa: E402
-from .ports import PortInfo, list_ports, open_port  # noqa: E402
+from .ports import PortInfo, PtyPair, list_ports, open_port  # noqa: E402
 from .recorder import CaptureSummary, record  # noqa: E402
 
-__all__ = ["list_ports", "open_port", "PortInfo", "record", "CaptureSummary",
+__all__ = ["list_ports", "open_port", "PortInfo", "PtyPair", "record", "CaptureSummary",
            "FrameDecoder", "FrameStats", "encode_frame", "ImuLineParser", "format_row",
            "CaptureError", "start_emulator"]
 

@@ -70,3 +70,53 @@ def open_port(url, baudrate=115200, timeout=0.2, **kwargs):
         elif "No such file" in str(e) or "could not open" in str(e):
             hint = " Is the board plugged in and the port name right?"
         raise CaptureError(f"cannot open port {url!r}: {e}.{hint} Ports available: {ports}.") from None
+
+
+class PtyPair:
+    """Two connected pseudo-terminals made by ``socat`` (a null-modem cable in software).
+
+    What is written to one end is read from the other, through the kernel's tty layer,
+    as from a USB serial board. Use as a context manager; ``a`` and ``b`` are the paths.
+
+    Example:
+        >>> with PtyPair() as pair:  # doctest: +SKIP
+        ...     board, host = open_port(pair.a), open_port(pair.b)
+    """
+
+    def __init__(self, timeout=5.0):
+        import re
+        import shutil
+        import subprocess
+        import time
+        from ..errors import ToolNotFoundError
+        if shutil.which("socat") is None:
+            raise ToolNotFoundError("socat", "Install it with `sh boards/install-tools.sh` "
+                                             "(Debian/Ubuntu: apt-get install socat).")
+        self.process = subprocess.Popen(
+            ["socat", "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        paths, deadline = [], time.monotonic() + timeout
+        while len(paths) < 2 and time.monotonic() < deadline:
+            line = self.process.stderr.readline()
+            if not line:
+                break
+            m = re.search(r"PTY is (\S+)", line)
+            if m:
+                paths.append(m.group(1))
+        if len(paths) < 2:
+            self.close()
+            raise CaptureError("socat did not create a pty pair; is /dev/pts available?")
+        self.a, self.b = paths
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(5)
+        if self.process.stderr:
+            self.process.stderr.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -242,7 +242,7 @@ class _Recorder:
         try:
             while not self._done(time.monotonic() - t0):
                 n = self.port.in_waiting if hasattr(self.port, "in_waiting") else 0
-                data = self.port.read(min(max(n, 1), 65536))
+                data = self.port.read(min(max(n, 4096), 1 << 20))
                 now = time.monotonic()
                 if data:
                     last_data = now
