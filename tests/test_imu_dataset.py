@@ -108,3 +108,16 @@ def test_missing_folder_and_unknown_name(tmp_path):
         load("no_such_dataset")
     with pytest.raises(DatasetError, match="no CSV files"):
         load_imu(tmp_path)
+
+
+def test_still_gestures_are_found(tmp_path):
+    from tinykit.datasets import still_gestures
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 5, size=(4, 119, 6)).astype(np.float32)
+    x[1, 30:60, 4] = 250.0       # a real movement
+    x[3, 5, 3] = 300.0           # only the trigger moment moves: still afterwards
+    x[0, 80, 5] = -90.0
+    assert still_gestures(x).tolist() == [2, 3]
+    ds = load("magic_wand")
+    found = still_gestures(ds.x_test)
+    assert 0 < len(found) < len(ds.x_test)

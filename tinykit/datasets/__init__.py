@@ -6,7 +6,7 @@ reads a folder.
 from pathlib import Path
 
 from ..errors import DatasetError
-from .imu import ImuDataset, load_imu
+from .imu import ImuDataset, load_imu, still_gestures
 from .imu_csv import IMU_COLUMNS, read_imu_csv
 from .audio import Clips, read_wav, read_wavs
 from .speech_commands import (KWS12_WORDS, SpeechCommands, download_speech_commands,
@@ -54,6 +54,6 @@ def load(name_or_path, **kwargs):
     raise DatasetError(f"{path}: unknown data set kind {kind!r}.")
 
 
-__all__ = ["ImuDataset", "load_imu", "read_imu_csv", "IMU_COLUMNS", "load", "bundled",
+__all__ = ["ImuDataset", "load_imu", "still_gestures", "read_imu_csv", "IMU_COLUMNS", "load", "bundled",
            "data_root", "SpeechCommands", "load_speech_commands", "download_speech_commands",
            "KWS12_WORDS", "read_wav", "read_wavs", "Clips"]

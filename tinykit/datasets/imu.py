@@ -162,3 +162,30 @@ def load_imu(path, samples_per_gesture=119, columns=IMU_COLUMNS, test_fraction=0
         x_test=np.stack(xte).astype(np.float32) if xte else np.zeros(shape, np.float32),
         y_test=np.asarray(yte, np.int64), sources_train=str_, sources_test=ste,
         sample_rate=sample_rate, path=path, split=split, notes=notes)
+
+
+def still_gestures(x, gyro_threshold=60.0, skip=20, gyro_columns=slice(3, 6)):
+    """Indices of recordings where the device barely moved after the trigger.
+
+    IMU_Capture starts recording when the acceleration crosses its threshold; a knock
+    or a twitch starts it too, and the 119 samples then show a device at rest. Such
+    recordings carry no gesture: worth finding before training (and when reading test
+    results). A gesture counts as still when, after its first ``skip`` samples, no
+    gyroscope reading exceeds ``gyro_threshold`` degrees/s.
+
+    Args:
+        x: raw gestures (n, time, channels) in sensor units, e.g. ``ds.x_train``.
+
+    Returns:
+        int array of indices into ``x``.
+
+    Example:
+        >>> ds = load_imu("datasets/magic_wand")  # doctest: +SKIP
+        >>> [ds.sources_train[i] for i in still_gestures(ds.x_train)][:1]  # doctest: +SKIP
+        ['datasets/magic_wand/train/AlohomoraCharm.csv:2']
+    """
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[1] <= skip:
+        raise DatasetError(f"expected gestures shaped (n, time > {skip}, channels), got {x.shape}.")
+    peak = np.abs(x[:, skip:, gyro_columns]).max(axis=(1, 2))
+    return np.flatnonzero(peak < gyro_threshold)
