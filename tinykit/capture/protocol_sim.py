@@ -207,9 +207,10 @@ class Serial(SerialBase):
             n = size - len(out)
             if self._unplug is not None:
                 n = min(n, self._unplug - self.bytes_sent)
-            out += self._pending[:n]
-            self._pending = self._pending[n:]
-            self.bytes_sent += n
+            take = self._pending[:n]
+            out += take
+            self._pending = self._pending[len(take):]
+            self.bytes_sent += len(take)
         return bytes(out)
 
     def write(self, data):

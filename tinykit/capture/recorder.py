@@ -232,7 +232,8 @@ class _Recorder:
         self.parser = self.sink = self.sidecar = self.cutter = None
         self.pending = bytearray()
         self.clip, self.clip_n, self.audio_saved = [], 0, 0
-        self.gap_mark = (0, 0, 0)
+        self.last_seq = None
+        self.clip_discarded = 0
 
     # -- main loop ---------------------------------------------------------------
     def run(self):
@@ -377,7 +378,7 @@ class _Recorder:
         s.corrupt = st.corrupt
         if isinstance(st, fr.FrameStats):
             s.dropped, s.out_of_order = st.dropped, st.out_of_order
-            s.discarded = self.clip_discarded if hasattr(self, "clip_discarded") else 0
+            s.discarded = self.clip_discarded
         else:
             s.discarded = self.cutter.discarded
 
@@ -401,18 +402,18 @@ class _Recorder:
         s = self.summary
         new = []
         for frame in self.parser.feed(data):
+            # Frames come out in order with their sequence numbers; a jump means frames
+            # were lost in between, so the clip being gathered has a hole: drop it.
+            if self.last_seq is not None and frame.seq != (self.last_seq + 1) & 0xFFFFFFFF:
+                if self.clip_n:
+                    self.clip_discarded += 1
+                    self.clip, self.clip_n = [], 0
+            self.last_seq = frame.seq
             if frame.type == fr.TYPE_INFO:
                 self._info(frame)
                 continue
             if frame.type != fr.TYPE_AUDIO:
                 continue
-            st = self.parser.stats
-            mark = (st.dropped, st.out_of_order, st.restarts)
-            if mark != self.gap_mark:
-                self.gap_mark = mark
-                if self.clip_n:          # the clip has a hole: never write it
-                    self.clip_discarded = getattr(self, "clip_discarded", 0) + 1
-                    self.clip, self.clip_n = [], 0
             pcm = frame.samples()
             s.samples += len(pcm)
             new.append(pcm)
