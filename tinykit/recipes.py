@@ -16,8 +16,8 @@ from . import convert, datasets, deploy, features, models, train
 
 #: Defaults of the gesture recipe, measured with bench/gesture.py on magic_wand.
 GESTURE_DEFAULTS = dict(epochs=60, repeat=8, batch_size=32, learning_rate=3e-3,
-                        filters=(8, 16, 24), kernel_size=5, dropout=0.25,
-                        augment=dict(noise=0.01, scale=0.1, shift=8, rotate=10.0))
+                        filters=(16, 24, 32), kernel_size=5, dropout=0.25,
+                        augment=dict(noise=0.01, scale=0.1, shift=8, rotate=5.0, speed=0.15))
 
 
 @dataclass

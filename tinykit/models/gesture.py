@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..errors import ModelError
 
 
-def gesture_cnn(input_shape, num_classes, filters=(8, 16, 24), kernel_size=5,
+def gesture_cnn(input_shape, num_classes, filters=(16, 24, 32), kernel_size=5,
                 dense_units=0, dropout=0.25, l2=1e-4):
     """A 1-D convolutional network over time written with Conv2D (k, 1) kernels.
 
