@@ -297,3 +297,21 @@ def test_bad_arguments_are_refused_at_the_door(tmp_path):
         capture.record(FAST_IMU, label="x", out=tmp_path, clips=1)
     with pytest.raises(CaptureError, match="no data"):
         capture.record("loop://", label="x", out=tmp_path, gestures=1, idle_timeout=0.2)
+
+
+@pytest.mark.skipif(__import__("shutil").which("socat") is None,
+                    reason="socat not installed; run `sh boards/install-tools.sh`")
+def test_record_through_a_pty_pair(tmp_path):
+    """Through the kernel's tty layer, as from a USB board: audio at 921600 baud."""
+    pcm = sim.synthetic_audio(1.0)
+    wire = b"\x00" + frames.info_frame(0, board="pty", rate=16000) + frames.audio_frames(pcm, 256, 1) * 1
+    with capture.PtyPair() as pair:
+        board = capture.open_port(pair.a, baudrate=921600)
+        writer = threading.Thread(target=board.write, args=(wire,), daemon=True)
+        writer.start()
+        s = capture.record(pair.b, label="yes", out=tmp_path, clips=1, baudrate=921600)
+        writer.join(5)
+        board.close()
+    assert (s.saved, s.board, s.dropped, s.corrupt) == (1, "pty", 0, 0)
+    with wave.open(str(tmp_path / "yes" / "yes_0.wav")) as w:
+        assert np.array_equal(np.frombuffer(w.readframes(w.getnframes()), "<i2"), pcm)
