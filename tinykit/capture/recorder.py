@@ -52,8 +52,10 @@ class CaptureSummary:
 
     def __str__(self):
         what = "gestures" if self.kind == "imu" else "clips"
-        return (f"{self.label}: saved {self.saved} {what} (#{self.first_index}.."
-                f"{self.first_index + self.saved - 1}, {self.total} in total) from {self.url} "
+        numbers = (f"#{self.first_index}..{self.first_index + self.saved - 1}, "
+                   if self.saved else "")
+        return (f"{self.label}: saved {self.saved} {what} ({numbers}{self.total} in total) "
+                f"from {self.url} "
                 f"in {self.seconds:.1f} s; dropped {self.dropped}, corrupt {self.corrupt}, "
                 f"out of order {self.out_of_order}, discarded {self.discarded}; stopped: {self.stopped}")
 
