@@ -103,3 +103,17 @@ def test_missing_qemu_names_the_tool(monkeypatch):
     with pytest.raises(ToolNotFoundError) as err:
         emulator.start("imu")
     assert "qemu-system-arm" in str(err.value) and "install-tools.sh" in str(err.value)
+
+
+def test_paced_firmware_streams_at_the_audio_rate():
+    import time
+    pcm = sim.synthetic_audio(0.5)
+    with emulator.start("audio", pcm, pace=True) as emu:
+        with emu.open(timeout=0.05) as port:
+            dec, n, t0 = frames.FrameDecoder(), 0, None
+            while n < len(pcm):
+                got = dec.feed(port.read(4096))
+                t0 = t0 or (time.monotonic() if got else None)
+                n += sum(len(f.samples()) for f in got if f.type == frames.TYPE_AUDIO)
+            took = time.monotonic() - t0
+    assert 0.4 < took < 1.0, f"0.5 s of audio arrived in {took:.2f} s"

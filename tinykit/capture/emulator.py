@@ -124,10 +124,11 @@ class Firmware:
     corrupt_every: int
     frame_samples: int
     rate: int = 16000
+    pace: bool = False
 
 
-def build(kind="imu", data=None, loops=1, corrupt_every=0, frame_samples=256, build_dir=None,
-          baud=115200) -> Firmware:
+def build(kind="imu", data=None, loops=1, corrupt_every=0, frame_samples=256, pace=False,
+          build_dir=None, baud=115200) -> Firmware:
     """Build the capture firmware with ``data`` compiled in; cached by content.
 
     Args:
@@ -135,6 +136,8 @@ def build(kind="imu", data=None, loops=1, corrupt_every=0, frame_samples=256, bu
         data: see :func:`data_c`.
         loops: passes over the data, 0 = forever.
         corrupt_every: audio: flip one bit in every n-th frame (0: never).
+        pace: send at the sensor rate (119 rows/s with 1 s between gestures; audio at
+            its sample rate), timed by SysTick; otherwise as fast as the UART goes.
 
     Raises:
         ToolNotFoundError: ``arm-none-eabi-gcc`` or ``make`` is missing.
@@ -155,7 +158,7 @@ def build(kind="imu", data=None, loops=1, corrupt_every=0, frame_samples=256, bu
     for f in sorted(FIRMWARE_DIR.iterdir()):
         if f.is_file():
             h.update(f.name.encode() + f.read_bytes())
-    h.update(f"{loops},{corrupt_every},{frame_samples},{baud}".encode())
+    h.update(f"{loops},{corrupt_every},{frame_samples},{baud},{int(pace)}".encode())
     out = Path(build_dir) if build_dir else Path(__file__).resolve().parents[2] / "build" / "capture"
     out = out / f"{kind}-{h.hexdigest()[:12]}"
     elf = out / f"capture-{kind}.elf"
@@ -165,12 +168,12 @@ def build(kind="imu", data=None, loops=1, corrupt_every=0, frame_samples=256, bu
         cmd = ["make", "-C", str(FIRMWARE_DIR), f"MODE={kind}", f"BUILD={out}",
                f"DATA={out / f'{kind}_data.c'}", f"LOOPS={int(loops)}",
                f"CORRUPT_EVERY={int(corrupt_every)}", f"FRAME_SAMPLES={int(frame_samples)}",
-               f"AUDIO_RATE={rate}", f"CFLAGS_EXTRA=-DBAUD={int(baud)}"]
+               f"PACE={int(bool(pace))}", f"AUDIO_RATE={rate}", f"CFLAGS_EXTRA=-DBAUD={int(baud)}"]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0 or not elf.is_file():
             raise DeployError(f"building the capture firmware failed ({' '.join(cmd)}):\n"
                               f"{r.stdout[-2000:]}{r.stderr[-3000:]}")
-    return Firmware(elf, kind, loops, corrupt_every, frame_samples, rate)
+    return Firmware(elf, kind, loops, corrupt_every, frame_samples, rate, bool(pace))
 
 
 # -- run ---------------------------------------------------------------------------
@@ -234,11 +237,11 @@ def _reader(stream, q):
 
 
 def start(kind="imu", data=None, serial="tcp", loops=1, corrupt_every=0, frame_samples=256,
-          timeout=20.0, firmware=None) -> Emulator:
+          pace=False, timeout=20.0, firmware=None) -> Emulator:
     """Build the capture firmware (if needed) and boot it in QEMU ``-M mps2-an386``.
 
     Args:
-        kind, data, loops, corrupt_every, frame_samples: see :func:`build`.
+        kind, data, loops, corrupt_every, frame_samples, pace: see :func:`build`.
         serial: "tcp" (``-serial tcp:...,server``, URL ``socket://127.0.0.1:PORT``)
             or "pty" (``-serial pty``, URL ``/dev/pts/N``; call :meth:`Emulator.open`).
         firmware: an already built :class:`Firmware` (skips the build).
@@ -258,7 +261,7 @@ def start(kind="imu", data=None, serial="tcp", loops=1, corrupt_every=0, frame_s
         raise CaptureError(f"serial={serial!r}; expected 'tcp' or 'pty'.")
     require_tools("qemu-system-arm")
     fw = firmware or build(kind, data, loops=loops, corrupt_every=corrupt_every,
-                           frame_samples=frame_samples)
+                           frame_samples=frame_samples, pace=pace)
     for attempt in range(3):
         if serial == "tcp":
             port = _free_port()
@@ -307,12 +310,13 @@ def main(argv=None):
     r.add_argument("--data")
     r.add_argument("--serial", choices=["tcp", "pty"], default="tcp")
     r.add_argument("--loops", type=int, default=0)
+    r.add_argument("--pace", action="store_true", help="send at the sensor rate")
     args = ap.parse_args(argv)
     if args.cmd == "data":
         Path(args.out).write_text(data_c(args.kind, args.data, source=args.data or ""))
         print(f"wrote {args.out}")
         return
-    with start(args.kind, args.data, serial=args.serial, loops=args.loops) as emu:
+    with start(args.kind, args.data, serial=args.serial, loops=args.loops, pace=args.pace) as emu:
         print(f"capture from {emu.url}  (Ctrl-C stops QEMU)")
         emu.resume()
         try:

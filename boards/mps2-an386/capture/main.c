@@ -7,7 +7,9 @@
  *                       int16 samples (COBS, sequence numbers, CRC-32).
  *
  * LOOPS passes over the data (0: forever). CORRUPT_EVERY n > 0 flips one bit in
- * every n-th audio frame after its CRC is computed, to test the receiver. */
+ * every n-th audio frame after its CRC is computed, to test the receiver. PACE=1
+ * sends at the sensor's rate (119 rows/s, 1 s between gestures; audio at its sample
+ * rate) timed by SysTick, as a real board does; PACE=0 sends as fast as UART0 goes. */
 #include <stdint.h>
 
 #include "capture_data.h"
@@ -26,6 +28,31 @@
 #ifndef BAUD
 #define BAUD 115200
 #endif
+#ifndef PACE
+#define PACE 0
+#endif
+#define SYSTEM_CLOCK 25000000u
+#define IMU_RATE_HZ 119u
+
+/* SysTick, polled: tick_start(period) then tick_wait() once per period. */
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
+
+static void tick_start(uint32_t cycles)
+{
+    SYST_RVR = cycles - 1u;
+    SYST_CVR = 0;
+    SYST_CSR = 0x5u;              /* enable, processor clock, no interrupt */
+}
+
+static void tick_wait(void)
+{
+    if (PACE) {
+        while (!(SYST_CSR & 0x10000u)) {   /* COUNTFLAG: a period has passed */
+        }
+    }
+}
 
 #if defined(CAPTURE_MODE_imu)
 static void put_milli(int32_t m)
@@ -50,10 +77,15 @@ static void put_milli(int32_t m)
 static void stream_imu(void)
 {
     uart_puts("aX,aY,aZ,gX,gY,gZ\r\n");
+    tick_start(SYSTEM_CLOCK / IMU_RATE_HZ);
     for (uint32_t pass = 0; LOOPS == 0 || pass < LOOPS; pass++) {
         const int32_t *v = imu_milli;
         for (uint32_t g = 0; g < imu_gesture_count; g++) {
+            for (uint32_t idle = 0; PACE && idle < IMU_RATE_HZ; idle++) {
+                tick_wait();              /* about 1 s between gestures */
+            }
             for (int r = 0; r < IMU_ROWS_PER_GESTURE; r++) {
+                tick_wait();
                 for (int c = 0; c < IMU_COLUMNS; c++) {
                     if (c) {
                         uart_putc(',');
@@ -85,12 +117,14 @@ static void stream_audio(void)
     uint32_t seq = 0;
     uart_putc(0);
     frame_send(FRAME_TYPE_INFO, seq++, info, sizeof info - 1, -1);
+    tick_start((uint32_t)(((uint64_t)SYSTEM_CLOCK * FRAME_SAMPLES) / audio_rate));
     for (uint32_t pass = 0; LOOPS == 0 || pass < LOOPS; pass++) {
         for (uint32_t start = 0; start < audio_sample_count; start += FRAME_SAMPLES) {
             uint32_t n = audio_sample_count - start;
             if (n > FRAME_SAMPLES) {
                 n = FRAME_SAMPLES;
             }
+            tick_wait();
             int32_t flip = -1;
             if (CORRUPT_EVERY > 0 && seq % CORRUPT_EVERY == CORRUPT_EVERY - 1) {
                 flip = (int32_t)(rng() % ((8u + 2u * n + 4u) * 8u));
