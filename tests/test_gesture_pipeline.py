@@ -113,6 +113,8 @@ def test_bad_training_data_is_refused_before_tensorflow_sees_it():
         train.fit(m, x, np.array([0, 1, 2, 7]))
     with pytest.raises(ModelError, match="4 inputs but 3 labels"):
         train.fit(m, x, np.array([0, 1, 2]))
+    with pytest.raises(ModelError, match=r"shape \(119, 3\) per example, the model expects \(119, 6\)"):
+        train.fit(m, x[..., :3], np.array([0, 1, 2, 3]))
     x[0, 0, 0] = np.nan
     with pytest.raises(ModelError, match="NaN"):
         train.fit(m, x, np.array([0, 1, 2, 3]))

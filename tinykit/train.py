@@ -33,9 +33,13 @@ def _check_keras(model):
             f"TF_USE_LEGACY_KERAS=1 before TensorFlow is imported.")
 
 
-def _check_data(x, y, num_outputs, what="training"):
+def _check_data(x, y, num_outputs, what="training", input_shape=None):
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y)
+    if input_shape is not None and tuple(x.shape[1:]) != tuple(input_shape):
+        raise ModelError(f"{what} inputs have shape {tuple(x.shape[1:])} per example, the "
+                         f"model expects {tuple(input_shape)}; build the model with "
+                         f"input_shape=x.shape[1:].")
     if len(x) != len(y):
         raise ModelError(f"{what} data: {len(x)} inputs but {len(y)} labels.")
     if len(x) == 0:
@@ -149,9 +153,11 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
     """
     from .models._keras import keras
     _check_keras(model)
-    x, y = _check_data(x, y, model.output_shape[-1])
+    shape = model.input_shape[1:]
+    x, y = _check_data(x, y, model.output_shape[-1], input_shape=shape)
     if validation_data is not None:
-        validation_data = _check_data(*validation_data, model.output_shape[-1], "validation")
+        validation_data = _check_data(*validation_data, model.output_shape[-1], "validation",
+                                      input_shape=shape)
     if fast_mode():
         epochs = min(epochs, 3)
         qat_epochs = 1
