@@ -15,6 +15,7 @@ Generate the compiled-in data by hand with
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import os
 import queue
@@ -206,6 +207,8 @@ class Emulator:
             self._paused = False
 
     def close(self):
+        """Stop QEMU (also done at interpreter exit for emulators left running)."""
+        _running.discard(self)
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -222,6 +225,17 @@ class Emulator:
 
     def __exit__(self, *exc):
         self.close()
+
+    __hash__ = object.__hash__
+
+
+_running = set()
+
+
+@atexit.register
+def _close_all():
+    for emu in list(_running):
+        emu.close()
 
 
 def _free_port():
@@ -289,7 +303,9 @@ def start(kind="imu", data=None, serial="tcp", loops=1, corrupt_every=0, frame_s
             found = ready.search(line)
         if found:
             url = f"socket://127.0.0.1:{port}" if serial == "tcp" else found.group(1)
-            return Emulator(url, fw, proc, serial, log, _paused=(serial == "pty"))
+            emu = Emulator(url, fw, proc, serial, log, _paused=(serial == "pty"))
+            _running.add(emu)
+            return emu
         proc.kill()
         proc.wait()
         if "Address already in use" not in "".join(log):
