@@ -279,7 +279,7 @@ class _Recorder:
         s, c = self.summary, self.counts
         if self.stop is not None and self.stop.is_set():
             return True
-        if c["gestures"] and s.kind == "imu" and self.cutter.mode != "window" and s.saved >= c["gestures"]:
+        if c["gestures"] and s.kind == "imu" and s.saved >= c["gestures"]:
             return True
         if c["clips"] and s.kind == "audio" and s.saved >= c["clips"]:
             return True
