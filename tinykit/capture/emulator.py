@@ -312,6 +312,9 @@ def start(kind="imu", data=None, serial="tcp", loops=1, corrupt_every=0, frame_s
             return emu
         proc.kill()
         proc.wait()
+        reader.join(2)
+        for stream in (proc.stdin, proc.stdout):
+            stream.close()
         if "Address already in use" not in "".join(log):
             break
     raise DeployError(f"QEMU did not start ({' '.join(cmd)}):\n{''.join(log)[-2000:]}")
