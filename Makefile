@@ -27,6 +27,8 @@ test-slow: $(STAMP) tools
 
 bench: $(STAMP)
 	$(PY) bench/gesture.py --json bench/gesture.json
+	$(PY) bench/kws.py --json bench/kws.json
+	$(PY) bench/capture.py --json bench/capture.json
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/

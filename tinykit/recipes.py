@@ -112,3 +112,139 @@ def gesture(data="magic_wand", *, seed=0, out=None, board="nano33ble", emulate=F
     return GestureResult(dataset=ds, x_train=x_train, x_test=x_test, model=model, tflite=tfl,
                          report=report, model_info=info, project=project, device=device,
                          seconds=time.perf_counter() - start, settings=cfg)
+
+
+#: Defaults of the keyword-spotting recipe (DS-CNN on 49x10 MFCC, QAT).
+KWS_DEFAULTS = dict(epochs=60, qat_epochs=10, batch_size=64, learning_rate=3e-3, filters=64,
+                    dropout=0.2, l2=1e-4, kind="mfcc", fmax=4000.0, noise_level=0.1,
+                    noise_probability=0.8, max_shift=0.1, time_masks=2, time_width=6,
+                    freq_masks=2, freq_width=2)
+
+
+@dataclass
+class KwsResult:
+    """Everything the keyword-spotting recipe produced (one model)."""
+    name: str
+    dataset: object
+    settings: object
+    model: object
+    float_model: object
+    tflite: bytes
+    report: object
+    model_info: dict
+    x_test: np.ndarray
+    y_test: np.ndarray
+    float_accuracy: float
+    train_seconds: float
+    seconds: float
+    files: list = field(default_factory=list)
+    device: object = None
+
+    def summary(self) -> str:
+        lines = [f"{self.name}: {self.model_info['params']:,} params, "
+                 f"{self.model_info['macs']:,} MACs, features {self.settings.kind} "
+                 f"{self.settings.shape[0]}x{self.settings.shape[1]}",
+                 f"float accuracy (before QAT)  {100 * self.float_accuracy:.1f}%",
+                 self.report.summary(),
+                 f"training {self.train_seconds:.0f} s, pipeline {self.seconds:.0f} s"]
+        if self.device is not None:
+            lines.append(device_summary(self.device, self.report, self.y_test))
+        return "\n".join(lines)
+
+
+def kws_features(ds, settings):
+    """Clips and normalised features of every split, and settings holding the
+    normalisation measured on the training split."""
+    clips = {s: ds.audio(s) for s in ("train", "val", "test")}
+    settings = features.fit_normalization(
+        features.extract(clips["train"][0], settings, normalized=False), settings)
+    feats = {s: (features.extract(x, settings), y) for s, (x, y) in clips.items()}
+    return clips, feats, settings
+
+
+def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=False,
+        prepared=None, verbose=True, **overrides) -> KwsResult:
+    """Train a keyword spotter with QAT, convert it to int8 and check it on TFLM.
+
+    Features (MFCC 49x10 by default) are normalised with training statistics; every
+    epoch sees freshly augmented clips (time shift, background noise, SpecAugment
+    masks); then quantization-aware fine-tuning, int8 conversion and verification on
+    the TFLite Micro interpreter (accuracy on the speaker-disjoint test split, arena).
+
+    Args:
+        data: a Speech Commands folder or the bundled ``"speech_commands"`` sample.
+        model: ``"ds_cnn"`` or ``"tiny_conv"`` (micro_speech's baseline).
+        seed: seed of the split and of training.
+        out: folder to write ``<model>.tflite``, ``model_data.h/.cc``, ``op_resolver.h``,
+            ``<model>_features.json`` (the feature settings) and ``audio_features.h``
+            (window, mel filterbank, DCT and normalisation as C constants).
+        emulate: also run the int8 model on the emulated board on the test clips.
+        prepared: ``(dataset, clips, features, settings)`` from an earlier call's
+            :func:`kws_features`, to train several models on the same features.
+        **overrides: any key of :data:`KWS_DEFAULTS`.
+
+    Example:
+        >>> result = kws("speech_commands", out="build/kws")  # doctest: +SKIP
+        >>> print(result.summary())  # doctest: +SKIP
+    """
+    cfg = {**KWS_DEFAULTS, **overrides}
+    start = time.perf_counter()
+    if prepared is None:
+        ds = datasets.load(data, seed=seed) if isinstance(data, (str, Path)) else data
+        settings = features.AudioFeatures(kind=cfg["kind"], fmax=cfg["fmax"])
+        clips, feats, settings = kws_features(ds, settings)
+    else:
+        ds, clips, feats, settings = prepared
+    (xtr, ytr), (xv, yv), (xte, yte) = feats["train"], feats["val"], feats["test"]
+    augment = features.kws_augment(
+        clips["train"][0], settings, noise=ds.noise, level=cfg["noise_level"],
+        probability=cfg["noise_probability"], max_shift=cfg["max_shift"],
+        time_masks=cfg["time_masks"], time_width=cfg["time_width"],
+        freq_masks=cfg["freq_masks"], freq_width=cfg["freq_width"])
+    if model == "ds_cnn":
+        net = models.ds_cnn(settings.shape, ds.num_classes, filters=cfg["filters"],
+                            dropout=cfg["dropout"], l2=cfg["l2"])
+    elif model == "tiny_conv":
+        net = models.tiny_conv(settings.shape, ds.num_classes)
+    else:
+        from .errors import ModelError
+        raise ModelError(f"model must be 'ds_cnn' or 'tiny_conv', got {model!r}.")
+    qat = train.fit(net, xtr, ytr, qat=True, epochs=cfg["epochs"], qat_epochs=cfg["qat_epochs"],
+                    batch_size=cfg["batch_size"], learning_rate=cfg["learning_rate"],
+                    augment=augment, validation_data=(xv, yv) if len(yv) else None,
+                    seed=seed, verbose=verbose)
+    train_seconds = time.perf_counter() - start
+    # quantize_model clones the model: `net` keeps the float weights of phase 1.
+    float_acc = float((net.predict(xte, verbose=0).argmax(axis=1) == yte).mean())
+    tfl = convert.to_int8(qat, representative=xtr, seed=seed)
+    report = convert.verify(tfl, xte, yte, model=qat)
+    info = convert.model_report(net)
+    files = []
+    if out is not None:
+        files = _export_kws(tfl, settings, report, Path(out), model, ds)
+    device = None
+    if emulate:
+        from .deploy import emulated
+        device = emulated.run(tfl, xte, source=f"{model} keyword spotter",
+                              build_dir=None if out is None else Path(out) / "mps2-an386")
+    return KwsResult(name=model, dataset=ds, settings=settings, model=qat, float_model=net,
+                     tflite=tfl, report=report, model_info=info, x_test=xte, y_test=yte,
+                     float_accuracy=float_acc, train_seconds=train_seconds,
+                     seconds=time.perf_counter() - start, files=files, device=device)
+
+
+def _export_kws(tfl, settings, report, out, name, ds):
+    from .deploy.codegen import op_resolver_header
+    out.mkdir(parents=True, exist_ok=True)
+    header, source = convert.c_array(tfl, name="g_model", source=f"{name} keyword spotter")
+    written = {out / f"{name}.tflite": tfl, out / "model_data.h": header,
+               out / "model_data.cc": source,
+               out / "op_resolver.h": op_resolver_header(report.ops, f"{name} keyword spotter")}
+    for path, content in written.items():
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    paths = list(written)
+    paths.append(settings.save(out / f"{name}_features.json"))
+    paths.append(features.write_c_tables(out / "audio_features.h", settings))
+    labels = out / "labels.txt"
+    labels.write_text("\n".join(ds.labels) + "\n")
+    return paths + [labels]

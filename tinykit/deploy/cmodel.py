@@ -7,7 +7,7 @@ emulated board (QEMU ``mps2-an386``) runs it, and tinykit compares its outputs w
 TFLite Micro interpreter's: the check on the device.
 
 Supported ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, MAX_POOL_2D,
-AVERAGE_POOL_2D, RESHAPE, SOFTMAX, for batch-1 int8 models with per-channel or
+AVERAGE_POOL_2D, RESHAPE, SOFTMAX and int8-to-int8 QUANTIZE, for batch-1 int8 models with per-channel or
 per-tensor weights.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..errors import DeployError
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "cruntime"
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D",
-             "AVERAGE_POOL_2D", "RESHAPE", "SOFTMAX")
+             "AVERAGE_POOL_2D", "RESHAPE", "SOFTMAX", "QUANTIZE")
 
 
 def quantize_multiplier(real):
@@ -145,6 +145,16 @@ def generate_c_model(tfl, prefix="tk_model", source=""):
             calls.append(f"  tk_softmax({a}, {int(np.prod(x.shape))}, {float(x.scale[0])!r}f, "
                          f"{int(x.zero_point[0])}, {b}, {float(y.scale[0])!r}f, "
                          f"{int(y.zero_point[0])});")
+            continue
+        if name == "QUANTIZE":
+            if x.data is not None:
+                raise DeployError(f"op {k} (QUANTIZE) on a constant is not supported.")
+            m, s = quantize_multiplier(float(x.scale[0]) / float(y.scale[0]))
+            decls.append(f"static const int32_t m{k}[1] = {{{m}}};\n"
+                         f"static const int32_t s{k}[1] = {{{s}}};\n"
+                         f"static const tk_quant q{k} = {{{int(x.zero_point[0])}, "
+                         f"{int(y.zero_point[0])}, -128, 127, m{k}, s{k}, 0}};\n")
+            calls.append(f"  tk_quantize({a}, {int(np.prod(x.shape))}, {b}, &q{k});")
             continue
         if name in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
             ih, iw, c = _hw(x.shape)

@@ -114,6 +114,13 @@ void tk_fully_connected(const int8_t *in, int n_in, const int8_t *w, int n_out,
     }
 }
 
+void tk_quantize(const int8_t *in, int n, int8_t *out, const tk_quant *q)
+{
+    for (int i = 0; i < n; i++) {
+        out[i] = finish((int32_t)in[i] - q->in_zp, q, 0);
+    }
+}
+
 static void pool(const int8_t *in, int ih, int iw, int c, int8_t *out, int oh, int ow,
                  int fh, int fw, int sh, int sw, int pad_h, int pad_w, int act_min,
                  int act_max, int average)

@@ -31,6 +31,8 @@ void tk_avg_pool(const int8_t *in, int ih, int iw, int c, int8_t *out, int oh, i
                  int act_max);
 void tk_softmax(const int8_t *in, int n, float in_scale, int in_zp, int8_t *out,
                 float out_scale, int out_zp);
+/* int8 -> int8 QUANTIZE: a change of scale and zero point. */
+void tk_quantize(const int8_t *in, int n, int8_t *out, const tk_quant *q);
 int32_t tk_requantize(int32_t acc, int32_t mult, int32_t shift);
 
 #endif
