@@ -96,3 +96,52 @@ def confusion(y_true, predictions, labels, titles=None):
         ax.set_title(f"{title}: {100 * acc:.1f}%")
     fig.tight_layout()
     return fig
+
+
+def audio_examples(clips, y, labels, settings, per_class=1, classes=None):
+    """Waveform (top) and features (bottom: MFCC or log-mel, time left to right) of
+    ``per_class`` clips of each label."""
+    from .features.audio import extract
+    plt = _plt()
+    classes = list(range(len(labels))) if classes is None else list(classes)
+    picks = [k for c in classes for k in np.flatnonzero(np.asarray(y) == c)[:per_class]]
+    fig, axes = plt.subplots(2, len(picks), figsize=(2.2 * len(picks), 4), squeeze=False)
+    feats = extract(np.asarray(clips)[picks], settings, normalized=False)
+    t = np.arange(np.asarray(clips).shape[1]) / settings.sample_rate
+    for col, (k, f) in enumerate(zip(picks, feats)):
+        axes[0, col].plot(t, clips[k], lw=0.5)
+        axes[0, col].set_title(labels[y[k]], fontsize=9)
+        axes[0, col].set_ylim(-1, 1)
+        axes[1, col].imshow(f.T, origin="lower", aspect="auto", cmap="magma")
+        for ax in axes[:, col]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("waveform")
+    axes[1, 0].set_ylabel(settings.kind)
+    fig.tight_layout()
+    return fig
+
+
+def stream_detections(audio, detections, truth=(), sample_rate=16000, seconds=None):
+    """A long recording with the true keywords (shaded, named above) and the
+    detections (vertical lines, named below)."""
+    plt = _plt()
+    audio = np.asarray(audio)
+    n = len(audio) if seconds is None else min(len(audio), int(seconds * sample_rate))
+    fig, ax = plt.subplots(figsize=(14, 3))
+    t = np.arange(n) / sample_rate
+    ax.plot(t, audio[:n], lw=0.3, color="grey")
+    end = n / sample_rate
+    for label, start, stop in truth:
+        if start < end:
+            ax.axvspan(start, stop, color="tab:blue", alpha=0.15)
+            ax.text(start, 0.95, label, fontsize=8, color="tab:blue", va="top")
+    for d in detections:
+        if d.time < end:
+            ax.axvline(d.time, color="tab:red", lw=1)
+            ax.text(d.time, -0.95, d.label, fontsize=8, color="tab:red", va="bottom")
+    ax.set_ylim(-1, 1)
+    ax.set_xlabel("s")
+    ax.set_title("true keywords (blue) and detections (red)")
+    fig.tight_layout()
+    return fig
