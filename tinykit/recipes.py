@@ -139,6 +139,7 @@ class KwsResult:
     seconds: float
     files: list = field(default_factory=list)
     device: object = None
+    prepared: tuple = ()
 
     def summary(self) -> str:
         lines = [f"{self.name}: {self.model_info['params']:,} params, "
@@ -230,7 +231,8 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
     return KwsResult(name=model, dataset=ds, settings=settings, model=qat, float_model=net,
                      tflite=tfl, report=report, model_info=info, x_test=xte, y_test=yte,
                      float_accuracy=float_acc, train_seconds=train_seconds,
-                     seconds=time.perf_counter() - start, files=files, device=device)
+                     seconds=time.perf_counter() - start, files=files, device=device,
+                     prepared=(ds, clips, feats, settings))
 
 
 def _export_kws(tfl, settings, report, out, name, ds):

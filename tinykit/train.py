@@ -98,10 +98,27 @@ def _sequence(keras, x, y, batch_size, augment, rng):
     return Batches()
 
 
+def _adapt_batchnorm(model, steps):
+    """Lower BatchNorm momentum when training is short.
+
+    BatchNorm's running mean and variance start at 0 and 1 and move towards the data's
+    by ``1 - momentum`` per step. With Keras' 0.99 and a few hundred steps (a small
+    data set) they are still far off when training ends, and the trained model
+    predicts one class at inference. The momentum is set so that the starting values
+    weigh less than 1% at the end: ``momentum ** steps <= 0.01``.
+    """
+    target = float(np.clip(1.0 - 5.0 / max(steps, 1), 0.5, 0.99))
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)  # QAT wrappers
+        if type(inner).__name__.startswith("BatchNormalization") and inner.momentum > target:
+            inner.momentum = target
+
+
 def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_data,
                desc, verbose):
     from .models._keras import keras
     steps = epochs * int(np.ceil(len(x) / batch_size))
+    _adapt_batchnorm(model, steps)
     schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1),
                                                       alpha=0.05)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
