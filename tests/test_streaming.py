@@ -38,7 +38,8 @@ def test_smoothing_is_a_trailing_average():
 
 def test_stream_truth_and_scoring():
     clips = np.full((4, 16000), 0.5, np.float32)
-    audio, truth = streaming.make_stream(clips, [2, 0, 3, 2], LABELS, gap=(1.0, 1.0))
+    audio, truth = streaming.make_stream(clips, [2, 0, 3, 2], LABELS, gap=(1.0, 1.0),
+                                         shuffle=False)
     assert len(audio) == 4 * 16000 + 5 * 16000
     assert [t[0] for t in truth] == ["yes", "no", "yes"]   # silence is placed, not listed
     start = int(truth[1][1] * 16000)

@@ -124,7 +124,7 @@ def detections_from(times, smoothed, labels, *, threshold=0.6, suppress=1.0, ign
 
 
 def make_stream(clips, clip_labels, labels, *, noise=(), noise_level=0.05, gap=(1.0, 2.0),
-                sample_rate=16000, seed=0):
+                shuffle=True, sample_rate=16000, seed=0):
     """A long recording of clips separated by gaps, over background noise.
 
     Args:
@@ -133,6 +133,7 @@ def make_stream(clips, clip_labels, labels, *, noise=(), noise_level=0.05, gap=(
         noise: background recordings to loop under the stream (e.g. ``ds.noise``).
         noise_level: peak amplitude of the noise bed.
         gap: (min, max) seconds of silence between clips.
+        shuffle: place the clips in random order (else as given).
 
     Returns:
         ``(audio, truth)``: the stream and a list of ``(label, start_s, end_s)`` for the
@@ -140,6 +141,10 @@ def make_stream(clips, clip_labels, labels, *, noise=(), noise_level=0.05, gap=(
     """
     rng = np.random.default_rng(seed)
     clips = np.asarray(clips, np.float32)
+    clip_labels = np.asarray(clip_labels)
+    if shuffle:
+        order = rng.permutation(len(clips))
+        clips, clip_labels = clips[order], clip_labels[order]
     gaps = rng.uniform(gap[0], gap[1], size=len(clips) + 1)
     n = clips.shape[1]
     total = int(gaps.sum() * sample_rate) + len(clips) * n

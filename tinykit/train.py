@@ -104,10 +104,11 @@ def _adapt_batchnorm(model, steps):
     BatchNorm's running mean and variance start at 0 and 1 and move towards the data's
     by ``1 - momentum`` per step. With Keras' 0.99 and a few hundred steps (a small
     data set) they are still far off when training ends, and the trained model
-    predicts one class at inference. The momentum is set so that the starting values
-    weigh less than 1% at the end: ``momentum ** steps <= 0.01``.
+    predicts one class at inference. The momentum is set so that the statistics
+    follow the weights during training, not only at its end: the starting values weigh
+    less than 1% after the first quarter of the steps (``1 - 20 / steps``, at most 0.99).
     """
-    target = float(np.clip(1.0 - 5.0 / max(steps, 1), 0.5, 0.99))
+    target = float(np.clip(1.0 - 20.0 / max(steps, 1), 0.5, 0.99))
     for layer in model.layers:
         inner = getattr(layer, "layer", layer)  # QAT wrappers
         if type(inner).__name__.startswith("BatchNormalization") and inner.momentum > target:
