@@ -119,7 +119,8 @@ def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_
                desc, verbose):
     from .models._keras import keras
     steps = epochs * int(np.ceil(len(x) / batch_size))
-    _adapt_batchnorm(model, steps)
+    if desc == "float":  # QAT starts from statistics that have already converged
+        _adapt_batchnorm(model, steps)
     schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1),
                                                       alpha=0.05)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
