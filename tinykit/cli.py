@@ -36,9 +36,10 @@ def _demo(args):
     print()
     print("== Keyword spotting (microphone) on the bundled Speech Commands sample ==", flush=True)
     out = Path(args.out) / "kws"
-    kws = recipes.kws("speech_commands", seed=args.seed, out=out, emulate=True, epochs=40)
+    kws = recipes.kws("speech_commands", seed=args.seed, out=out, emulate=True, epochs=40,
+                      batch_size=16)
     base = recipes.kws(kws.dataset, model="tiny_conv", seed=args.seed, prepared=kws.prepared,
-                       epochs=40)
+                       epochs=40, batch_size=16)
     k = kws.report
     print()
     print(f"test clips (speaker-disjoint):   {len(kws.y_test)} of {kws.dataset.num_classes} classes")
