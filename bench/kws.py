@@ -105,7 +105,7 @@ def main(argv=None):
     p.add_argument("--test-dir", help="extra folder (same layout) scored with the int8 DS-CNN")
     p.add_argument("--json", help="write the results here")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=60, help="float epochs")
+    p.add_argument("--epochs", type=int, default=90, help="float epochs")
     p.add_argument("--qat-epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
