@@ -58,7 +58,7 @@ def read_wav(path, sample_rate=SAMPLE_RATE, duration=1.0, start=0, gain=1.0):
             NaN/infinite samples. The message names the file.
 
     Example:
-        >>> clip = read_wav("datasets/speech_commands/yes/0135f3f2_nohash_0.wav")  # doctest: +SKIP
+        >>> clip = read_wav("datasets/speech_commands/yes/4845bb10_nohash_0.flac")  # doctest: +SKIP
         >>> clip.shape, clip.dtype  # doctest: +SKIP
         ((16000,), dtype('float32'))
     """
@@ -172,7 +172,7 @@ def read_wavs(sources, sample_rate=SAMPLE_RATE, duration=1.0, on_error="skip",
     Example:
         >>> clips = read_wavs(ds.files_train)  # doctest: +SKIP
         >>> clips.audio.shape  # doctest: +SKIP
-        (2312, 16000)
+        (2263, 16000)
     """
     if on_error not in ("skip", "raise"):
         raise DatasetError(f"on_error must be 'skip' or 'raise', got {on_error!r}.")

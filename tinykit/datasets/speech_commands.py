@@ -143,7 +143,7 @@ class SpeechCommands:
         Example:
             >>> x, y = ds.audio("train")  # doctest: +SKIP
             >>> x.shape  # doctest: +SKIP
-            (2312, 16000)
+            (2263, 16000)
         """
         files, labels = self.files(split)
         clips = read_wavs(files, self.sample_rate, 1.0, on_error=on_error, progress=progress)
