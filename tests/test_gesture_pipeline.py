@@ -145,3 +145,59 @@ def test_emulated_board_without_qemu_names_the_tool(trained, monkeypatch, tmp_pa
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ToolNotFoundError, match="arm-none-eabi-gcc.*install-tools.sh"):
         emulated.run(trained.tflite, trained.x_test[:1], build_dir=tmp_path)
+
+
+SKETCH_HARNESS = r"""
+#include "gesture_nano33ble.ino"
+#include <cstdlib>
+#include <vector>
+int main(int argc, char** argv) {
+  FILE* f = fopen(argv[1], "rb");
+  std::vector<float> rows(1 << 20);
+  IMU.count = fread(rows.data(), sizeof(float) * 6, rows.size() / 6, f);
+  IMU.rows = rows.data();
+  setup();
+  for (int g = 0; g < atoi(argv[2]); g++) loop();
+  return 0;
+}
+"""
+
+
+def test_generated_sketch_runs_and_predicts_what_tflm_predicts(trained, root, tmp_path):
+    """The generated Arduino sketch, compiled for the host against stand-ins for the
+    Arduino and TFLM APIs (the interpreter stand-in runs tinykit's plain-C kernels),
+    fed the raw test gestures through its IMU trigger: it must print the labels TFLM
+    predicts, so its scaling and quantization constants match training."""
+    import shutil
+    import subprocess
+    from tinykit.deploy.cmodel import RUNTIME_DIR, generate_c_model
+    cxx, cc = shutil.which("g++"), shutil.which("gcc")
+    if not (cxx and cc):
+        pytest.skip("no host C/C++ compiler to build the sketch with")
+    header, source, _ = generate_c_model(trained.tflite)
+    (tmp_path / "tk_model.h").write_text(header)
+    (tmp_path / "tk_model.c").write_text(source)
+    (tmp_path / "main.cpp").write_text(SKETCH_HARNESS)
+    objs = []
+    for src in (tmp_path / "tk_model.c", RUNTIME_DIR / "tk_kernels.c"):
+        obj = tmp_path / (src.stem + ".o")
+        subprocess.run([cc, "-c", "-O1", "-I", str(RUNTIME_DIR), "-I", str(tmp_path), str(src),
+                        "-o", str(obj)], check=True)
+        objs.append(str(obj))
+    exe = tmp_path / "sketch"
+    subprocess.run([cxx, "-std=c++17", "-Wall", "-I", str(root / "tests" / "arduino_stubs"),
+                    "-I", str(tmp_path), "-I", str(trained.project.path), str(tmp_path / "main.cpp"),
+                    str(trained.project.path / "model_data.cc"), *objs, "-lm", "-o", str(exe)],
+                   check=True)
+    # Each raw test gesture preceded by a quiet row and a trigger row, as a wand would.
+    quiet = np.array([[0.0, 0.0, 1.0, 0.0, 0.0, 0.0]], np.float32)
+    trigger = np.array([[2.0, 1.0, 0.5, 0.0, 0.0, 0.0]], np.float32)
+    rows = np.vstack([np.vstack([quiet, trigger, g]) for g in trained.dataset.x_test])
+    rows.astype(np.float32).tofile(tmp_path / "imu.bin")
+    n = len(trained.dataset.x_test)
+    out = subprocess.run([str(exe), str(tmp_path / "imu.bin"), str(n)], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert out[0] == "Ready: make a gesture."
+    printed = [line.split()[0] for line in out[1:]]
+    expected = [trained.dataset.labels[k] for k in trained.report.predictions]
+    assert printed == expected

@@ -1,0 +1,1 @@
+// Host stand-in for TFLM logging (unused by the sketches).
