@@ -141,7 +141,9 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
     schedule. With ``qat=True``, phase 2 wraps the model with
     ``tfmot.quantization.keras.quantize_model`` (fake int8 quantization of weights and
     activations, BatchNorm folded into the convolutions) and fine-tunes it for
-    ``qat_epochs`` at a lower rate, so the int8 model loses (almost) nothing.
+    ``qat_epochs`` at a lower rate, so the int8 model loses (almost) nothing. When phase 1
+    has few steps (a small data set), BatchNorm's momentum is lowered so that its running
+    statistics keep up with the weights (otherwise the model can predict one class).
 
     Args:
         model: an uncompiled or compiled tf_keras model ending in a softmax.
