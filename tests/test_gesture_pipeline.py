@@ -147,22 +147,6 @@ def test_emulated_board_without_qemu_names_the_tool(trained, monkeypatch, tmp_pa
         emulated.run(trained.tflite, trained.x_test[:1], build_dir=tmp_path)
 
 
-SKETCH_HARNESS = r"""
-#include "gesture_nano33ble.ino"
-#include <cstdlib>
-#include <vector>
-int main(int argc, char** argv) {
-  FILE* f = fopen(argv[1], "rb");
-  std::vector<float> rows(1 << 20);
-  IMU.count = fread(rows.data(), sizeof(float) * 6, rows.size() / 6, f);
-  IMU.rows = rows.data();
-  setup();
-  for (int g = 0; g < atoi(argv[2]); g++) loop();
-  return 0;
-}
-"""
-
-
 def test_generated_sketch_runs_and_predicts_what_tflm_predicts(trained, root, tmp_path):
     """The generated Arduino sketch, compiled for the host against stand-ins for the
     Arduino and TFLM APIs (the interpreter stand-in runs tinykit's plain-C kernels),
@@ -177,7 +161,6 @@ def test_generated_sketch_runs_and_predicts_what_tflm_predicts(trained, root, tm
     header, source, _ = generate_c_model(trained.tflite)
     (tmp_path / "tk_model.h").write_text(header)
     (tmp_path / "tk_model.c").write_text(source)
-    (tmp_path / "main.cpp").write_text(SKETCH_HARNESS)
     objs = []
     for src in (tmp_path / "tk_model.c", RUNTIME_DIR / "tk_kernels.c"):
         obj = tmp_path / (src.stem + ".o")
@@ -185,8 +168,10 @@ def test_generated_sketch_runs_and_predicts_what_tflm_predicts(trained, root, tm
                         "-o", str(obj)], check=True)
         objs.append(str(obj))
     exe = tmp_path / "sketch"
-    subprocess.run([cxx, "-std=c++17", "-Wall", "-I", str(root / "tests" / "arduino_stubs"),
-                    "-I", str(tmp_path), "-I", str(trained.project.path), str(tmp_path / "main.cpp"),
+    stubs = root / "tests" / "arduino_stubs"
+    subprocess.run([cxx, "-std=c++17", "-Wall", "-I", str(stubs), "-I", str(tmp_path),
+                    "-I", str(trained.project.path), '-DSKETCH="gesture_nano33ble.ino"',
+                    str(stubs / "imu_main.cpp"),
                     str(trained.project.path / "model_data.cc"), *objs, "-lm", "-o", str(exe)],
                    check=True)
     # Each raw test gesture preceded by a quiet row and a trigger row, as a wand would.

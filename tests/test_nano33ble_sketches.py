@@ -11,19 +11,6 @@ from tinykit.capture.frames import TYPE_AUDIO, TYPE_INFO, FrameDecoder
 from tinykit.datasets import read_imu_csv
 
 HARNESS = {
-    "capture_imu": r"""
-#include "capture_imu.ino"
-#include <vector>
-int main(int argc, char** argv) {
-  FILE* f = fopen(argv[1], "rb");
-  std::vector<float> rows(1 << 20);
-  IMU.count = fread(rows.data(), sizeof(float) * 6, rows.size() / 6, f);
-  IMU.rows = rows.data();
-  setup();
-  for (int g = 0; g < atoi(argv[2]); g++) loop();
-  return 0;
-}
-""",
     "capture_audio": r"""
 #include "capture_audio.ino"
 #include <vector>
@@ -48,11 +35,16 @@ def build(name, root, tmp_path):
     cxx = shutil.which("g++") or shutil.which("c++")
     if cxx is None:
         pytest.skip("no host C++ compiler (g++) to build the sketch with")
-    (tmp_path / "main.cpp").write_text(HARNESS[name])
+    stubs = root / "tests" / "arduino_stubs"
+    if name in HARNESS:
+        (tmp_path / "main.cpp").write_text(HARNESS[name])
+        main, define = tmp_path / "main.cpp", []
+    else:
+        main, define = stubs / "imu_main.cpp", [f'-DSKETCH="{name}.ino"']
     exe = tmp_path / name
-    subprocess.run([cxx, "-std=c++17", "-Wall", "-Werror", "-I", str(root / "tests" / "arduino_stubs"),
+    subprocess.run([cxx, "-std=c++17", "-Wall", "-Werror", "-I", str(stubs), *define,
                     "-I", str(root / "boards" / "nano33ble" / name), "-include", "cstdlib",
-                    str(tmp_path / "main.cpp"), "-o", str(exe)], check=True)
+                    str(main), "-o", str(exe)], check=True)
     return exe
 
 
