@@ -52,6 +52,7 @@ def _quantize(tfl, x):
 def build(tfl, x, build_dir=None, source="") -> Path:
     """Cross-compile the inference firmware for ``tfl`` with inputs ``x``; returns the ELF."""
     require_tool("arm-none-eabi-gcc")
+    require_tool("make")
     folder = get_board(BOARD).folder / "infer"
     build_dir = Path(build_dir or tempfile.mkdtemp(prefix="tinykit-infer-")).resolve()
     gen = build_dir / "gen"

@@ -21,6 +21,7 @@ TOOL_HINTS = {
                 ".uf2 file to the RPI-RP2 drive by hand.",
     "dfu-util": "Install it with `apt install dfu-util` or `brew install dfu-util`.",
     "qemu-system-arm": "Install it with `sh boards/install-tools.sh` (Debian's qemu-system-arm).",
+    "make": "Install it with `apt install make` (or your system's build tools).",
     "arm-none-eabi-gcc": "Install it with `sh boards/install-tools.sh` (Debian's "
                          "gcc-arm-none-eabi and libnewlib-arm-none-eabi).",
 }
