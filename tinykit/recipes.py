@@ -239,15 +239,10 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
 
 
 def _export_kws(tfl, settings, report, out, name, ds):
-    from .deploy.codegen import op_resolver_header
-    out.mkdir(parents=True, exist_ok=True)
-    header, source = convert.c_array(tfl, name="g_model", source=f"{name} keyword spotter")
-    written = {out / f"{name}.tflite": tfl, out / "model_data.h": header,
-               out / "model_data.cc": source,
-               out / "op_resolver.h": op_resolver_header(report.ops, f"{name} keyword spotter")}
-    for path, content in written.items():
-        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
-    paths = list(written)
+    from .deploy.project import write_model_sources
+    paths = write_model_sources(out, tfl, report.ops, f"{name} keyword spotter")
+    (out / f"{name}.tflite").write_bytes(tfl)
+    paths.append(out / f"{name}.tflite")
     paths.append(settings.save(out / f"{name}_features.json"))
     paths.append(features.write_c_tables(out / "audio_features.h", settings))
     labels = out / "labels.txt"

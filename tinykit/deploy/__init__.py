@@ -7,4 +7,4 @@
 from .boards import Board, board, boards, boards_root
 from .codegen import op_resolver_header, resolver_method
 from .flash import flash, require_tool
-from .project import Project, generate
+from .project import Project, generate, write_model_sources

@@ -31,6 +31,24 @@ class Project:
                 f"{', '.join(p.name for p in self.files)})")
 
 
+def write_model_sources(folder, tfl, ops, source="") -> list:
+    """Write ``model_data.h``/``model_data.cc`` (the model as a 16-byte aligned const
+    array ``g_model``) and ``op_resolver.h`` (exactly ``ops``) into ``folder``.
+
+    Returns:
+        The three paths written.
+    """
+    from ..convert import c_array
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    header, src = c_array(tfl, name="g_model", source=source)
+    files = {folder / "model_data.h": header, folder / "model_data.cc": src,
+             folder / "op_resolver.h": op_resolver_header(ops, source)}
+    for path, content in files.items():
+        path.write_text(content)
+    return list(files)
+
+
 def _arena_with_margin(measured):
     # The board's allocator is the one TFLM's Python interpreter measured; a margin
     # covers alignment differences between 64-bit host and 32-bit target pointers.
@@ -69,7 +87,7 @@ def generate(tfl, board="nano33ble", app="gesture", out="build", *, labels, sett
         ...                    settings={"ranges": IMU_RANGES})  # doctest: +SKIP
     """
     from .. import __version__
-    from ..convert import arena_bytes, c_array, io_details, ops
+    from ..convert import arena_bytes, io_details, ops
     b = get_board(board)
     template = b.template(app)
     tfl = bytes(tfl)
@@ -83,7 +101,6 @@ def generate(tfl, board="nano33ble", app="gesture", out="build", *, labels, sett
     name = name or f"{app}_{b.name}"
     folder = Path(out) / name
     folder.mkdir(parents=True, exist_ok=True)
-    header, src = c_array(tfl, name="g_model", source=source)
     model_ops = ops(tfl)
     values = {
         "version": __version__, "board_title": b.title, "model_source": source or "int8 model",
@@ -111,14 +128,12 @@ def generate(tfl, board="nano33ble", app="gesture", out="build", *, labels, sett
                           f"in settings={{{e.args[0]!r}: ...}}.") from None
     main = folder / (f"{name}.ino" if template.name.endswith(".ino.tmpl")
                      else template.name.removesuffix(".tmpl"))
-    files = {main: text, folder / "model_data.h": header, folder / "model_data.cc": src,
-             folder / "op_resolver.h": op_resolver_header(model_ops, source)}
-    for path, content in files.items():
-        path.write_text(content)
+    main.write_text(text)
+    files = [main] + write_model_sources(folder, tfl, model_ops, source)
     meta = {"generator": f"tinykit {__version__}", "board": b.name, "app": app,
             "labels": labels, "ops": model_ops, "flash_bytes": len(tfl), "arena_bytes": arena,
             "io": {k: (list(v) if isinstance(v, tuple) else v) for k, v in io.items()},
             "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}}
     (folder / "tinykit.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return Project(path=folder, board=b.name, app=app, files=list(files) + [folder / "tinykit.json"],
+    return Project(path=folder, board=b.name, app=app, files=files + [folder / "tinykit.json"],
                    arena_bytes=arena, flash_bytes=len(tfl))
