@@ -35,9 +35,7 @@ def run_c(tfl, x, tmp_path):
     (tmp_path / "tk_model.h").write_text(header)
     (tmp_path / "tk_model.c").write_text(source)
     (tmp_path / "main.c").write_text(MAIN)
-    io = convert.io_details(tfl)
-    q = np.clip(np.round(x / io["input_scale"]) + io["input_zero_point"], -128, 127)
-    q.astype(np.int8).tofile(tmp_path / "in.bin")
+    convert.quantize_inputs(tfl, x).tofile(tmp_path / "in.bin")
     subprocess.run([cc, "-O1", "-Wall", "-Werror", "-I", str(RUNTIME_DIR), "-I", str(tmp_path),
                     str(tmp_path / "main.c"), str(tmp_path / "tk_model.c"),
                     str(RUNTIME_DIR / "tk_kernels.c"), "-lm", "-o", str(tmp_path / "model")],

@@ -160,6 +160,16 @@ def run_tflm(tfl, x) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0,) + tuple(out["shape"][1:]))
 
 
+def quantize_inputs(tfl, x) -> np.ndarray:
+    """Float inputs as the int8 values the model reads (its input scale and zero point),
+    as a board does before ``Invoke()``."""
+    d = io_details(tfl)
+    x = _check_inputs(x, d["input_shape"])
+    detail = {"quantization": (d["input_scale"], d["input_zero_point"]),
+              "dtype": np.dtype(d["input_dtype"])}
+    return _quantize_input(x, detail)
+
+
 def dequantize_output(tfl, raw) -> np.ndarray:
     """int8 outputs to floats (probabilities for a softmax model)."""
     d = io_details(tfl)
