@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 _SUBMODULES = ("errors", "datasets", "features", "models", "train", "convert",
-               "capture", "deploy", "widgets", "plots")
+               "capture", "deploy", "widgets", "plots", "streaming", "recipes")
 
 
 def __getattr__(name):
