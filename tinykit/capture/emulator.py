@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import atexit
 import hashlib
-import os
 import queue
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -30,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CaptureError, DeployError, ToolNotFoundError
+from .._tools import require_tool
+from ..errors import CaptureError, DeployError
 from . import frames, sim
 from .imu_lines import HEADER_LINE, gesture_text, milli
 
 BOARD = "mps2-an386"
-INSTALL_HINT = "Install the emulated-board tools with `sh boards/install-tools.sh` (Debian/Ubuntu)."
 BOARD_DIR = Path(__file__).resolve().parents[2] / "boards" / BOARD
 FIRMWARE_DIR = BOARD_DIR / "capture"
 
@@ -43,8 +41,7 @@ FIRMWARE_DIR = BOARD_DIR / "capture"
 def require_tools(*tools):
     """Raise :class:`ToolNotFoundError` for the first of ``tools`` not on PATH."""
     for tool in tools:
-        if shutil.which(tool) is None:
-            raise ToolNotFoundError(tool, INSTALL_HINT)
+        require_tool(tool)
 
 
 # -- the data compiled in ----------------------------------------------------------

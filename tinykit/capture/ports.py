@@ -85,13 +85,10 @@ class PtyPair:
 
     def __init__(self, timeout=5.0):
         import re
-        import shutil
         import subprocess
         import time
-        from ..errors import ToolNotFoundError
-        if shutil.which("socat") is None:
-            raise ToolNotFoundError("socat", "Install it with `sh boards/install-tools.sh` "
-                                             "(Debian/Ubuntu: apt-get install socat).")
+        from .._tools import require_tool
+        require_tool("socat")
         self.process = subprocess.Popen(
             ["socat", "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

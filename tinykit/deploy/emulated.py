@@ -23,7 +23,6 @@ from .cmodel import RUNTIME_DIR, generate_c_model
 from .flash import require_tool
 
 BOARD = "mps2-an386"
-INSTALL_HINT = "sh boards/install-tools.sh"
 
 
 @dataclass

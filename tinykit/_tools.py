@@ -1,0 +1,35 @@
+"""External programs tinykit calls (compilers, emulator, flashers): finding them, and
+saying how to install the ones that are missing. Shared by capture and deploy."""
+from __future__ import annotations
+
+import shutil
+
+from .errors import ToolNotFoundError
+
+# How to get each tool, for the error raised when it is missing.
+TOOL_HINTS = {
+    "arduino-cli": "Install it from https://arduino.github.io/arduino-cli/ (or "
+                   "`brew install arduino-cli`), then `arduino-cli core install "
+                   "arduino:mbed_nano` and `arduino-cli lib install Arduino_LSM9DS1 "
+                   "Chirale_TensorFlowLite`.",
+    "esptool": "Install it with `pip install esptool`.",
+    "pyocd": "Install it with `pip install pyocd`.",
+    "bossac": "Install it with your package manager (`apt install bossa-cli`) or the "
+              "Arduino IDE, which bundles it.",
+    "picotool": "Install it from https://github.com/raspberrypi/picotool, or copy the "
+                ".uf2 file to the RPI-RP2 drive by hand.",
+    "dfu-util": "Install it with `apt install dfu-util` or `brew install dfu-util`.",
+    "qemu-system-arm": "Install it with `sh boards/install-tools.sh` (Debian's qemu-system-arm).",
+    "make": "Install it with `apt install make` (or your system's build tools).",
+    "socat": "Install it with `sh boards/install-tools.sh` (Debian's socat).",
+    "arm-none-eabi-gcc": "Install it with `sh boards/install-tools.sh` (Debian's "
+                         "gcc-arm-none-eabi and libnewlib-arm-none-eabi).",
+}
+
+
+def require_tool(tool) -> str:
+    """The full path of ``tool``, or ToolNotFoundError saying how to install it."""
+    path = shutil.which(tool)
+    if path is None:
+        raise ToolNotFoundError(tool, TOOL_HINTS.get(tool, "Install it and put it on PATH."))
+    return path
