@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tinykit import convert, features, recipes
+from tinykit.deploy import codegen
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_export_carries_the_feature_settings(kws):
     settings = features.load_settings(folder / "ds_cnn_features.json")
     assert settings == kws.settings and settings.mean is not None
     assert json.loads((folder / "ds_cnn_features.json").read_text())["kind"] == "mfcc"
-    assert convert.parse_c_array((folder / "model_data.cc").read_text()) == kws.tflite
+    assert codegen.parse_array((folder / "model_data.cc").read_text()) == kws.tflite
     assert (folder / "labels.txt").read_text().split() == kws.dataset.labels
     # The same settings give the same features the model was tested on.
     x, _ = kws.dataset.audio("test")

@@ -14,6 +14,10 @@ class TinykitError(Exception):
     """Base class of every error tinykit raises on purpose."""
 
 
+class ParameterError(TinykitError, ValueError):
+    """An argument has a value a function cannot use (out of range, wrong kind)."""
+
+
 class DatasetError(TinykitError, ValueError):
     """A data set or a file in it cannot be read as what it claims to be."""
 
@@ -32,6 +36,16 @@ class ConversionError(TinykitError, RuntimeError):
 
 class DeployError(TinykitError, RuntimeError):
     """A board project could not be generated, built or flashed."""
+
+
+class DeviceError(DeployError):
+    """A board (real or emulated) did not run the firmware to the end: it faulted,
+    stopped answering or printed something else than expected. ``lines`` holds the
+    last lines it printed."""
+
+    def __init__(self, message, lines=()):
+        self.lines = list(lines)
+        super().__init__(message)
 
 
 class ToolNotFoundError(DeployError, FileNotFoundError):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ..errors import DeployError
 from .boards import board as get_board
-from .codegen import c_float, c_string_list, op_resolver_header
+from . import codegen
+from .codegen import c_float, c_string_list
 
 
 @dataclass
@@ -38,15 +39,9 @@ def write_model_sources(folder, tfl, ops, source="") -> list:
     Returns:
         The three paths written.
     """
-    from ..convert import c_array
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    header, src = c_array(tfl, name="g_model", source=source)
-    files = {folder / "model_data.h": header, folder / "model_data.cc": src,
-             folder / "op_resolver.h": op_resolver_header(ops, source)}
-    for path, content in files.items():
-        path.write_text(content)
-    return list(files)
+    files = codegen.model_sources(tfl, "g_model", source)
+    files["op_resolver.h"] = codegen.op_resolver_header(ops, source)
+    return codegen.write(folder, files)
 
 
 def _arena_with_margin(measured):
