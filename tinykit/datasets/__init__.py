@@ -5,6 +5,7 @@ reads a folder.
 """
 from pathlib import Path
 
+from .._resources import datasets_dir
 from ..errors import DatasetError
 from .imu import ImuDataset, load_imu, still_gestures
 from .imu_csv import IMU_COLUMNS, read_imu_csv
@@ -12,16 +13,14 @@ from .audio import Clips, read_wav, read_wavs
 from .speech_commands import (KWS12_WORDS, SpeechCommands, download_speech_commands,
                               load_speech_commands)
 
-# Bundled samples live in the repository's top-level datasets/ folder. TINYKIT_DATA
-# points elsewhere (e.g. for an installed, non-editable tinykit).
+# Bundled samples live in the repository's top-level datasets/ folder, carried in the
+# package as tinykit/_datasets; TINYKIT_DATA points elsewhere.
 _KINDS = {"magic_wand": "imu", "speech_commands": "speech_commands"}
 
 
 def data_root() -> Path:
-    """The folder holding the bundled data sets."""
-    import os
-    env = os.environ.get("TINYKIT_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "datasets"
+    """The folder holding the bundled data sets (``TINYKIT_DATA`` overrides it)."""
+    return datasets_dir()
 
 
 def bundled() -> list:

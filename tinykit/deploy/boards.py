@@ -1,22 +1,21 @@
-"""The board registry: one folder per board under the repository's boards/.
+"""The board registry: one folder per board under boards/ (carried in the package).
 
 Each ``boards/<name>/board.toml`` says what the board is (CPU, memory, sensors), how it
 is flashed and which project templates it has, so adding a board is adding a folder.
 """
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._resources import boards_dir
 from ..errors import DeployError
 
 
 def boards_root() -> Path:
     """The folder of board descriptions (``TINYKIT_BOARDS`` overrides it)."""
-    env = os.environ.get("TINYKIT_BOARDS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "boards"
+    return boards_dir()
 
 
 @dataclass(frozen=True)
