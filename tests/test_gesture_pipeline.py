@@ -31,13 +31,28 @@ def test_int8_agrees_with_float_on_the_test_split(trained):
 
 
 def test_tflm_matches_litert_within_a_few_lsb(trained):
-    tflm = convert.run_tflm(trained.tflite, trained.x_test)
-    lite = convert.run_litert(trained.tflite, trained.x_test)
+    tfl = trained.tflite
+    tflm = tfl.run(trained.x_test, on="tflm")
+    lite = tfl.run(trained.x_test, on="litert")
     assert tflm.dtype == np.int8 and tflm.shape == (25, 5)
     assert np.abs(tflm.astype(int) - lite.astype(int)).max() <= 3
     # The probabilities decoded from int8 sum to about one (softmax output).
-    probs = convert.dequantize_output(trained.tflite, tflm)
+    probs = tfl.dequantize(tflm)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=0.05)
+    np.testing.assert_array_equal(tfl.predict(trained.x_test), probs)
+
+
+def test_the_model_object_is_its_tflite_bytes(trained, tmp_path):
+    tfl = trained.tflite
+    assert isinstance(tfl, bytes) and bytes(tfl)[4:8] == b"TFL3"
+    again = convert.Int8Model.load(tfl.save(tmp_path / "m.tflite"))
+    assert again == tfl and again.ops == tfl.ops and again.input == tfl.input
+    assert convert.as_model(tfl) is tfl
+    assert "bytes" in repr(tfl) and len(repr(tfl)) < 400
+    with pytest.raises(ModelError, match="not a .tflite flatbuffer"):
+        convert.Int8Model(b"not a model at all")
+    with pytest.raises(ModelError, match="expects"):
+        tfl.run(np.zeros((2, 119, 3), np.float32))
 
 
 def test_model_is_small_and_arena_is_measured(trained):
@@ -67,9 +82,8 @@ def test_generated_sketch_has_the_training_constants(trained):
     sketch = project.main_file.read_text()
     assert project.main_file.name == "gesture_nano33ble.ino"
     assert "${" not in sketch
-    io = convert.io_details(trained.tflite)
     scale = float(re.search(r"kInputScale = ([0-9.e-]+)f;", sketch).group(1))
-    assert scale == pytest.approx(io["input_scale"], rel=1e-6)
+    assert scale == pytest.approx(trained.tflite.input.scale, rel=1e-6)
     assert re.search(r"kRanges\[kNumChannels\] = \{4\.0f, 4\.0f, 4\.0f, 2000\.0f, 2000\.0f, 2000\.0f\}", sketch)
     assert '"AlohomoraCharm", "ArrestoMomentumCharm", "AvadaKedavra", "LocomotorCharm", "Revelio"' in sketch
     arena = int(re.search(r"kTensorArenaSize = (\d+);", sketch).group(1))

@@ -47,6 +47,6 @@ def test_ds_cnn_int8_fits_flash_and_arena_budget():
     x = np.random.default_rng(0).normal(size=(32, 49, 10)).astype(np.float32)
     tfl = convert.to_int8(q, representative=x)
     assert len(tfl) <= 50_000
-    assert convert.arena_bytes(tfl) <= 25_000
-    assert set(convert.ops(tfl)) <= {"RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D",
+    assert tfl.arena_bytes <= 25_000
+    assert set(tfl.ops) <= {"RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D",
                                      "AVERAGE_POOL_2D", "FULLY_CONNECTED", "SOFTMAX"}

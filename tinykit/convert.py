@@ -1,7 +1,9 @@
-"""int8 conversion and verification on the TFLite Micro interpreter.
+"""int8 conversion, the int8 model object, and verification on TFLite Micro.
 
-    tfl = to_int8(model, representative=x_train)       # bytes of a .tflite file
-    report = verify(tfl, x_test, y_test)               # TFLM accuracy, arena, ops, LiteRT check
+    tfl = to_int8(model, representative=x_train)   # an Int8Model: .tflite bytes that know
+    tfl.ops, tfl.arena_bytes, tfl.input.scale      #   their ops, arena and quantization
+    raw = tfl.run(x_test, on="tflm")               # or "litert", "c", "emulated"
+    report = verify(tfl, x_test, y_test)           # TFLM accuracy, arena, ops, LiteRT check
 
 The TFLM Python interpreter runs the same kernels as the board, so its accuracy and
 its arena size are what the device will see.
@@ -12,15 +14,16 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
-from .errors import ConversionError, ModelError
+from .errors import ConversionError, ModelError, ParameterError
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 
-def to_int8(model, representative, *, max_samples=300, seed=0) -> bytes:
+def to_int8(model, representative, *, max_samples=300, seed=0, source="") -> "Int8Model":
     """Convert a (QAT or float) tf_keras model into a full-integer int8 .tflite model.
 
     Inputs, outputs, weights and activations are all int8, as TFLite Micro kernels on
@@ -31,9 +34,11 @@ def to_int8(model, representative, *, max_samples=300, seed=0) -> bytes:
         model: a tf_keras model, usually the result of ``tinykit.train.fit(..., qat=True)``.
         representative: float32 inputs like the training data (a few hundred suffice).
         max_samples: at most this many representative inputs are used.
+        source: a few words on where the model came from (written into generated files).
 
     Returns:
-        The .tflite flatbuffer as bytes (write it to a file or pass it to :func:`verify`).
+        An :class:`Int8Model`: the .tflite flatbuffer (``bytes``) that also runs, and
+        knows its ops, arena and quantization.
 
     Raises:
         ConversionError: the converter failed; the message keeps its first lines.
@@ -69,7 +74,8 @@ def to_int8(model, representative, *, max_samples=300, seed=0) -> bytes:
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     try:
-        return bytes(converter.convert())
+        return Int8Model(bytes(converter.convert()),
+                         source=source or f"{model.name} (tf_keras, int8)")
     except Exception as e:  # the converter raises many types with long MLIR dumps
         first = "\n".join(str(e).strip().splitlines()[:3])
         raise ConversionError(f"int8 conversion failed: {first}\nEvery op must have an int8 "
@@ -77,102 +83,9 @@ def to_int8(model, representative, *, max_samples=300, seed=0) -> bytes:
                               f"convert.") from None
 
 
-# ---------------------------------------------------------------- running the model
+# ---------------------------------------------------------------- the int8 model
 
-def _quantize_input(x, detail):
-    if "quantization" in detail:  # LiteRT
-        scale, zero = detail["quantization"]
-    else:  # TFLM
-        q = detail["quantization_parameters"]
-        scale, zero = float(np.ravel(q["scales"])[0]), int(np.ravel(q["zero_points"])[0])
-    if detail["dtype"] != np.int8:
-        return x.astype(detail["dtype"])
-    return np.clip(np.round(x / scale) + zero, -128, 127).astype(np.int8)
-
-
-def _litert(tfl):
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    interp = Interpreter(model_content=tfl, experimental_op_resolver_type=
-                         OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    interp.allocate_tensors()
-    return interp
-
-
-def io_details(tfl) -> dict:
-    """Shapes, dtypes and (scale, zero_point) of the model's input and output."""
-    interp = _litert(tfl)
-    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
-    return {"input_shape": tuple(int(n) for n in inp["shape"]), "input_dtype": np.dtype(inp["dtype"]).name,
-            "input_scale": float(inp["quantization"][0]),
-            "input_zero_point": int(inp["quantization"][1]),
-            "output_shape": tuple(int(n) for n in out["shape"]), "output_dtype": np.dtype(out["dtype"]).name,
-            "output_scale": float(out["quantization"][0]),
-            "output_zero_point": int(out["quantization"][1])}
-
-
-def _check_inputs(x, shape):
-    x = np.asarray(x, dtype=np.float32)
-    if x.shape[1:] != tuple(shape[1:]):
-        raise ModelError(f"inputs have shape {x.shape[1:]} per example, the model expects "
-                         f"{tuple(shape[1:])}.")
-    return x
-
-
-def run_litert(tfl, x) -> np.ndarray:
-    """Raw (int8) outputs of the model on LiteRT's reference kernels, one row per input."""
-    interp = _litert(tfl)
-    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
-    x = _check_inputs(x, inp["shape"])
-    rows = []
-    for item in x:
-        interp.set_tensor(inp["index"], _quantize_input(item[None], inp))
-        interp.invoke()
-        rows.append(interp.get_tensor(out["index"])[0].copy())
-    return np.stack(rows) if rows else np.zeros((0,) + tuple(out["shape"][1:]))
-
-
-def _tflm(tfl, arena_size=None):
-    from tflite_micro.python.tflite_micro import runtime
-    try:
-        return runtime.Interpreter.from_bytes(tfl, arena_size=arena_size)
-    except Exception as e:
-        raise ConversionError(f"the TFLite Micro interpreter rejected the model: "
-                              f"{str(e).strip().splitlines()[0]}") from None
-
-
-def run_tflm(tfl, x) -> np.ndarray:
-    """Raw (int8) outputs of the model on the TFLite Micro interpreter (the board's kernels).
-
-    Example:
-        >>> out = run_tflm(tfl, x_test)  # doctest: +SKIP
-        >>> out.argmax(axis=1)  # predicted labels  # doctest: +SKIP
-    """
-    interp = _tflm(tfl)
-    inp = interp.get_input_details(0)
-    x = _check_inputs(x, inp["shape"])
-    rows = []
-    for item in x:
-        interp.set_input(_quantize_input(item[None], inp), 0)
-        interp.invoke()
-        rows.append(np.array(interp.get_output(0))[0])
-    out = interp.get_output_details(0)
-    return np.stack(rows) if rows else np.zeros((0,) + tuple(out["shape"][1:]))
-
-
-def quantize_inputs(tfl, x) -> np.ndarray:
-    """Float inputs as the int8 values the model reads (its input scale and zero point),
-    as a board does before ``Invoke()``."""
-    d = io_details(tfl)
-    x = _check_inputs(x, d["input_shape"])
-    detail = {"quantization": (d["input_scale"], d["input_zero_point"]),
-              "dtype": np.dtype(d["input_dtype"])}
-    return _quantize_input(x, detail)
-
-
-def dequantize_output(tfl, raw) -> np.ndarray:
-    """int8 outputs to floats (probabilities for a softmax model)."""
-    d = io_details(tfl)
-    return (np.asarray(raw, np.float32) - d["output_zero_point"]) * d["output_scale"]
+BACKENDS = ("tflm", "litert", "c", "emulated")
 
 
 class _CaptureFd2:
@@ -194,38 +107,232 @@ class _CaptureFd2:
         self.file.close()
 
 
-def arena_bytes(tfl) -> int:
-    """The tensor arena the model needs, measured by the TFLM interpreter's allocator.
+@dataclass(frozen=True)
+class TensorInfo:
+    """Shape, data type and quantization (``real = scale * (q - zero_point)``) of a
+    model input or output."""
+    shape: tuple
+    dtype: str
+    scale: float
+    zero_point: int
 
-    Runs the model once on TFLM with allocation recording and reads the
-    "Arena allocation total N bytes" line that ``print_allocations()`` writes to the
-    C-level stderr.
+
+class Int8Model(bytes):
+    """An int8 .tflite model: the flatbuffer's bytes, and what tinykit knows of it.
+
+    :func:`to_int8` returns one. Being ``bytes``, it can be written to a file or passed
+    wherever the flatbuffer is expected; as a model it knows its ops, its tensor arena
+    and its input/output quantization (each found once, then kept), and runs on every
+    backend tinykit has through one method, :meth:`run`. The TFLite Micro interpreter
+    is built once per model and reused.
 
     Example:
-        >>> arena_bytes(tfl)  # doctest: +SKIP
-        6096
+        >>> tfl = to_int8(model, representative=x_train)  # doctest: +SKIP
+        >>> tfl.ops, tfl.arena_bytes  # doctest: +SKIP
+        (['RESHAPE', 'CONV_2D', 'MAX_POOL_2D', 'FULLY_CONNECTED', 'SOFTMAX'], 6096)
+        >>> raw = tfl.run(x_test)                    # int8 outputs on TFLite Micro  # doctest: +SKIP
+        >>> same = tfl.run(x_test, on="emulated")    # on QEMU's Cortex-M4F  # doctest: +SKIP
     """
-    interp = _tflm(tfl)
-    inp = interp.get_input_details(0)
-    interp.set_input(np.zeros(inp["shape"], dtype=inp["dtype"]), 0)
-    interp.invoke()
-    with _CaptureFd2() as cap:
-        interp.print_allocations()
-    found = re.search(r"Arena allocation total (\d+) bytes", cap.text)
-    if not found:
-        raise ConversionError("the TFLM interpreter did not report its arena allocation; "
-                              f"it printed: {cap.text[:300]!r}")
-    return int(found.group(1))
+
+    def __new__(cls, data, source=""):
+        if isinstance(data, Int8Model) and not source:
+            return data
+        data = bytes(data)
+        if len(data) < 8 or data[4:8] != b"TFL3":
+            raise ModelError(f"these {len(data)} bytes are not a .tflite flatbuffer (no "
+                             f"'TFL3' identifier); pass the result of to_int8(...) or "
+                             f"Path(file).read_bytes() of a .tflite file.")
+        self = super().__new__(cls, data)
+        self.source = source or getattr(data, "source", "") or "int8 TFLite model"
+        return self
+
+    @classmethod
+    def load(cls, path, source=""):
+        """Read a .tflite file."""
+        from pathlib import Path
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"{path}: no such .tflite file.")
+        return cls(path.read_bytes(), source=source or path.name)
+
+    def save(self, path):
+        """Write the flatbuffer to ``path`` (a .tflite file); returns the path."""
+        from pathlib import Path
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes(self))
+        return path
+
+    def __repr__(self):
+        i, o = self.input, self.output
+        return (f"Int8Model({len(self):,} bytes, {self.source}; input {i.shape} {i.dtype}, "
+                f"output {o.shape} {o.dtype}; ops {', '.join(self.ops)})")
+
+    def __reduce__(self):
+        return (Int8Model, (bytes(self), self.source))
+
+    # -- what the model is
+    @property
+    def flash_bytes(self) -> int:
+        """Bytes of the flatbuffer (what the model takes in flash)."""
+        return len(self)
+
+    @cached_property
+    def _litert(self):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        try:
+            interp = Interpreter(model_content=bytes(self), experimental_op_resolver_type=
+                                 OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            interp.allocate_tensors()
+        except Exception as e:
+            raise ConversionError(f"LiteRT rejected the model: "
+                                  f"{str(e).strip().splitlines()[0]}") from None
+        return interp
+
+    @cached_property
+    def _tflm(self):
+        from tflite_micro.python.tflite_micro import runtime
+        try:
+            return runtime.Interpreter.from_bytes(bytes(self))
+        except Exception as e:
+            raise ConversionError(f"the TFLite Micro interpreter rejected the model: "
+                                  f"{str(e).strip().splitlines()[0]}") from None
+
+    @staticmethod
+    def _info(detail) -> TensorInfo:
+        scale, zero = detail["quantization"]
+        return TensorInfo(tuple(int(n) for n in detail["shape"]),
+                          np.dtype(detail["dtype"]).name, float(scale), int(zero))
+
+    @cached_property
+    def input(self) -> TensorInfo:
+        """The input tensor: shape (batch 1 first), dtype, scale, zero point."""
+        return self._info(self._litert.get_input_details()[0])
+
+    @cached_property
+    def output(self) -> TensorInfo:
+        """The output tensor: shape, dtype, scale, zero point."""
+        return self._info(self._litert.get_output_details()[0])
+
+    @cached_property
+    def ops(self) -> list:
+        """The TFLite builtin operators the model uses, in order of first use."""
+        names = []
+        for op in self._litert._get_ops_details():
+            if op["op_name"] not in names:
+                names.append(op["op_name"])
+        return names
+
+    @cached_property
+    def arena_bytes(self) -> int:
+        """The tensor arena the model needs, measured by the TFLM interpreter's
+        allocator (the "Arena allocation total N bytes" of ``print_allocations()``)."""
+        from tflite_micro.python.tflite_micro import runtime
+        interp = runtime.Interpreter.from_bytes(bytes(self))
+        interp.set_input(np.zeros(self.input.shape, self.input.dtype), 0)
+        interp.invoke()
+        with _CaptureFd2() as cap:
+            interp.print_allocations()
+        found = re.search(r"Arena allocation total (\d+) bytes", cap.text)
+        if not found:
+            raise ConversionError("the TFLM interpreter did not report its arena allocation; "
+                                  f"it printed: {cap.text[:300]!r}")
+        return int(found.group(1))
+
+    # -- running it
+    def _check(self, x):
+        x = np.asarray(x, dtype=np.float32)
+        if x.shape[1:] != self.input.shape[1:]:
+            raise ModelError(f"inputs have shape {x.shape[1:]} per example, the model expects "
+                             f"{self.input.shape[1:]}.")
+        return x
+
+    def quantize(self, x) -> np.ndarray:
+        """Float inputs as the int8 values the model reads (its input scale and zero
+        point), as a board does before ``Invoke()``."""
+        x, i = self._check(x), self.input
+        if i.dtype != "int8":
+            return x.astype(i.dtype)
+        return np.clip(np.round(x / i.scale) + i.zero_point, -128, 127).astype(np.int8)
+
+    def dequantize(self, raw) -> np.ndarray:
+        """Raw int8 outputs as floats (probabilities for a softmax model)."""
+        o = self.output
+        return ((np.asarray(raw, np.float32) - o.zero_point) * o.scale).astype(np.float32)
+
+    def _each(self, q, step):
+        rows = [step(item[None]) for item in q]
+        return np.stack(rows) if rows else np.zeros((0,) + self.output.shape[1:], np.int8)
+
+    def run(self, x, *, on="tflm", **options) -> np.ndarray:
+        """Raw (int8) outputs for float inputs ``x``, one row per input.
+
+        Args:
+            x: float inputs shaped like the Keras model's (quantized here with the
+                model's input scale and zero point, as on the device).
+            on: ``"tflm"`` (TFLite Micro interpreter: the board's kernels),
+                ``"litert"`` (LiteRT reference kernels), ``"c"`` (tinykit's plain-C
+                kernels compiled for this machine) or ``"emulated"`` (the plain C
+                cross-compiled and run on QEMU's Cortex-M4F, ``mps2-an386``).
+            options: passed to the backend (``build_dir``, ``timeout`` for "c" and
+                "emulated").
+
+        Raises:
+            ModelError: inputs of the wrong shape. ParameterError: an unknown backend.
+            ToolNotFoundError / DeviceError: the compiler or emulator is missing or the
+            device failed.
+        """
+        if on not in BACKENDS:
+            raise ParameterError(f"on={on!r}: the model runs on {', '.join(BACKENDS)}.")
+        if on in ("tflm", "litert") and options:
+            raise ParameterError(f"on={on!r} takes no options, got {sorted(options)}.")
+        q = self.quantize(x)
+        if on == "tflm":
+            interp = self._tflm
+
+            def step(item):
+                interp.set_input(item, 0)
+                interp.invoke()
+                return np.array(interp.get_output(0))[0]
+            return self._each(q, step)
+        if on == "litert":
+            interp = self._litert
+            inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+
+            def step(item):
+                interp.set_tensor(inp["index"], item)
+                interp.invoke()
+                return interp.get_tensor(out["index"])[0].copy()
+            return self._each(q, step)
+        if on == "c":
+            from .deploy import cmodel
+            return cmodel.run_host(self, x, **options)
+        from .deploy import emulated
+        return emulated.run(self, x, **options).outputs
+
+    def predict(self, x, *, on="tflm", **options) -> np.ndarray:
+        """Dequantized outputs (probabilities for a softmax model) on a backend."""
+        return self.dequantize(self.run(x, on=on, **options))
 
 
-def ops(tfl) -> list:
-    """The TFLite builtin operators the model uses, in order of first use (e.g. CONV_2D)."""
-    interp = _litert(tfl)
-    names = []
-    for op in interp._get_ops_details():
-        if op["op_name"] not in names:
-            names.append(op["op_name"])
-    return names
+def as_model(tfl) -> Int8Model:
+    """``tfl`` as an :class:`Int8Model` (the same object when it already is one)."""
+    if isinstance(tfl, Int8Model):
+        return tfl
+    if not isinstance(tfl, (bytes, bytearray, memoryview)):
+        raise ModelError(f"expected an int8 .tflite model (from to_int8, or the bytes of a "
+                         f".tflite file), got {type(tfl).__name__}.")
+    return Int8Model(tfl)
+
+
+def run_tflm(tfl, x) -> np.ndarray:
+    """Raw (int8) outputs on the TFLite Micro interpreter: ``as_model(tfl).run(x)``."""
+    return as_model(tfl).run(x, on="tflm")
+
+
+def quantize_inputs(tfl, x) -> np.ndarray:
+    """Float inputs as the model's int8 input values: ``as_model(tfl).quantize(x)``."""
+    return as_model(tfl).quantize(x)
 
 
 # ---------------------------------------------------------------- verification
@@ -243,7 +350,8 @@ class VerifyReport:
     arena_bytes: int
     flash_bytes: int
     ops: list = field(default_factory=list)
-    io: dict = field(default_factory=dict)
+    input: TensorInfo | None = None
+    output: TensorInfo | None = None
 
     def summary(self) -> str:
         pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
@@ -266,7 +374,7 @@ def verify(tfl, x, y=None, *, model=None, litert=True) -> VerifyReport:
     """Run the int8 model on the TFLite Micro interpreter and measure what matters.
 
     Args:
-        tfl: .tflite bytes from :func:`to_int8`.
+        tfl: the :class:`Int8Model` from :func:`to_int8` (or .tflite bytes).
         x: float inputs (as given to the Keras model); quantized with the model's
             input scale and zero point.
         y: integer labels, for ``int8_accuracy``.
@@ -283,11 +391,8 @@ def verify(tfl, x, y=None, *, model=None, litert=True) -> VerifyReport:
         >>> report.int8_accuracy, report.arena_bytes  # doctest: +SKIP
         (0.88, 6096)
     """
-    if not isinstance(tfl, (bytes, bytearray)):
-        raise ModelError(f"expected the .tflite model as bytes, got {type(tfl).__name__}; "
-                         f"use to_int8(...) or Path(file).read_bytes().")
-    tfl = bytes(tfl)
-    raw = run_tflm(tfl, x)
+    m = as_model(tfl)
+    raw = m.run(x)
     pred = raw.argmax(axis=1)
     acc = None
     if y is not None:
@@ -297,7 +402,7 @@ def verify(tfl, x, y=None, *, model=None, litert=True) -> VerifyReport:
         acc = float((pred == y).mean()) if len(y) else None
     lsb = agree_lite = None
     if litert:
-        other = run_litert(tfl, x)
+        other = m.run(x, on="litert")
         diff = np.abs(raw.astype(np.int32) - other.astype(np.int32))
         lsb = int(diff.max()) if diff.size else 0
         agree_lite = float((other.argmax(axis=1) == pred).mean()) if len(pred) else None
@@ -310,8 +415,8 @@ def verify(tfl, x, y=None, *, model=None, litert=True) -> VerifyReport:
     return VerifyReport(int8_accuracy=acc, predictions=pred, raw_outputs=raw,
                         litert_max_lsb=lsb, litert_agreement=agree_lite,
                         float_agreement=agree_float, float_accuracy=float_acc,
-                        arena_bytes=arena_bytes(tfl), flash_bytes=len(tfl), ops=ops(tfl),
-                        io=io_details(tfl))
+                        arena_bytes=m.arena_bytes, flash_bytes=m.flash_bytes, ops=m.ops,
+                        input=m.input, output=m.output)
 
 
 # ---------------------------------------------------------------- model report
@@ -341,7 +446,8 @@ def model_report(model, tfl=None) -> dict:
             macs += int(layer.input_shape[-1]) * out[-1]
     info = {"params": params, "macs": macs}
     if tfl is not None:
-        info.update(flash_bytes=len(tfl), arena_bytes=arena_bytes(tfl), ops=ops(tfl))
+        m = as_model(tfl)
+        info.update(flash_bytes=m.flash_bytes, arena_bytes=m.arena_bytes, ops=m.ops)
     return info
 
 

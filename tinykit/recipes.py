@@ -7,6 +7,7 @@ intermediate result, so a notebook can plot any of them.
 from __future__ import annotations
 
 import time
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,36 +79,28 @@ def gesture(data="magic_wand", *, seed=0, out=None, board="nano33ble", emulate=F
     cfg = {**GESTURE_DEFAULTS, **overrides}
     start = time.perf_counter()
     ds = datasets.load(data, seed=seed) if not isinstance(data, datasets.ImuDataset) else data
-    x_train, x_test = features.imu_normalize(ds.x_train), features.imu_normalize(ds.x_test)
-    aug = cfg["augment"]
-
-    def augment(x, seed=None):
-        return features.augment_imu(x, seed=seed, **aug)
-
-    model = models.gesture_cnn(x_train.shape[1:], ds.num_classes, filters=cfg["filters"],
-                               kernel_size=cfg["kernel_size"], dropout=cfg["dropout"])
+    imu = features.ImuFeatures.for_dataset(ds)
+    x_train, x_test = features.imu_normalize(ds.x_train, imu), features.imu_normalize(ds.x_test, imu)
+    augment = partial(features.augment_imu, **cfg["augment"]) if cfg["augment"] else None
+    model = models.build("gesture_cnn", x_train.shape[1:], ds.num_classes, filters=cfg["filters"],
+                         kernel_size=cfg["kernel_size"], dropout=cfg["dropout"])
     model = train.fit(model, x_train, ds.y_train, qat=True, epochs=cfg["epochs"],
                       repeat=cfg["repeat"], batch_size=cfg["batch_size"],
-                      learning_rate=cfg["learning_rate"], augment=augment if aug else None,
+                      learning_rate=cfg["learning_rate"], augment=augment,
                       validation_data=(x_test, ds.y_test) if len(x_test) else None,
                       seed=seed, verbose=verbose)
-    tfl = convert.to_int8(model, representative=x_train)
+    tfl = convert.to_int8(model, representative=x_train,
+                          source=f"gesture_cnn trained on {ds.name} ({len(ds.y_train)} gestures)")
     report = convert.verify(tfl, x_test, ds.y_test, model=model)
-    info = convert.model_report(model)
-    info.update(flash_bytes=report.flash_bytes, arena_bytes=report.arena_bytes)
+    info = convert.model_report(model, tfl)
     project = None
     if out is not None:
-        project = deploy.generate(
-            tfl, board=board, app="gesture", out=out, labels=ds.labels,
-            source=f"gesture_cnn trained on {ds.name} ({len(ds.y_train)} gestures)",
-            settings={"ranges": [float(r) for r in features.IMU_RANGES],
-                      "samples": ds.samples_per_gesture, "channels": len(ds.columns),
-                      "threshold": 2.5})
-        Path(project.path / "model.tflite").write_bytes(tfl)
+        project = deploy.generate(tfl, board=board, app="gesture", out=out, labels=ds.labels,
+                                  features=imu)
     device = None
     if emulate:
         from .deploy import emulated
-        device = emulated.run(tfl, x_test, source=f"gesture_cnn on {ds.name}",
+        device = emulated.run(tfl, x_test,
                               build_dir=None if out is None else Path(out) / "mps2-an386")
     return GestureResult(dataset=ds, x_train=x_train, x_test=x_test, model=model, tflite=tfl,
                          report=report, model_info=info, project=project, device=device,
@@ -154,16 +147,6 @@ class KwsResult:
         return "\n".join(lines)
 
 
-def kws_features(ds, settings):
-    """Clips and normalised features of every split, and settings holding the
-    normalisation measured on the training split."""
-    clips = {s: ds.audio(s) for s in ("train", "val", "test")}
-    settings = features.fit_normalization(
-        features.extract(clips["train"][0], settings, normalized=False), settings)
-    feats = {s: (features.extract(x, settings), y) for s, (x, y) in clips.items()}
-    return clips, feats, settings
-
-
 def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=False,
         prepared=None, verbose=True, **overrides) -> KwsResult:
     """Train a keyword spotter with QAT, convert it to int8 and check it on TFLM.
@@ -175,14 +158,15 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
 
     Args:
         data: a Speech Commands folder or the bundled ``"speech_commands"`` sample.
-        model: ``"ds_cnn"`` or ``"tiny_conv"`` (micro_speech's baseline).
+        model: a name of ``tinykit.models.build``: ``"ds_cnn"`` or ``"tiny_conv"``
+            (micro_speech's baseline).
         seed: seed of the split and of training.
-        out: folder to write ``<model>.tflite``, ``model_data.h/.cc``, ``op_resolver.h``,
-            ``<model>_features.json`` (the feature settings) and ``audio_features.h``
-            (window, mel filterbank, DCT and normalisation as C constants).
+        out: folder for ``tinykit.deploy.export``: the .tflite, ``model_data.h/.cc``,
+            ``op_resolver.h``, labels, the feature settings as JSON and
+            ``audio_features.h`` (window, mel filterbank, DCT, normalisation in C).
         emulate: also run the int8 model on the emulated board on the test clips.
-        prepared: ``(dataset, clips, features, settings)`` from an earlier call's
-            :func:`kws_features`, to train several models on the same features.
+        prepared: ``(dataset, clips, features, settings)`` from an earlier result's
+            ``prepared``, to train several models on the same features.
         **overrides: any key of :data:`KWS_DEFAULTS`.
 
     Example:
@@ -193,8 +177,11 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
     start = time.perf_counter()
     if prepared is None:
         ds = datasets.load(data, seed=seed) if isinstance(data, (str, Path)) else data
+        clips = {s: ds.audio(s) for s in ("train", "val", "test")}
         settings = features.AudioFeatures(kind=cfg["kind"], fmax=cfg["fmax"])
-        clips, feats, settings = kws_features(ds, settings)
+        settings = features.fit_normalization(
+            features.extract(clips["train"][0], settings, normalized=False), settings)
+        feats = {s: (features.extract(x, settings), y) for s, (x, y) in clips.items()}
     else:
         ds, clips, feats, settings = prepared
     (xtr, ytr), (xv, yv), (xte, yte) = feats["train"], feats["val"], feats["test"]
@@ -205,14 +192,9 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
             probability=cfg["noise_probability"], max_shift=cfg["max_shift"],
             time_masks=cfg["time_masks"], time_width=cfg["time_width"],
             freq_masks=cfg["freq_masks"], freq_width=cfg["freq_width"])
-    if model == "ds_cnn":
-        net = models.ds_cnn(settings.shape, ds.num_classes, filters=cfg["filters"],
-                            dropout=cfg["dropout"], l2=cfg["l2"])
-    elif model == "tiny_conv":
-        net = models.tiny_conv(settings.shape, ds.num_classes)
-    else:
-        from .errors import ModelError
-        raise ModelError(f"model must be 'ds_cnn' or 'tiny_conv', got {model!r}.")
+    options = ({"filters": cfg["filters"], "dropout": cfg["dropout"], "l2": cfg["l2"]}
+               if model == "ds_cnn" else {})
+    net = models.build(model, settings.shape, ds.num_classes, **options)
     qat = train.fit(net, xtr, ytr, qat=True, epochs=cfg["epochs"], qat_epochs=cfg["qat_epochs"],
                     batch_size=cfg["batch_size"], learning_rate=cfg["learning_rate"],
                     augment=augment, validation_data=(xv, yv) if len(yv) else None,
@@ -220,31 +202,18 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
     train_seconds = time.perf_counter() - start
     # quantize_model clones the model: `net` keeps the float weights of phase 1.
     float_acc = float((net.predict(xte, verbose=0).argmax(axis=1) == yte).mean())
-    tfl = convert.to_int8(qat, representative=xtr, seed=seed)
+    tfl = convert.to_int8(qat, representative=xtr, seed=seed, source=f"{model} keyword spotter")
     report = convert.verify(tfl, xte, yte, model=qat)
     info = convert.model_report(net)
     files = []
     if out is not None:
-        files = _export_kws(tfl, settings, report, Path(out), model, ds)
+        files = deploy.export(tfl, out, labels=ds.labels, features=settings, name=model)
     device = None
     if emulate:
         from .deploy import emulated
-        device = emulated.run(tfl, xte, source=f"{model} keyword spotter",
-                              build_dir=None if out is None else Path(out) / "mps2-an386")
+        device = emulated.run(tfl, xte, build_dir=None if out is None else Path(out) / "mps2-an386")
     return KwsResult(name=model, dataset=ds, settings=settings, model=qat, float_model=net,
                      tflite=tfl, report=report, model_info=info, x_test=xte, y_test=yte,
                      float_accuracy=float_acc, train_seconds=train_seconds,
                      seconds=time.perf_counter() - start, files=files, device=device,
                      prepared=(ds, clips, feats, settings))
-
-
-def _export_kws(tfl, settings, report, out, name, ds):
-    from .deploy.project import write_model_sources
-    paths = write_model_sources(out, tfl, report.ops, f"{name} keyword spotter")
-    (out / f"{name}.tflite").write_bytes(tfl)
-    paths.append(out / f"{name}.tflite")
-    paths.append(settings.save(out / f"{name}_features.json"))
-    paths.append(features.write_c_tables(out / "audio_features.h", settings))
-    labels = out / "labels.txt"
-    labels.write_text("\n".join(ds.labels) + "\n")
-    return paths + [labels]

@@ -44,7 +44,8 @@ def posteriors(audio, model, settings, stride=0.1, batch=256):
 
     Args:
         audio: float mono samples at ``settings.sample_rate``.
-        model: a Keras model or int8 .tflite bytes.
+        model: a Keras model or an int8 model (``convert.to_int8``'s
+            :class:`~tinykit.convert.Int8Model`, or .tflite bytes), run on TFLite Micro.
         settings: the :class:`tinykit.features.AudioFeatures` the model was trained with.
         stride: seconds between windows.
 
@@ -54,12 +55,14 @@ def posteriors(audio, model, settings, stride=0.1, batch=256):
     """
     from .features.audio import extract
     starts, windows = _windows(audio, settings, stride)
+    if isinstance(model, (bytes, bytearray)):
+        from .convert import as_model
+        model = as_model(model)       # one interpreter for every batch
     probs = []
     for i in range(0, len(windows), batch):
         x = extract(np.ascontiguousarray(windows[i:i + batch]), settings)
-        if isinstance(model, (bytes, bytearray)):
-            from .convert import dequantize_output, run_tflm
-            probs.append(dequantize_output(bytes(model), run_tflm(bytes(model), x)))
+        if isinstance(model, bytes):
+            probs.append(model.predict(x))
         else:
             probs.append(np.asarray(model.predict(x, verbose=0)))
     times = (starts + settings.clip_samples) / settings.sample_rate

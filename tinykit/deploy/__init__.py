@@ -1,10 +1,11 @@
-"""Deploy: the board registry, project generation, flashing and the C writer.
+"""Deploy: the board registry, export, project generation, flashing and the C writer.
 
+    files = tinykit.deploy.export(tfl, "build/kws", labels=ds.labels, features=settings)
     project = tinykit.deploy.generate(tfl, board="nano33ble", app="gesture",
-                                      labels=ds.labels, settings={...})
+                                      labels=ds.labels, features=imu_settings)
     tinykit.deploy.flash(project, port="/dev/ttyACM0")
 """
 from . import codegen
 from .boards import Board, board, boards, boards_root
 from .flash import flash, require_tool
-from .project import Project, generate, write_model_sources
+from .project import Project, export, generate

@@ -1,4 +1,9 @@
-"""Generate a board project (sketch, model array, op resolver) from a template."""
+"""Export a model with everything a device needs, and generate board projects.
+
+    files = export(tfl, "build/kws", labels=ds.labels, features=settings)
+    project = generate(tfl, board="nano33ble", app="gesture", labels=ds.labels,
+                       features=imu_settings)
+"""
 from __future__ import annotations
 
 import json
@@ -8,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DeployError
-from .boards import board as get_board
 from . import codegen
-from .codegen import c_float, c_string_list
+from .boards import board as get_board
 
 
 @dataclass
@@ -32,16 +36,57 @@ class Project:
                 f"{', '.join(p.name for p in self.files)})")
 
 
-def write_model_sources(folder, tfl, ops, source="") -> list:
-    """Write ``model_data.h``/``model_data.cc`` (the model as a 16-byte aligned const
-    array ``g_model``) and ``op_resolver.h`` (exactly ``ops``) into ``folder``.
+def _check_labels(model, labels):
+    labels = [str(s) for s in labels]
+    n_out = int(model.output.shape[-1])
+    if len(labels) != n_out:
+        raise DeployError(f"{len(labels)} labels given but the model has {n_out} outputs.")
+    return labels
+
+
+def export(model, out, *, labels, features=None, name="model") -> list:
+    """Write the model and everything that travels with it into the folder ``out``.
+
+    Files: ``<name>.tflite``; ``model_data.h``/``model_data.cc`` (the model as a const,
+    16-byte aligned array ``g_model``); ``op_resolver.h`` (exactly the model's ops);
+    ``labels.txt``; with ``features``, ``<name>_features.json`` (the feature settings,
+    reloadable with ``tinykit.features``) and, for audio features, ``audio_features.h``
+    (window, mel filterbank, DCT and normalisation as C constants).
+
+    Args:
+        model: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
+        out: the folder (created).
+        labels: class names, in output order.
+        features: the feature settings the model was trained with
+            (``tinykit.features.AudioFeatures`` or ``ImuFeatures``).
+        name: base name of the .tflite and settings files.
 
     Returns:
-        The three paths written.
+        The paths written.
+
+    Raises:
+        DeployError: labels that do not match the model's outputs.
+
+    Example:
+        >>> export(tfl, "build/kws", labels=ds.labels, features=settings)  # doctest: +SKIP
+        [PosixPath('build/kws/model.tflite'), PosixPath('build/kws/model_data.h'), ...]
     """
-    files = codegen.model_sources(tfl, "g_model", source)
-    files["op_resolver.h"] = codegen.op_resolver_header(ops, source)
-    return codegen.write(folder, files)
+    from ..convert import as_model
+    model = as_model(model)
+    labels = _check_labels(model, labels)
+    out = Path(out)
+    codegen.identifier(name.replace("-", "_"))
+    files = codegen.model_sources(model, "g_model", model.source)
+    files["op_resolver.h"] = codegen.op_resolver_header(model.ops, model.source)
+    files["labels.txt"] = "\n".join(labels) + "\n"
+    paths = [model.save(out / f"{name}.tflite")] + codegen.write(out, files)
+    if features is not None:
+        paths.append(features.save(out / f"{name}_features.json"))
+        from ..features import AudioFeatures
+        if isinstance(features, AudioFeatures):
+            from .audio_frontend import write_feature_tables
+            paths.append(write_feature_tables(out / "audio_features.h", features))
+    return paths
 
 
 def _arena_with_margin(measured):
@@ -50,85 +95,107 @@ def _arena_with_margin(measured):
     return int(math.ceil((measured + max(512, measured // 10)) / 16) * 16)
 
 
-def generate(tfl, board="nano33ble", app="gesture", out="build", *, labels, settings=None,
-             name=None, source="") -> Project:
-    """Write a ready-to-build project for ``board`` running the int8 model ``tfl``.
+def _template_values(model, b, labels, source):
+    from .. import __version__
+    return {
+        "banner": codegen.banner("tinykit.deploy.generate",
+                                 f"{source} for the {b.title}").rstrip("\n"),
+        "version": __version__, "board_title": b.title, "model_source": source,
+        "labels": codegen.c_string_list(labels), "labels_comment": ", ".join(labels),
+        "num_labels": str(len(labels)), "model_array": "g_model",
+        "input_scale": codegen.c_float(model.input.scale),
+        "input_zero_point": str(model.input.zero_point),
+        "output_scale": codegen.c_float(model.output.scale),
+        "output_zero_point": str(model.output.zero_point),
+        "arena_measured": str(model.arena_bytes),
+        "arena_size": str(_arena_with_margin(model.arena_bytes)),
+        "libraries": ", ".join(b.extra.get("libraries", [])) or "none",
+    }
+
+
+def _feature_values(features):
+    """Template values of feature settings: each field as a C literal, and
+    ``num_<field>`` for the length of a list field."""
+    values = {}
+    for key, value in features.to_dict().items():
+        if value is None or key in ("tinykit", "version"):   # the JSON file's own header
+            continue
+        values[key] = codegen.literal(value)
+        if isinstance(value, (list, tuple)):
+            values[f"num_{key}"] = str(len(value))
+    return values
+
+
+def generate(model, board="nano33ble", app="gesture", out="build", *, labels, features=None,
+             settings=None, name=None) -> Project:
+    """Write a ready-to-build project for ``board`` running the int8 model.
 
     The project folder ``out/<name>/`` holds the app (e.g. ``<name>.ino``) filled from
-    the board's template, ``model_data.h/.cc`` (the model as a 16-byte aligned const
-    array), ``op_resolver.h`` (exactly the model's ops) and ``tinykit.json`` (labels,
-    quantization and feature settings, for the record).
+    the board's template, the files of :func:`export` and ``tinykit.json`` (labels,
+    quantization and settings, for the record). The template's values come from the
+    model (quantization, measured arena), the board, the labels and the feature
+    settings (e.g. ``ImuFeatures``: sensor ranges, samples per gesture, trigger
+    threshold); ``settings`` adds or overrides app values.
 
     Args:
-        tfl: int8 .tflite bytes (from ``tinykit.convert.to_int8``).
+        model: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
         board: a name from ``tinykit.deploy.boards()`` or a Board.
         app: which template of the board (``"gesture"``).
         out: parent folder of the project.
         labels: class names, in output order.
-        settings: app-specific values for the template (e.g. ``ranges``,
-            ``samples``, ``threshold`` for gestures).
+        features: the feature settings the model was trained with.
+        settings: extra values the template names (a dict).
         name: project (and sketch) name; default ``f"{app}_{board}"``.
-        source: a few words on where the model came from, written in the headers.
 
     Returns:
         A :class:`Project`.
 
     Raises:
-        DeployError: unknown board or app, a model too big for the board, or labels that
-            do not match the model's outputs.
+        DeployError: unknown board or app, a model too big for the board, labels that
+            do not match the model's outputs, a value the template needs that nothing
+            gives, or a setting the template does not use.
 
     Example:
         >>> project = generate(tfl, "nano33ble", "gesture", labels=ds.labels,
-        ...                    settings={"ranges": IMU_RANGES})  # doctest: +SKIP
+        ...                    features=tinykit.features.ImuFeatures())  # doctest: +SKIP
     """
-    from .. import __version__
-    from ..convert import arena_bytes, io_details, ops
+    from ..convert import as_model
+    model = as_model(model)
     b = get_board(board)
     template = b.template(app)
-    tfl = bytes(tfl)
-    io = io_details(tfl)
-    n_out = int(io["output_shape"][-1])
-    labels = list(labels)
-    if len(labels) != n_out:
-        raise DeployError(f"{len(labels)} labels given but the model has {n_out} outputs.")
-    arena = arena_bytes(tfl)
-    b.check_fit(len(tfl), arena)
+    labels = _check_labels(model, labels)
+    b.check_fit(model.flash_bytes, model.arena_bytes)
     name = name or f"{app}_{b.name}"
     folder = Path(out) / name
-    folder.mkdir(parents=True, exist_ok=True)
-    model_ops = ops(tfl)
-    values = {
-        "version": __version__, "board_title": b.title, "model_source": source or "int8 model",
-        "labels": c_string_list(labels), "labels_comment": ", ".join(labels),
-        "num_labels": str(n_out), "model_array": "g_model",
-        "input_scale": c_float(io["input_scale"]),
-        "input_zero_point": str(io["input_zero_point"]),
-        "output_scale": c_float(io["output_scale"]),
-        "output_zero_point": str(io["output_zero_point"]),
-        "arena_measured": str(arena), "arena_size": str(_arena_with_margin(arena)),
-        "libraries": ", ".join(b.extra.get("libraries", [])) or "none",
-    }
-    settings = dict(settings or {})
-    for key, value in settings.items():
-        if isinstance(value, (list, tuple)):
-            values[key] = ", ".join(c_float(v) if isinstance(v, float) else str(v) for v in value)
-        elif isinstance(value, float):
-            values[key] = c_float(value)
-        else:
-            values[key] = str(value)
-    try:
-        text = string.Template(template.read_text()).substitute(values)
-    except KeyError as e:
-        raise DeployError(f"the template {template} needs a value for {e.args[0]!r}: pass it "
-                          f"in settings={{{e.args[0]!r}: ...}}.") from None
+    text = template.read_text()
+    tmpl = string.Template(text)
+    needed = set(tmpl.get_identifiers())
+    values = _template_values(model, b, labels, model.source)
+    given = _feature_values(features) if features is not None else {}
+    extra = dict(settings or {})
+    unused = sorted(set(extra) - needed)
+    if unused:
+        raise DeployError(f"the {app!r} template of {b.name} does not use the setting(s) "
+                          f"{unused}; it takes {sorted(needed - set(values))}.")
+    given.update({k: codegen.literal(v) for k, v in extra.items()})
+    values.update(given)
+    missing = sorted(needed - set(values))
+    if missing:
+        raise DeployError(f"the {app!r} template of {b.name} ({template.name}) needs "
+                          f"{missing}: pass features= (the feature settings the model was "
+                          f"trained with) or settings={{{missing[0]!r}: ...}}.")
     main = folder / (f"{name}.ino" if template.name.endswith(".ino.tmpl")
                      else template.name.removesuffix(".tmpl"))
-    main.write_text(text)
-    files = [main] + write_model_sources(folder, tfl, model_ops, source)
+    folder.mkdir(parents=True, exist_ok=True)
+    main.write_text(tmpl.substitute(values))
+    files = [main] + export(model, folder, labels=labels, features=features)
+    from .. import __version__
     meta = {"generator": f"tinykit {__version__}", "board": b.name, "app": app,
-            "labels": labels, "ops": model_ops, "flash_bytes": len(tfl), "arena_bytes": arena,
-            "io": {k: (list(v) if isinstance(v, tuple) else v) for k, v in io.items()},
-            "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}}
+            "labels": labels, "ops": model.ops, "flash_bytes": model.flash_bytes,
+            "arena_bytes": model.arena_bytes,
+            "input": vars(model.input) | {"shape": list(model.input.shape)},
+            "output": vars(model.output) | {"shape": list(model.output.shape)},
+            "values": {k: given[k] for k in sorted(given)}}
     (folder / "tinykit.json").write_text(json.dumps(meta, indent=2) + "\n")
     return Project(path=folder, board=b.name, app=app, files=files + [folder / "tinykit.json"],
-                   arena_bytes=arena, flash_bytes=len(tfl))
+                   arena_bytes=model.arena_bytes, flash_bytes=model.flash_bytes)
