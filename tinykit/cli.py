@@ -47,8 +47,7 @@ def _demo(args):
           f"{100 * k.int8_accuracy:.1f}%")
     print(f"tiny_conv baseline int8:         {100 * base.report.int8_accuracy:.1f}%")
     print(f"int8 model / tensor arena:       {k.flash_bytes:,} / {k.arena_bytes:,} bytes")
-    print(f"exported to:                     {out}/ (model_data.cc, kws_features.json, "
-          f"audio_features.h)")
+    print(f"exported to:                     {out}/ ({', '.join(p.name for p in kws.files)})")
     print(recipes.device_summary(kws.device, k, kws.y_test))
     print("\n(The bundled sample is a few hundred clips: for real accuracy train on the full "
           "data set, see bench/kws.py.)")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..errors import ModelError
+from ._checks import check_classes
 
 
 def gesture_cnn(input_shape, num_classes, filters=(16, 24, 32), kernel_size=5,
@@ -34,8 +35,7 @@ def gesture_cnn(input_shape, num_classes, filters=(16, 24, 32), kernel_size=5,
     from ._keras import keras
     if len(input_shape) != 2:
         raise ModelError(f"gesture_cnn takes input_shape=(time, channels), got {input_shape}.")
-    if num_classes < 2:
-        raise ModelError(f"num_classes must be at least 2, got {num_classes}.")
+    check_classes(num_classes)
     layers, reg = keras.layers, keras.regularizers.l2(l2)
     time, channels = input_shape
     inputs = keras.Input(shape=(time, channels), name="imu")

@@ -8,6 +8,7 @@ AveragePooling2D, Dense, Dropout, Reshape/Flatten, Softmax.
 from __future__ import annotations
 
 from ..errors import ModelError
+from ._checks import check_classes
 
 
 def _input(keras, input_shape, name):
@@ -19,11 +20,6 @@ def _input(keras, input_shape, name):
                          f"got {tuple(input_shape)}.")
     inputs = keras.Input(shape=shape, name="features")
     return inputs, keras.layers.Reshape(shape + (1,), name="add_channel")(inputs), shape
-
-
-def _check_classes(num_classes):
-    if int(num_classes) < 2:
-        raise ModelError(f"num_classes must be at least 2, got {num_classes}.")
 
 
 def ds_cnn(input_shape, num_classes, filters=64, blocks=4, first_kernel=(10, 4),
@@ -58,7 +54,7 @@ def ds_cnn(input_shape, num_classes, filters=64, blocks=4, first_kernel=(10, 4),
         ((None, 12), True)
     """
     from ._keras import keras
-    _check_classes(num_classes)
+    check_classes(num_classes)
     if filters < 1 or blocks < 0:
         raise ModelError(f"filters must be positive and blocks non-negative, got "
                          f"filters={filters}, blocks={blocks}.")
@@ -111,7 +107,7 @@ def tiny_conv(input_shape, num_classes, filters=8, kernel=(10, 8), strides=(2, 2
         (None, 12)
     """
     from ._keras import keras
-    _check_classes(num_classes)
+    check_classes(num_classes)
     layers = keras.layers
     inputs, x, shape = _input(keras, input_shape, "tiny_conv")
     k = (min(kernel[0], shape[0]), min(kernel[1], shape[1]))
