@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import cobs
+from .split import Splitter
 
 TYPE_AUDIO = 0x01
 TYPE_INFO = 0x10
@@ -125,27 +126,16 @@ class FrameDecoder:
 
     def __init__(self):
         self.stats = FrameStats()
-        self._buf = bytearray()
-        self._overflow = 0             # bytes thrown away since the buffer overflowed
+        self._splitter = Splitter(b"\x00", MAX_ENCODED)
         self._synced = False
         self._expect = None
 
     def feed(self, data: bytes) -> list:
         self.stats.bytes += len(data)
         out = []
-        start = 0
-        while True:
-            z = data.find(0, start)
-            if z < 0:
-                self._append(data[start:])
-                break
-            self._append(data[start:z])
-            chunk, overflow = bytes(self._buf), self._overflow
-            self._buf.clear()
-            self._overflow = 0
-            start = z + 1
-            if overflow:
-                self._bad(overflow)
+        for chunk in self._splitter.split(data):
+            if isinstance(chunk, int):          # no delimiter for too long: garbage
+                self._bad(chunk)
             elif chunk:
                 frame = self._decode(chunk)
                 if frame is None:
@@ -153,15 +143,6 @@ class FrameDecoder:
                 elif self._accept(frame):
                     out.append(frame)
         return out
-
-    def _append(self, piece):
-        if self._overflow:
-            self._overflow += len(piece)
-            return
-        self._buf += piece
-        if len(self._buf) > MAX_ENCODED:       # no delimiter for too long: garbage
-            self._overflow = len(self._buf)
-            self._buf.clear()
 
     def _bad(self, n):
         if self._synced:

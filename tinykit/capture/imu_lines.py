@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from ..datasets.imu_csv import IMU_COLUMNS
+from .split import Splitter
 
 HEADER_LINE = ",".join(IMU_COLUMNS)
 MAX_LINE = 200
@@ -81,31 +82,13 @@ class ImuLineParser:
     def __init__(self, columns=IMU_COLUMNS):
         self.columns = tuple(columns)
         self.stats = LineStats()
-        self._buf = bytearray()
-        self._too_long = False
+        self._splitter = Splitter(b"\n", MAX_LINE)
         self._first = True
 
     def feed(self, data: bytes) -> list:
         self.stats.bytes += len(data)
-        out = []
-        start = 0
-        while True:
-            nl = data.find(b"\n", start)
-            if nl < 0:
-                if not self._too_long:
-                    self._buf += data[start:]
-                    if len(self._buf) > MAX_LINE:
-                        self._buf.clear()
-                        self._too_long = True
-                break
-            if self._too_long:
-                raw, self._too_long = None, False
-            else:
-                raw = bytes(self._buf) + data[start:nl]
-            self._buf.clear()
-            start = nl + 1
-            out.append(self._line(raw))
-        return out
+        return [self._line(None if isinstance(raw, int) else raw)
+                for raw in self._splitter.split(data)]
 
     def _line(self, raw):
         st = self.stats
