@@ -118,12 +118,12 @@ class SpeechCommands:
     y_val: np.ndarray
     files_test: list
     y_test: np.ndarray
-    noise: list = field(default_factory=list, repr=False)
-    noise_files: list = field(default_factory=list)
     sample_rate: int = SAMPLE_RATE
     path: Path | None = None
     split: str = ""
     notes: list = field(default_factory=list)
+    noise: list = field(default_factory=list, repr=False)
+    noise_files: list = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
