@@ -260,7 +260,8 @@ def dct_matrix(settings=None) -> np.ndarray:
     """
     import scipy.fft
     s = _settings(settings)
-    return scipy.fft.dct(np.eye(s.n_mels), type=2, norm="ortho", axis=0)[:s.n_mfcc].astype(np.float32)
+    dct = scipy.fft.dct(np.eye(s.n_mels), type=2, norm="ortho", axis=0)
+    return dct[:s.n_mfcc].astype(np.float32)
 
 
 def window(settings=None) -> np.ndarray:
