@@ -137,12 +137,12 @@ def test_bad_training_data_is_refused_before_tensorflow_sees_it():
 
 def test_augmentation_keeps_shape_and_changes_data():
     x = features.imu_normalize(np.random.default_rng(0).normal(size=(4, 119, 6)))
-    a = features.augment_imu(x, seed=1)
+    a = features.imu_augment(x, seed=1)
     assert a.shape == x.shape and a.dtype == np.float32
     assert not np.allclose(a, x)
-    np.testing.assert_array_equal(a, features.augment_imu(x, seed=1))
+    np.testing.assert_array_equal(a, features.imu_augment(x, seed=1))
     # Rotation alone preserves the length of the acceleration vector.
-    r = features.augment_imu(x, noise=0, scale=0, shift=0, rotate=30, seed=2)
+    r = features.imu_augment(x, noise=0, scale=0, shift=0, rotate=30, seed=2)
     np.testing.assert_allclose(np.linalg.norm(r[..., :3], axis=-1),
                                np.linalg.norm(x[..., :3], axis=-1), rtol=1e-5)
 

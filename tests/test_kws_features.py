@@ -1,17 +1,19 @@
-"""Audio features agree with librosa; settings round-trip; C tables; augmentation."""
-import re
+"""Audio features agree with librosa; settings round-trip; the C header of the front end
+compiles as C and C++ and holds the numpy tables; augmentation; bad arguments."""
+import shutil
+import subprocess
 
 import librosa
 import numpy as np
 import pytest
-import scipy.fft
 
 import tinykit
-from tinykit.errors import DatasetError
-from tinykit.features.audio import (AudioFeatures, c_tables, extract, fit_normalization, kws_augment,
-                              load_settings, log_mel, mel_filterbank, mfcc, mix_noise,
-                              normalize, settings_from_json, spec_augment, time_shift,
-                              write_c_tables)
+from tinykit.deploy.audio_frontend import feature_tables_header, write_feature_tables
+from tinykit.errors import DatasetError, ParameterError
+from tinykit.features import (AudioFeatures, ImuFeatures, audio_augment, audio_normalize,
+                              dct_matrix, extract, fit_normalization, load_settings, log_mel,
+                              mel_filterbank, mfcc, mix_noise, settings_from_json,
+                              sparse_mel_filterbank, spec_augment, time_shift, window)
 
 
 @pytest.fixture(scope="module")
@@ -81,64 +83,154 @@ def test_settings_round_trip_through_json(tmp_path, clips):
     assert abs(x.mean()) < 0.05 and abs(x.std() - 1) < 0.05
     lm = AudioFeatures(kind="log_mel", fmax=8000.0)
     assert settings_from_json(lm.to_json()) == lm
-    with pytest.raises(DatasetError, match="not tinykit audio feature settings"):
+    with pytest.raises(DatasetError, match="not tinykit feature settings"):
         settings_from_json('{"kind": "mfcc"}')
     with pytest.raises(DatasetError, match="unknown entries"):
         settings_from_json(lm.to_json().replace('"kind"', '"colour": 1, "kind"'))
+    with pytest.raises(DatasetError, match="AudioFeatures rejects: n_fft=64"):
+        settings_from_json(lm.to_json().replace('"n_fft": 1024', '"n_fft": 64'))
+    with pytest.raises(DatasetError, match="no such feature-settings file"):
+        load_settings(tmp_path / "missing.json")
 
 
 def test_settings_validated_at_the_door(clips):
-    with pytest.raises(DatasetError, match="n_fft=512 is shorter than the window"):
+    with pytest.raises(ParameterError, match="n_fft=512 is shorter than the window"):
         AudioFeatures(n_fft=512)
-    with pytest.raises(DatasetError, match="kind must be"):
+    with pytest.raises(ParameterError, match="kind must be 'mfcc' or 'log_mel', got 'mel'"):
         AudioFeatures(kind="mel")
+    with pytest.raises(ParameterError, match="fmax=9000"):
+        AudioFeatures(fmax=9000.0)
+    with pytest.raises(ParameterError, match="n_mfcc must be in"):
+        AudioFeatures(n_mfcc=41)
+    with pytest.raises(ParameterError, match="mean has 3 values"):
+        AudioFeatures(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+    with pytest.raises(ParameterError, match="both mean and std"):
+        AudioFeatures(mean=(0.0,) * 10)
+    # Data problems stay DatasetError; bad arguments are ParameterError (both ValueError).
     with pytest.raises(DatasetError, match="8000 samples"):
         mfcc(clips[:2, :8000])
-    with pytest.raises(DatasetError, match="fit_normalization"):
-        normalize(mfcc(clips[:2]), AudioFeatures())
+    with pytest.raises(DatasetError, match=r"shape \(n, 49, 10\)"):
+        fit_normalization(mfcc(clips[:2])[:, :20], AudioFeatures())
+    with pytest.raises(ParameterError, match="fit_normalization"):
+        audio_normalize(mfcc(clips[:2]), AudioFeatures())
+    with pytest.raises(ParameterError, match="settings must be an AudioFeatures, got dict"):
+        mfcc(clips[:2], {"kind": "mfcc"})
+    with pytest.raises(ParameterError, match="settings must be an AudioFeatures, got ImuFeatures"):
+        extract(clips[:2], ImuFeatures())
+    with pytest.raises(TypeError):
+        mfcc(clips[:2], AudioFeatures(), False)  # flags are keyword-only
 
 
-def test_three_thousand_clips_in_seconds(clips):
-    import time
-    many = np.tile(clips, (int(np.ceil(3000 / len(clips))), 1))[:3000]
-    mfcc(many[:10])  # warm-up
-    t = time.perf_counter()
-    assert mfcc(many).shape == (3000, 49, 10)
-    assert time.perf_counter() - t < 30
+def test_many_clips_in_chunks_give_the_same_features(clips):
+    # More clips than one STFT batch (256): the batches must join without a seam.
+    many = np.tile(clips, (int(np.ceil(600 / len(clips))), 1))[:600]
+    out = mfcc(many)
+    assert out.shape == (600, 49, 10)
+    for i in (0, 255, 256, 511, 512, 599):
+        np.testing.assert_allclose(out[i], mfcc(many[i])[0], atol=1e-4)
 
 
-def _parse_array(text, name):
-    m = re.search(rf"{name}\[[^\]]*\](?:\[[^\]]*\])? = \{{(.*?)\n\}};", text, re.S)
-    assert m, name
-    nums = re.findall(r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?", m.group(1).replace("f", ""))
-    return np.array([float(v) for v in nums])
+# ---------------------------------------------------------------- the C header
 
 
-def test_c_tables_reproduce_the_features(tmp_path, clips):
+def _tables_program(header_name, s):
+    """C (and C++) source printing every table of the header, one value per line."""
+    prints = [("tk_window", "TK_WINDOW_SAMPLES", "%.9g", ""),
+              ("tk_mel_start", "TK_NUM_MELS", "%d", "(int)"),
+              ("tk_mel_length", "TK_NUM_MELS", "%d", "(int)"),
+              ("tk_mel_weights", "TK_MEL_WEIGHTS", "%.9g", "")]
+    if s.kind == "mfcc":
+        prints.append(("((const float*)tk_dct)", "TK_NUM_MFCC * TK_NUM_MELS", "%.9g", ""))
+    if s.mean is not None:
+        prints += [("tk_mean", "TK_NUM_FEATURES", "%.9g", ""),
+                   ("tk_std", "TK_NUM_FEATURES", "%.9g", "")]
+    body = "\n".join(
+        f'  printf("table {i}\\n");\n'
+        f'  for (int i = 0; i < {n}; ++i) printf("{fmt}\\n", {cast}{name}[i]);'
+        for i, (name, n, fmt, cast) in enumerate(prints))
+    return (f'#include <stdio.h>\n#include "{header_name}"\n\nint main(void) {{\n'
+            f'  printf("%d %d %d %d %d %.9g\\n", TK_SAMPLE_RATE, TK_NUM_FRAMES, TK_FFT_SIZE, '
+            f'TK_NUM_FEATURES, TK_NORMALIZED, (double)TK_LOG_AMIN);\n{body}\n  return 0;\n}}\n')
+
+
+def _compile_and_run(tmp_path, s, compiler, suffix, std):
+    if shutil.which(compiler) is None:
+        pytest.skip(f"{compiler} is not installed")
+    write_feature_tables(tmp_path / "audio_features.h", s)
+    src = tmp_path / f"main{suffix}"
+    src.write_text(_tables_program("audio_features.h", s))
+    exe = tmp_path / f"tables_{compiler.replace('+', 'x')}"
+    subprocess.run([compiler, f"-std={std}", "-Wall", "-Wextra", "-Werror", "-pedantic",
+                    "-o", str(exe), str(src)], check=True, capture_output=True, timeout=120)
+    out = subprocess.run([str(exe)], check=True, capture_output=True, text=True, timeout=60)
+    lines = out.stdout.splitlines()
+    head = lines[0].split()
+    tables, current = [], None
+    for line in lines[1:]:
+        if line.startswith("table"):
+            current = []
+            tables.append(current)
+        else:
+            current.append(float(line))
+    return head, [np.array(t) for t in tables]
+
+
+@pytest.mark.parametrize("compiler,suffix,std", [("gcc", ".c", "c99"), ("g++", ".cc", "c++11")])
+def test_feature_header_compiles_and_holds_the_numpy_tables(tmp_path, clips, compiler,
+                                                            suffix, std):
     s = fit_normalization(mfcc(clips), AudioFeatures())
-    path = write_c_tables(tmp_path / "audio_features.h", s)
-    text = path.read_text()
-    assert text.startswith("// Generated by tinykit")
-    assert "Do not edit" in text.splitlines()[2]
-    assert "#define TK_NUM_FRAMES 49" in text and "#define TK_FFT_SIZE 1024" in text
-    win = _parse_array(text, "tk_window")
-    start = _parse_array(text, "tk_mel_start").astype(int)
-    length = _parse_array(text, "tk_mel_length").astype(int)
-    weights = _parse_array(text, "tk_mel_weights")
-    dct = _parse_array(text, "tk_dct").reshape(10, 40)
-    mean, std = _parse_array(text, "tk_mean"), _parse_array(text, "tk_std")
-    # Compute the MFCC of one clip the way the device would, from the tables only.
-    clip = clips[3]
+    head, tables = _compile_and_run(tmp_path, s, compiler, suffix, std)
+    assert head[:5] == ["16000", "49", "1024", "10", "1"]
+    assert np.float32(float(head[5])) == np.float32(s.amin)
+    win, start, length, weights, dct, mean, std_ = tables
+    start, length = start.astype(int), length.astype(int)
+    starts, lengths, np_weights = sparse_mel_filterbank(s)
+    # The same float32 numbers as the numpy tables, bit for bit.
+    assert np.array_equal(win.astype(np.float32), window(s))
+    assert np.array_equal(start, starts) and np.array_equal(length, lengths)
+    assert np.array_equal(weights.astype(np.float32), np_weights)
+    assert np.array_equal(dct.astype(np.float32), dct_matrix(s).ravel())
+    assert np.array_equal(mean.astype(np.float32), np.float32(s.mean))
+    assert np.array_equal(std_.astype(np.float32), np.float32(s.std))
+    # The sparse filterbank is the dense one without its zeros.
+    dense = np.zeros_like(mel_filterbank(s))
     offsets = np.concatenate([[0], np.cumsum(length)])
+    for m in range(s.n_mels):
+        dense[m, start[m]:start[m] + length[m]] = weights[offsets[m]:offsets[m + 1]]
+    assert np.array_equal(dense, mel_filterbank(s))
+    # Compute the MFCC of one clip the way the device would, from the printed tables only.
+    clip = clips[3]
     out = []
     for t in range(49):
         frame = clip[t * 320: t * 320 + 640] * win
         power = np.abs(np.fft.rfft(frame, 1024)) ** 2
         mel = np.array([weights[offsets[m]:offsets[m + 1]] @ power[start[m]:start[m] + length[m]]
                         for m in range(40)])
-        out.append((dct @ (10 * np.log10(np.maximum(mel, 1e-10))) - mean) / std)
+        out.append((dct.reshape(10, 40) @ (10 * np.log10(np.maximum(mel, 1e-10))) - mean) / std_)
     assert np.allclose(np.array(out), mfcc(clip[None], s)[0], atol=2e-3)
-    assert "tk_dct" not in c_tables(AudioFeatures(kind="log_mel"))
+
+
+def test_feature_header_says_what_it_is(tmp_path):
+    text = feature_tables_header(AudioFeatures())
+    lines = text.splitlines()
+    assert lines[0].startswith("// Generated by tinykit") and "audio_frontend" in lines[0]
+    assert "AudioFeatures(kind='mfcc'" in lines[0] and "Do not edit" in lines[1]
+    assert 'extern "C" {' in text and "#ifndef TINYKIT_TK_AUDIO_FEATURES_H_" in text
+    assert "#define TK_NUM_FRAMES 49" in text and "#define TK_FFT_SIZE 1024" in text
+    assert "#define TK_FEATURE_KIND_MFCC 1" in text and "#define TK_NORMALIZED 0" in text
+    assert "tk_mean" not in text
+    lm = feature_tables_header(AudioFeatures(kind="log_mel"), prefix="kws")
+    assert "kws_dct" not in lm and "static const float kws_window[KWS_WINDOW_SAMPLES]" in lm
+    assert "#define KWS_FEATURE_KIND_LOG_MEL 1" in lm and "tk_" not in lm
+    path = write_feature_tables(tmp_path / "f.h", AudioFeatures())
+    assert path.read_text() == text
+    with pytest.raises(ParameterError, match="not a valid C identifier"):
+        feature_tables_header(AudioFeatures(), prefix="9x")
+    with pytest.raises(ParameterError, match="must be a tinykit.features.AudioFeatures"):
+        feature_tables_header(ImuFeatures())
+
+
+# ---------------------------------------------------------------- augmentation
 
 
 def test_time_shift_and_noise(clips, ds):
@@ -180,14 +272,46 @@ def test_spec_augment_masks_bands():
     assert spec_augment(x[..., None], seed=0).shape == (64, 49, 10, 1)
 
 
-def test_kws_augment_makes_fresh_features(clips, ds):
+def test_audio_augment_makes_fresh_features(clips, ds):
     s = fit_normalization(mfcc(clips), AudioFeatures())
     x = extract(clips, s)
-    aug = kws_augment(clips, s, noise=ds.noise)
+    aug = audio_augment(clips, s, noise=ds.noise)
     rng = np.random.default_rng(0)
     a1, a2 = aug(x, seed=rng), aug(x, seed=rng)
     assert a1.shape == x.shape and a1.dtype == np.float32
     assert not np.allclose(a1, a2) and not np.allclose(a1, x)
     assert np.corrcoef(a1.ravel(), x.ravel())[0, 1] > 0.5  # still the same words
-    with pytest.raises(DatasetError, match="built on"):
+    with pytest.raises(ParameterError, match="built on"):
         aug(x[:5], seed=0)
+
+
+def test_bad_augmentation_arguments_raise_parameter_error(clips, ds):
+    a, s = clips[:2], AudioFeatures()
+    cases = [
+        (lambda: time_shift(a, max_shift=-0.1), "max_shift must be a number >= 0.0, got -0.1"),
+        (lambda: time_shift(a, sample_rate=0), "sample_rate must be positive"),
+        (lambda: time_shift(a, seed=-1), "seed must be None, a non-negative int"),
+        (lambda: time_shift(a, seed="x"), "seed must be None"),
+        (lambda: mix_noise(a, ds.noise, probability=1.5),
+         r"probability must be a number in \[0.0, 1.0\]"),
+        (lambda: mix_noise(a, ds.noise, level=-1), "level must be a number >= 0.0"),
+        (lambda: mix_noise(a, ds.noise, level=(0.5, 0.1)), "low <= high"),
+        (lambda: mix_noise(a, ds.noise, level=(0.1, 0.2, 0.3)), "a number or a"),
+        (lambda: spec_augment(np.ones((1, 49, 10)), time_width=-2),
+         "time_width must be an integer"),
+        (lambda: spec_augment(np.ones((1, 49, 10)), freq_masks=1.5),
+         "freq_masks must be an integer"),
+        (lambda: audio_augment(a, s, max_shift=-1), "max_shift"),
+        (lambda: audio_augment(a, s, noise=ds.noise, probability=2), "probability"),
+        (lambda: audio_augment(a, s, time_masks=-1), "time_masks"),
+        (lambda: audio_augment(a, {"kind": "mfcc"}), "settings must be an AudioFeatures"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ParameterError, match=message):
+            call()
+    with pytest.raises(DatasetError, match="at least 16000 samples"):
+        mix_noise(a, [np.zeros(100, np.float32)])
+    with pytest.raises(DatasetError, match=r"\(n, frames, coefficients\)"):
+        spec_augment(np.ones((49, 10)))
+    with pytest.raises(TypeError):
+        time_shift(a, 0.1)  # keyword-only

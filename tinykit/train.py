@@ -1,6 +1,6 @@
 """Training: float training, then quantization-aware fine-tuning, with progress shown.
 
-    model = tinykit.train.fit(model, x, y, qat=True, epochs=60, augment=augment_imu)
+    model = tinykit.train.fit(model, x, y, qat=True, epochs=60, augment=imu_augment)
 
 ``fit`` returns the trained model (wrapped for QAT when ``qat=True``); the learning
 curves of both phases are in ``model.tinykit_history`` (see :func:`history`).
@@ -154,7 +154,7 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         batch_size, learning_rate: the usual; ``qat_learning_rate`` defaults to a
             tenth of ``learning_rate``.
         augment: ``f(x, seed=rng) -> x`` applied afresh at every epoch
-            (e.g. :func:`tinykit.features.augment_imu`).
+            (e.g. :func:`tinykit.features.imu_augment`).
         repeat: present each training example this many times per epoch (useful with
             ``augment`` on tiny data sets).
         validation_data: optional ``(x_val, y_val)`` shown in the learning curves.

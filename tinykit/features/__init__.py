@@ -1,5 +1,22 @@
-"""Features: IMU scaling and augmentation; audio MFCC / log-mel (librosa)."""
-from .imu import IMU_RANGES, augment_imu, imu_normalize
-from .audio import (AudioFeatures, c_tables, extract, fit_normalization, kws_augment,
-                    load_settings, log_mel, mel_filterbank, mfcc, mix_noise, normalize,
-                    settings_from_json, spec_augment, time_shift, write_c_tables)
+"""Features: IMU scaling, audio MFCC / log-mel (librosa), augmentation, settings.
+
+A step that exists for both sensors carries the sensor as a prefix
+(``imu_normalize`` / ``audio_normalize``, ``imu_augment`` / ``audio_augment``); the
+audio building blocks keep plain names (``log_mel``, ``mfcc``, ``extract``,
+``mix_noise``, ``time_shift``, ``spec_augment`` ...). Settings travel with the model:
+:class:`ImuFeatures` and :class:`AudioFeatures` are frozen dataclasses saved as JSON,
+read back by :func:`load_settings`.
+
+    settings = tinykit.features.ImuFeatures()
+    x_train = tinykit.features.imu_normalize(ds.x_train, settings)
+"""
+from .audio import (AudioFeatures, audio_normalize, dct_matrix, extract, fit_normalization,
+                    log_mel, mel_filterbank, mfcc, sparse_mel_filterbank, window)
+from .augment import audio_augment, imu_augment, mix_noise, spec_augment, time_shift
+from .imu import ImuFeatures, imu_normalize
+from .settings import load_settings, settings_from_json
+
+__all__ = ["AudioFeatures", "ImuFeatures", "audio_augment", "audio_normalize", "dct_matrix",
+           "extract", "fit_normalization", "imu_augment", "imu_normalize", "load_settings",
+           "log_mel", "mel_filterbank", "mfcc", "mix_noise", "settings_from_json",
+           "sparse_mel_filterbank", "spec_augment", "time_shift", "window"]

@@ -3,11 +3,13 @@
     settings = AudioFeatures()                      # MFCC 49x10: 40 ms window, 20 ms stride
     x = mfcc(clips, settings)                       # (n, 49, 10) float32
     settings = fit_normalization(x, settings)       # per-coefficient mean/std from train
-    x = normalize(x, settings)
+    x = audio_normalize(x, settings)
     settings.save("model_features.json")            # beside the model; load_settings() reads it
-    header = c_tables(settings)                     # window, mel filterbank, DCT as C constants
 
-Augmentation (noise, shift, SpecAugment) lives in ``audio_augment`` and is re-exported here.
+The numeric tables of the front end (:func:`window`, :func:`mel_filterbank`,
+:func:`sparse_mel_filterbank`, :func:`dct_matrix`) are plain functions too;
+``tinykit.deploy.audio_frontend`` writes them as a C header for on-device code.
+Augmentation (noise, shift, SpecAugment) lives in :mod:`tinykit.features.augment`.
 
 Frames follow TensorFlow's ``audio_spectrogram`` (and Hello Edge / MLPerf Tiny):
 a 640-sample Hann window every 320 samples, zero-padded to a 1024-point FFT, so a
@@ -24,8 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DatasetError
-from .audio_augment import kws_augment, mix_noise, spec_augment, time_shift  # noqa: F401 (re-exported)
+from ..errors import DatasetError, ParameterError
 
 _CHUNK = 256  # clips per STFT batch: bounds memory (256 x 513 x 49 complex64 = 26 MB)
 
@@ -45,6 +46,10 @@ class AudioFeatures:
         n_mfcc: DCT-II (orthonormal) coefficients kept, for ``kind="mfcc"``.
         amin: floor of the mel power before ``10 * log10``.
         mean, std: per-coefficient normalisation (see :func:`fit_normalization`), or None.
+
+    Raises:
+        ParameterError: a value the front end cannot use (unknown kind, FFT shorter
+            than the window, filterbank edges outside [0, sample_rate/2] ...).
 
     Example:
         >>> s = AudioFeatures()
@@ -69,34 +74,43 @@ class AudioFeatures:
 
     def __post_init__(self):
         if self.kind not in ("mfcc", "log_mel"):
-            raise DatasetError(f"kind must be 'mfcc' or 'log_mel', got {self.kind!r}.")
+            raise ParameterError(f"kind must be 'mfcc' or 'log_mel', got {self.kind!r}.")
+        if not self.sample_rate > 0:
+            raise ParameterError(f"sample_rate must be positive (Hz), got {self.sample_rate!r}.")
         if self.window_samples < 2 or self.stride_samples < 1:
-            raise DatasetError(f"window_ms={self.window_ms} and stride_ms={self.stride_ms} "
-                               f"give {self.window_samples} and {self.stride_samples} samples; "
-                               f"both must be positive.")
+            raise ParameterError(f"window_ms={self.window_ms} and stride_ms={self.stride_ms} "
+                                 f"give {self.window_samples} and {self.stride_samples} "
+                                 f"samples; use at least 2 and 1 samples.")
         if self.n_fft < self.window_samples:
-            raise DatasetError(f"n_fft={self.n_fft} is shorter than the window "
-                               f"({self.window_samples} samples); use n_fft >= the window, "
-                               f"e.g. the next power of two.")
+            raise ParameterError(f"n_fft={self.n_fft} is shorter than the window "
+                                 f"({self.window_samples} samples); use n_fft >= the window, "
+                                 f"e.g. the next power of two.")
         if self.clip_samples < self.window_samples:
-            raise DatasetError(f"a clip of {self.clip_seconds} s is shorter than one window.")
+            raise ParameterError(f"a clip of {self.clip_seconds} s is shorter than one window "
+                                 f"({self.window_ms} ms); use a longer clip_seconds.")
+        if not self.n_mels >= 1:
+            raise ParameterError(f"n_mels must be at least 1, got {self.n_mels!r}.")
         if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:
-            raise DatasetError(f"need 0 <= fmin < fmax <= sample_rate/2, got fmin={self.fmin}, "
-                               f"fmax={self.fmax}, sample_rate={self.sample_rate}.")
+            raise ParameterError(f"need 0 <= fmin < fmax <= sample_rate/2, got fmin={self.fmin}, "
+                                 f"fmax={self.fmax}, sample_rate={self.sample_rate}.")
         if self.kind == "mfcc" and not 1 <= self.n_mfcc <= self.n_mels:
-            raise DatasetError(f"n_mfcc must be in [1, n_mels={self.n_mels}], got {self.n_mfcc}.")
+            raise ParameterError(f"n_mfcc must be in [1, n_mels={self.n_mels}], got "
+                                 f"{self.n_mfcc}.")
+        if not self.amin > 0:
+            raise ParameterError(f"amin must be positive (the floor before log10), got "
+                                 f"{self.amin!r}.")
         for name in ("mean", "std"):
             v = getattr(self, name)
             if v is not None:
                 v = tuple(float(a) for a in np.ravel(v))
                 if len(v) != self.shape[1]:
-                    raise DatasetError(f"{name} has {len(v)} values; expected one per "
-                                       f"coefficient ({self.shape[1]}).")
+                    raise ParameterError(f"{name} has {len(v)} values; expected one per "
+                                         f"coefficient ({self.shape[1]}).")
                 object.__setattr__(self, name, v)
         if (self.mean is None) != (self.std is None):
-            raise DatasetError("give both mean and std, or neither.")
+            raise ParameterError("give both mean and std, or neither.")
         if self.std is not None and min(self.std) <= 0:
-            raise DatasetError("std values must be positive.")
+            raise ParameterError(f"std values must be positive, got min {min(self.std)}.")
 
     @property
     def clip_samples(self) -> int:
@@ -124,17 +138,18 @@ class AudioFeatures:
         return (self.num_frames, self.num_coefficients)
 
     def to_dict(self) -> dict:
+        """The settings as a plain dict, tagged ``"tinykit": "audio_features"``."""
         d = dataclasses.asdict(self)
         for k in ("mean", "std"):
             d[k] = list(d[k]) if d[k] is not None else None
         return {"tinykit": "audio_features", "version": 1, **d}
 
     def to_json(self) -> str:
-        """The settings as JSON text (see :func:`settings_from_json`)."""
+        """The settings as JSON text (``tinykit.features.settings_from_json`` reads it)."""
         return json.dumps(self.to_dict(), indent=2)
 
     def save(self, path) -> Path:
-        """Write the settings as JSON, e.g. beside ``model.tflite``.
+        """Write the settings as JSON, e.g. beside ``model.tflite``; returns the path.
 
         Example:
             >>> AudioFeatures().save("kws_features.json")  # doctest: +SKIP
@@ -144,53 +159,13 @@ class AudioFeatures:
         return path
 
 
-def settings_from_json(text) -> AudioFeatures:
-    """Rebuild :class:`AudioFeatures` from :meth:`AudioFeatures.to_json` text.
-
-    Example:
-        >>> s = AudioFeatures(kind="log_mel")
-        >>> settings_from_json(s.to_json()) == s
-        True
-    """
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"feature settings are not valid JSON: {exc}.") from exc
-    if not isinstance(d, dict) or d.get("tinykit") != "audio_features":
-        raise DatasetError("this JSON is not tinykit audio feature settings (no "
-                           "\"tinykit\": \"audio_features\" entry); write it with "
-                           "AudioFeatures.save().")
-    fields = {f.name for f in dataclasses.fields(AudioFeatures)}
-    unknown = sorted(set(d) - fields - {"tinykit", "version"})
-    if unknown:
-        raise DatasetError(f"feature settings have unknown entries {unknown}; written by a "
-                           f"newer tinykit?")
-    for k in ("mean", "std"):
-        if d.get(k) is not None:
-            d[k] = tuple(d[k])
-    return AudioFeatures(**{k: v for k, v in d.items() if k in fields})
-
-
-def load_settings(path) -> AudioFeatures:
-    """Read settings written by :meth:`AudioFeatures.save`.
-
-    Example:
-        >>> settings = load_settings("kws_features.json")  # doctest: +SKIP
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{path}: no such feature-settings file.")
-    try:
-        return settings_from_json(path.read_text())
-    except DatasetError as exc:
-        raise DatasetError(f"{path}: {exc}") from None
-
-
 def _settings(settings, kind=None, **overrides) -> AudioFeatures:
     if settings is None:
         settings = AudioFeatures()
     if not isinstance(settings, AudioFeatures):
-        raise DatasetError(f"settings must be an AudioFeatures, got {type(settings).__name__}.")
+        raise ParameterError(f"settings must be an AudioFeatures, got "
+                             f"{type(settings).__name__}; build one with "
+                             f"AudioFeatures(...) or read it with load_settings(path).")
     if kind is not None and settings.kind != kind:
         overrides.setdefault("kind", kind)
         overrides.setdefault("mean", None)
@@ -213,22 +188,98 @@ def _clips(clips, settings):
 
 
 def mel_filterbank(settings=None) -> np.ndarray:
-    """The (n_mels, n_fft // 2 + 1) mel filterbank, from :func:`librosa.filters.mel`."""
+    """The mel filterbank, from :func:`librosa.filters.mel`.
+
+    Args:
+        settings: :class:`AudioFeatures` (default ``AudioFeatures()``).
+
+    Returns:
+        float32 array (n_mels, n_fft // 2 + 1): ``mel = filterbank @ power``.
+
+    Raises:
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
+
+    Example:
+        >>> mel_filterbank().shape
+        (40, 513)
+    """
     import librosa
     s = _settings(settings)
     return librosa.filters.mel(sr=s.sample_rate, n_fft=s.n_fft, n_mels=s.n_mels,
                                fmin=s.fmin, fmax=s.fmax).astype(np.float32)
 
 
+def sparse_mel_filterbank(settings=None) -> tuple:
+    """The mel filterbank without its zeros, the form on-device code uses.
+
+    Band ``m`` has ``lengths[m]`` weights, ``weights[offset_m : offset_m + lengths[m]]``
+    where ``offset_m = sum(lengths[:m])``, which apply to the FFT bins
+    ``starts[m] .. starts[m] + lengths[m] - 1``.
+
+    Args:
+        settings: :class:`AudioFeatures` (default ``AudioFeatures()``).
+
+    Returns:
+        ``(starts, lengths, weights)``: int32 (n_mels,), int32 (n_mels,), float32 (total,).
+
+    Raises:
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
+
+    Example:
+        >>> starts, lengths, weights = sparse_mel_filterbank()
+        >>> len(starts), int(lengths.sum()) == len(weights)
+        (40, True)
+    """
+    fb = mel_filterbank(settings)
+    starts, lengths, weights = [], [], []
+    for band in fb:
+        nz = np.flatnonzero(band > 0)
+        lo, hi = (int(nz[0]), int(nz[-1]) + 1) if len(nz) else (0, 0)
+        starts.append(lo)
+        lengths.append(hi - lo)
+        weights.extend(band[lo:hi].tolist())
+    return (np.asarray(starts, np.int32), np.asarray(lengths, np.int32),
+            np.asarray(weights, np.float32))
+
+
 def dct_matrix(settings=None) -> np.ndarray:
-    """The (n_mfcc, n_mels) orthonormal DCT-II matrix: ``mfcc = dct @ log_mel``."""
+    """The orthonormal DCT-II matrix that turns log-mel bands into MFCC.
+
+    Args:
+        settings: :class:`AudioFeatures` (default ``AudioFeatures()``).
+
+    Returns:
+        float32 array (n_mfcc, n_mels): ``mfcc = dct @ log_mel``.
+
+    Raises:
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
+
+    Example:
+        >>> dct_matrix().shape
+        (10, 40)
+    """
     import scipy.fft
     s = _settings(settings)
-    return scipy.fft.dct(np.eye(s.n_mels), type=2, norm="ortho", axis=0)[:s.n_mfcc].astype(np.float32)
+    dct = scipy.fft.dct(np.eye(s.n_mels), type=2, norm="ortho", axis=0)
+    return dct[:s.n_mfcc].astype(np.float32)
 
 
 def window(settings=None) -> np.ndarray:
-    """The analysis window: periodic Hann of ``window_samples`` (librosa's "hann")."""
+    """The analysis window: periodic Hann of ``window_samples`` (librosa's "hann").
+
+    Args:
+        settings: :class:`AudioFeatures` (default ``AudioFeatures()``).
+
+    Returns:
+        float32 array (window_samples,).
+
+    Raises:
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
+
+    Example:
+        >>> window().shape
+        (640,)
+    """
     import scipy.signal
     s = _settings(settings)
     return scipy.signal.get_window("hann", s.window_samples, fftbins=True).astype(np.float32)
@@ -257,7 +308,7 @@ def _log_mel(x, s):
     return (10.0 * np.log10(np.maximum(mel, s.amin))).astype(np.float32)
 
 
-def log_mel(clips, settings=None, normalized=True) -> np.ndarray:
+def log_mel(clips, settings=None, *, normalized=True) -> np.ndarray:
     """Log-mel spectrograms: (n, 49, 40) float32 in dB for 1 s clips with the defaults.
 
     ``10 * log10(max(mel power, amin))`` of each frame's mel band energies, the same
@@ -269,8 +320,12 @@ def log_mel(clips, settings=None, normalized=True) -> np.ndarray:
             ``AudioFeatures(kind="log_mel")``).
         normalized: apply the settings' mean/std when they hold them.
 
+    Returns:
+        float32 array (n, frames, n_mels).
+
     Raises:
         DatasetError: clips of the wrong length or shape.
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
 
     Example:
         >>> x = log_mel(np.zeros((2, 16000), np.float32))
@@ -279,10 +334,10 @@ def log_mel(clips, settings=None, normalized=True) -> np.ndarray:
     """
     s = _settings(settings, "log_mel")
     out = _log_mel(_clips(clips, s), s)
-    return normalize(out, s) if normalized and s.mean is not None else out
+    return audio_normalize(out, s) if normalized and s.mean is not None else out
 
 
-def mfcc(clips, settings=None, normalized=True) -> np.ndarray:
+def mfcc(clips, settings=None, *, normalized=True) -> np.ndarray:
     """MFCC: (n, 49, 10) float32 for 1 s clips with the defaults (Hello Edge's front end).
 
     The orthonormal DCT-II of :func:`log_mel`'s dB values, keeping ``n_mfcc``
@@ -293,6 +348,13 @@ def mfcc(clips, settings=None, normalized=True) -> np.ndarray:
         settings: :class:`AudioFeatures` (default ``AudioFeatures()``, kind "mfcc").
         normalized: apply the settings' mean/std when they hold them.
 
+    Returns:
+        float32 array (n, frames, n_mfcc).
+
+    Raises:
+        DatasetError: clips of the wrong length or shape.
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
+
     Example:
         >>> x = mfcc(np.zeros((2, 16000), np.float32))
         >>> x.shape
@@ -301,168 +363,89 @@ def mfcc(clips, settings=None, normalized=True) -> np.ndarray:
     s = _settings(settings, "mfcc")
     lm = _log_mel(_clips(clips, s), s)
     out = (lm @ dct_matrix(s).T).astype(np.float32)
-    return normalize(out, s) if normalized and s.mean is not None else out
+    return audio_normalize(out, s) if normalized and s.mean is not None else out
 
 
-def extract(clips, settings=None, normalized=True) -> np.ndarray:
+def extract(clips, settings=None, *, normalized=True) -> np.ndarray:
     """Features of the settings' kind: :func:`mfcc` or :func:`log_mel`.
+
+    Args:
+        clips: (n, samples) or (samples,) float32 audio.
+        settings: :class:`AudioFeatures` (default ``AudioFeatures()``).
+        normalized: apply the settings' mean/std when they hold them.
+
+    Returns:
+        float32 array (n, *settings.shape).
+
+    Raises:
+        DatasetError: clips of the wrong length or shape.
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
 
     Example:
         >>> extract(np.zeros((1, 16000), np.float32), AudioFeatures(kind="log_mel")).shape
         (1, 49, 40)
     """
     s = _settings(settings)
-    return (mfcc if s.kind == "mfcc" else log_mel)(clips, s, normalized)
+    return (mfcc if s.kind == "mfcc" else log_mel)(clips, s, normalized=normalized)
 
 
-def fit_normalization(features, settings) -> AudioFeatures:
+def fit_normalization(features, settings=None) -> AudioFeatures:
     """Settings holding the per-coefficient mean and std of (training) features.
 
+    Args:
+        features: (n, frames, coefficients) features of ``settings``, not normalised
+            (``extract(clips, settings, normalized=False)``).
+        settings: :class:`AudioFeatures` the features were computed with (default
+            ``AudioFeatures()``).
+
+    Returns:
+        A copy of ``settings`` with ``mean`` and ``std`` (std floored at 1e-3).
+
+    Raises:
+        DatasetError: the features do not have the settings' shape.
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
+
     Example:
-        >>> x = mfcc(clips_train)  # doctest: +SKIP
-        >>> settings = fit_normalization(x, AudioFeatures())  # doctest: +SKIP
-        >>> x = normalize(x, settings)  # doctest: +SKIP
+        >>> x = mfcc(np.random.default_rng(0).normal(0, 0.1, (4, 16000)))
+        >>> fit_normalization(x, AudioFeatures()).mean is not None
+        True
     """
     s = _settings(settings)
     x = np.asarray(features, np.float64)
     if x.ndim != 3 or x.shape[1:] != s.shape:
         raise DatasetError(f"expected features of shape (n, {s.shape[0]}, {s.shape[1]}) for "
-                           f"these settings, got {x.shape}.")
+                           f"these settings, got {x.shape}; compute them with "
+                           f"extract(clips, settings, normalized=False).")
     mean = x.mean(axis=(0, 1))
     std = np.maximum(x.std(axis=(0, 1)), 1e-3)
     return dataclasses.replace(s, mean=tuple(mean.tolist()), std=tuple(std.tolist()))
 
 
-def normalize(features, settings) -> np.ndarray:
-    """``(features - mean) / std`` per coefficient, with the settings' statistics."""
-    s = _settings(settings)
-    if s.mean is None:
-        raise DatasetError("these settings hold no mean/std; call fit_normalization(x_train, "
-                           "settings) first.")
-    x = np.asarray(features, np.float32)
-    return ((x - np.asarray(s.mean, np.float32)) / np.asarray(s.std, np.float32)).astype(np.float32)
-
-
-def _sparse_filterbank(s):
-    fb = mel_filterbank(s)
-    starts, lengths, weights = [], [], []
-    for band in fb:
-        nz = np.flatnonzero(band > 0)
-        lo, hi = (int(nz[0]), int(nz[-1]) + 1) if len(nz) else (0, 0)
-        starts.append(lo)
-        lengths.append(hi - lo)
-        weights.extend(band[lo:hi].tolist())
-    return (np.asarray(starts, np.int32), np.asarray(lengths, np.int32),
-            np.asarray(weights, np.float32))
-
-
-def _c_floats(values, per_line=8):
-    vals = [f"{float(v):.9g}f".replace("inff", "INFINITY") for v in np.ravel(values)]
-    for i, v in enumerate(vals):
-        if "." not in v and "e" not in v:
-            vals[i] = v[:-1] + ".0f"
-    lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
-    return "    " + ",\n    ".join(lines)
-
-
-def _c_ints(values, per_line=12):
-    vals = [str(int(v)) for v in np.ravel(values)]
-    lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
-    return "    " + ",\n    ".join(lines)
-
-
-def c_tables(settings=None, prefix="tk") -> str:
-    """The feature front end's constants as a C header, for on-device feature code.
-
-    Holds the frame geometry, the Hann window, the mel filterbank in sparse form
-    (for band ``m``: weights ``mel_weights[offset_m .. offset_m + mel_length[m])`` apply to
-    FFT bins ``mel_start[m] ..``, where ``offset_m`` is the sum of earlier lengths),
-    the DCT-II matrix (MFCC) and the normalisation, if any. The device computes::
-
-        power[k] = |rfft(window * frame, n_fft)[k]|^2
-        mel[m]   = sum_j weights[offset_m + j] * power[mel_start[m] + j]
-        logmel[m] = 10 * log10(max(mel[m], amin))
-        mfcc[c]  = sum_m dct[c][m] * logmel[m]
-        feature  = (value - mean[c]) / std[c]
+def audio_normalize(features, settings) -> np.ndarray:
+    """``(features - mean) / std`` per coefficient, with the settings' statistics.
 
     Args:
-        settings: :class:`AudioFeatures` (default ``AudioFeatures()``).
-        prefix: prefix of the C names (``tk_window``, ``TK_NUM_FRAMES``...).
+        features: (..., coefficients) features computed with ``settings``.
+        settings: :class:`AudioFeatures` holding mean and std (:func:`fit_normalization`).
 
     Returns:
-        The header text, starting with a "generated by tinykit ... do not edit" comment.
+        float32 array of the same shape.
+
+    Raises:
+        ParameterError: the settings hold no mean/std, or are not an :class:`AudioFeatures`.
+        DatasetError: the last axis is not one value per coefficient.
 
     Example:
-        >>> text = c_tables(AudioFeatures())
-        >>> text.splitlines()[0].startswith("// Generated by tinykit")
-        True
+        >>> s = AudioFeatures(mean=(1.0,) * 10, std=(2.0,) * 10)
+        >>> float(audio_normalize(np.full((1, 49, 10), 3.0), s)[0, 0, 0])
+        1.0
     """
-    from .. import __version__
     s = _settings(settings)
-    P, p = prefix.upper(), prefix.lower()
-    starts, lengths, weights = _sparse_filterbank(s)
-    desc = ", ".join(f"{f.name}={getattr(s, f.name)!r}" for f in dataclasses.fields(s)
-                     if f.name not in ("mean", "std"))
-    guard = f"{P}_AUDIO_FEATURES_H_"
-    out = [
-        f"// Generated by tinykit {__version__} (tinykit.features.c_tables) from",
-        f"// AudioFeatures({desc}).",
-        "// Do not edit: change the settings in Python and generate this file again.",
-        f"#ifndef {guard}",
-        f"#define {guard}",
-        "",
-        "#include <stdint.h>",
-        "",
-        f"#define {P}_FEATURE_KIND_{s.kind.upper()} 1",
-        f"#define {P}_SAMPLE_RATE {s.sample_rate}",
-        f"#define {P}_CLIP_SAMPLES {s.clip_samples}",
-        f"#define {P}_WINDOW_SAMPLES {s.window_samples}",
-        f"#define {P}_STRIDE_SAMPLES {s.stride_samples}",
-        f"#define {P}_FFT_SIZE {s.n_fft}",
-        f"#define {P}_NUM_BINS {s.n_fft // 2 + 1}",
-        f"#define {P}_NUM_FRAMES {s.num_frames}",
-        f"#define {P}_NUM_MELS {s.n_mels}",
-        f"#define {P}_NUM_MFCC {s.n_mfcc}",
-        f"#define {P}_NUM_FEATURES {s.num_coefficients}",
-        f"#define {P}_MEL_WEIGHTS {len(weights)}",
-        f"#define {P}_LOG_AMIN {s.amin!r}f",
-        f"#define {P}_NORMALIZED {0 if s.mean is None else 1}",
-        "",
-        "// Periodic Hann window applied to each frame before the FFT.",
-        f"static const float {p}_window[{P}_WINDOW_SAMPLES] = {{",
-        _c_floats(window(s)),
-        "};",
-        "",
-        "// Mel filterbank (Slaney scale and norm, librosa.filters.mel), sparse by band.",
-        f"static const int16_t {p}_mel_start[{P}_NUM_MELS] = {{",
-        _c_ints(starts),
-        "};",
-        f"static const int16_t {p}_mel_length[{P}_NUM_MELS] = {{",
-        _c_ints(lengths),
-        "};",
-        f"static const float {p}_mel_weights[{P}_MEL_WEIGHTS] = {{",
-        _c_floats(weights),
-        "};",
-    ]
-    if s.kind == "mfcc":
-        out += ["",
-                "// Orthonormal DCT-II, row c gives MFCC c from the log-mel bands.",
-                f"static const float {p}_dct[{P}_NUM_MFCC][{P}_NUM_MELS] = {{"]
-        out += ["  {\n" + _c_floats(row) + "\n  }," for row in dct_matrix(s)]
-        out += ["};"]
-    if s.mean is not None:
-        out += ["",
-                "// Normalisation: feature = (value - mean) / std, per coefficient.",
-                f"static const float {p}_mean[{P}_NUM_FEATURES] = {{",
-                _c_floats(s.mean), "};",
-                f"static const float {p}_std[{P}_NUM_FEATURES] = {{",
-                _c_floats(s.std), "};"]
-    out += ["", f"#endif  // {guard}", ""]
-    return "\n".join(out)
-
-
-def write_c_tables(path, settings=None, prefix="tk") -> Path:
-    """Write :func:`c_tables` to ``path`` (e.g. ``audio_features.h``)."""
-    path = Path(path)
-    path.write_text(c_tables(settings, prefix))
-    return path
+    if s.mean is None:
+        raise ParameterError("these settings hold no mean/std; call fit_normalization(x_train, "
+                             "settings) first and pass the settings it returns.")
+    x = np.asarray(features, np.float32)
+    if x.ndim == 0 or x.shape[-1] != len(s.mean):
+        raise DatasetError(f"features of shape {x.shape} do not have {len(s.mean)} "
+                           f"coefficients in the last axis, as these settings do.")
+    return ((x - np.asarray(s.mean, np.float32)) / np.asarray(s.std, np.float32)).astype(np.float32)

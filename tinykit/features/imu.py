@@ -1,98 +1,154 @@
-"""IMU features: scaling by the sensor's full range, and augmentation for gestures."""
+"""IMU features: the capture settings of a gesture, and scaling by the sensor's range.
+
+    settings = ImuFeatures()                        # Nano 33 BLE Sense: ±4 g, ±2000 dps
+    x = imu_normalize(ds.x_train, settings)         # (n, 119, 6) in [-1, 1]
+    settings.save("gesture_features.json")          # beside the model; load_settings() reads it
+
+Augmentation of gestures (:func:`tinykit.features.imu_augment`) lives in
+:mod:`tinykit.features.augment`.
+"""
 from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from ..errors import DatasetError
-
-# Full-scale ranges IMU_Capture sets on the Nano 33 BLE Sense (LSM9DS1): ±4 g for the
-# accelerometer, ±2000 degrees/s for the gyroscope. Dividing by them maps every reading
-# into [-1, 1]; the generated sketch divides by the same numbers.
-IMU_RANGES = (4.0, 4.0, 4.0, 2000.0, 2000.0, 2000.0)
+from ..errors import DatasetError, ParameterError
 
 
-def imu_normalize(x, ranges=IMU_RANGES):
+@dataclass(frozen=True)
+class ImuFeatures:
+    """Settings of IMU gesture capture: saved beside a trained model, used on device.
+
+    The defaults are those of the Arduino gesture sketch on the Nano 33 BLE Sense
+    (LSM9DS1): the accelerometer at ±4 g and the gyroscope at ±2000 degrees/s, both
+    read at 119 Hz; a gesture starts when the summed absolute acceleration exceeds
+    ``trigger_g`` and is then recorded for ``samples`` readings of the six channels.
+
+    Attributes:
+        accel_range_g: accelerometer full scale, g (channels whose name starts with "a").
+        gyro_range_dps: gyroscope full scale, degrees/s (channels starting with "g").
+        samples: readings per gesture.
+        channels: channel names, in the order of the last axis of the data.
+        sample_rate: readings per second, Hz.
+        trigger_g: the capture starts when ``|aX| + |aY| + |aZ|`` exceeds this, in g.
+
+    Raises:
+        ParameterError: a value the capture cannot use (a range or rate that is not
+            positive, a channel that is neither accelerometer nor gyroscope ...).
+
+    Example:
+        >>> s = ImuFeatures()
+        >>> s.shape, s.ranges
+        ((119, 6), (4.0, 4.0, 4.0, 2000.0, 2000.0, 2000.0))
+    """
+    accel_range_g: float = 4.0
+    gyro_range_dps: float = 2000.0
+    samples: int = 119
+    channels: tuple = ("aX", "aY", "aZ", "gX", "gY", "gZ")
+    sample_rate: float = 119.0
+    trigger_g: float = 2.5
+
+    def __post_init__(self):
+        for name in ("accel_range_g", "gyro_range_dps", "sample_rate", "trigger_g"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                    or not value > 0:
+                raise ParameterError(f"{name} must be a positive number, got {value!r}.")
+            object.__setattr__(self, name, float(value))
+        if isinstance(self.samples, bool) or not isinstance(self.samples, (int, np.integer)) \
+                or self.samples < 1:
+            raise ParameterError(f"samples must be a positive integer (readings per "
+                                 f"gesture), got {self.samples!r}.")
+        object.__setattr__(self, "samples", int(self.samples))
+        if isinstance(self.channels, str):
+            raise ParameterError(f"channels must be a sequence of names such as "
+                                 f"('aX', 'aY', 'aZ'), got the string {self.channels!r}.")
+        channels = tuple(self.channels)
+        bad = [c for c in channels if not isinstance(c, str) or c[:1] not in ("a", "g")]
+        if not channels or bad:
+            raise ParameterError(f"channels must be names starting with 'a' (accelerometer) "
+                                 f"or 'g' (gyroscope), e.g. ('aX', 'aY', 'aZ', 'gX', 'gY', "
+                                 f"'gZ'); got {channels!r}.")
+        if len(set(channels)) != len(channels):
+            raise ParameterError(f"channel names repeat in {channels!r}.")
+        object.__setattr__(self, "channels", channels)
+
+    @property
+    def num_channels(self) -> int:
+        return len(self.channels)
+
+    @property
+    def ranges(self) -> tuple:
+        """The full-scale range of each channel (g or degrees/s), in channel order."""
+        return tuple(self.accel_range_g if c.startswith("a") else self.gyro_range_dps
+                     for c in self.channels)
+
+    @property
+    def shape(self) -> tuple:
+        """(samples, channels) of one gesture."""
+        return (self.samples, self.num_channels)
+
+    @property
+    def seconds(self) -> float:
+        """Duration of one gesture, seconds."""
+        return self.samples / self.sample_rate
+
+    def to_dict(self) -> dict:
+        """The settings as a plain dict, tagged ``"tinykit": "imu_features"``."""
+        d = dataclasses.asdict(self)
+        d["channels"] = list(d["channels"])
+        return {"tinykit": "imu_features", "version": 1, **d}
+
+    def to_json(self) -> str:
+        """The settings as JSON text (``tinykit.features.settings_from_json`` reads it)."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    def save(self, path) -> Path:
+        """Write the settings as JSON, e.g. beside ``model.tflite``; returns the path.
+
+        Example:
+            >>> ImuFeatures().save("gesture_features.json")  # doctest: +SKIP
+        """
+        path = Path(path)
+        path.write_text(self.to_json() + "\n")
+        return path
+
+
+def imu_normalize(x, settings=None) -> np.ndarray:
     """Scale raw IMU readings into [-1, 1] by the sensor's full-scale range.
 
+    The gesture sketch divides by the same ranges on the board.
+
     Args:
-        x: array (..., channels) in sensor units (g, degrees/s).
-        ranges: full-scale range per channel.
+        x: array (..., channels) in sensor units (g, degrees/s), channels in the
+            order of ``settings.channels``.
+        settings: :class:`ImuFeatures` (default ``ImuFeatures()``: ±4 g, ±2000 dps).
 
     Returns:
         float32 array of the same shape, clipped to [-1, 1].
 
     Raises:
-        DatasetError: the last axis does not match ``ranges``.
+        DatasetError: the last axis of ``x`` does not have one value per channel.
+        ParameterError: ``settings`` is not an :class:`ImuFeatures`.
 
     Example:
         >>> imu_normalize(np.array([[2.0, 0, 0, 1000.0, 0, 0]]))
         array([[0.5, 0. , 0. , 0.5, 0. , 0. ]], dtype=float32)
     """
+    if settings is None:
+        settings = ImuFeatures()
+    if not isinstance(settings, ImuFeatures):
+        raise ParameterError(f"settings must be an ImuFeatures, got "
+                             f"{type(settings).__name__}; build one with ImuFeatures(...) "
+                             f"or read it with load_settings(path).")
     x = np.asarray(x, dtype=np.float32)
-    ranges = np.asarray(ranges, dtype=np.float32)
-    if x.shape[-1] != len(ranges):
-        raise DatasetError(f"expected {len(ranges)} channels in the last axis, got shape "
-                           f"{x.shape}; pass ranges=... with one full-scale value per channel.")
+    ranges = np.asarray(settings.ranges, dtype=np.float32)
+    if x.ndim == 0 or x.shape[-1] != len(ranges):
+        raise DatasetError(f"expected {len(ranges)} channels ({','.join(settings.channels)}) "
+                           f"in the last axis, got shape {x.shape}; pass settings="
+                           f"ImuFeatures(channels=...) naming the channels of the data.")
     return np.clip(x / ranges, -1.0, 1.0)
-
-
-def _rotation_matrices(n, max_degrees, rng):
-    """n random 3-D rotations of at most max_degrees about a random axis."""
-    axis = rng.normal(size=(n, 3))
-    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
-    angle = np.radians(rng.uniform(-max_degrees, max_degrees, size=n))
-    k = np.zeros((n, 3, 3))
-    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
-    k = k - k.transpose(0, 2, 1)
-    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
-    return np.eye(3) + s * k + (1 - c) * (k @ k)
-
-
-def augment_imu(x, noise=0.01, scale=0.1, shift=8, rotate=10.0, speed=0.0, seed=None):
-    """Randomly perturbed copies of gestures, for training on few examples.
-
-    Each gesture gets: a random rotation of at most ``rotate`` degrees applied to both
-    the accelerometer and the gyroscope triplets (the wand held a little differently),
-    an amplitude scale in ``1 ± scale`` (a faster or bigger movement), a circular-free
-    time shift of up to ``shift`` samples (edges repeated), a change of tempo by a factor
-    in ``1 ± speed`` (the gesture made faster or slower, resampled linearly), and
-    Gaussian noise of standard deviation ``noise`` (in the units of ``x``).
-
-    Args:
-        x: float array (n, time, channels); channels 0-2 and 3-5 are rotated as vectors
-            when there are 6 channels.
-        seed: int or numpy Generator.
-
-    Returns:
-        float32 array with the shape of ``x``.
-
-    Example:
-        >>> x = np.zeros((2, 119, 6), np.float32)
-        >>> augment_imu(x, seed=0).shape
-        (2, 119, 6)
-    """
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    x = np.asarray(x, dtype=np.float32)
-    n, t, c = x.shape
-    out = x.copy()
-    if rotate and c == 6:
-        r = _rotation_matrices(n, rotate, rng).astype(np.float32)
-        out[..., 0:3] = np.einsum("nij,ntj->nti", r, out[..., 0:3])
-        out[..., 3:6] = np.einsum("nij,ntj->nti", r, out[..., 3:6])
-    if scale:
-        out *= rng.uniform(1 - scale, 1 + scale, size=(n, 1, 1)).astype(np.float32)
-    if speed:
-        factors = rng.uniform(1 - speed, 1 + speed, size=n)
-        pos = np.clip(np.arange(t)[None, :] * factors[:, None], 0, t - 1)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, t - 1)
-        w = (pos - lo)[:, :, None].astype(np.float32)
-        out = ((1 - w) * np.take_along_axis(out, lo[:, :, None], axis=1)
-               + w * np.take_along_axis(out, hi[:, :, None], axis=1))
-    if shift:
-        offsets = rng.integers(-shift, shift + 1, size=n)
-        idx = np.clip(np.arange(t)[None, :] - offsets[:, None], 0, t - 1)
-        out = np.take_along_axis(out, idx[:, :, None], axis=1)
-    if noise:
-        out += rng.normal(0, noise, size=out.shape).astype(np.float32)
-    return out

@@ -1,0 +1,328 @@
+"""Augmentation: new, perturbed training examples from few recordings.
+
+IMU gestures: :func:`imu_augment` (rotation, scale, tempo, time shift, noise).
+
+Keyword spotting, at waveform level (before features): :func:`mix_noise`,
+:func:`time_shift`; at feature level: :func:`spec_augment` (time and frequency masks).
+:func:`audio_augment` combines them into an ``augment`` function for
+``tinykit.train.fit`` that makes new noisy, shifted, masked features from the clips
+at every epoch.
+
+All functions take ``seed`` (an int, or a ``numpy.random.Generator``) and return new
+arrays; the inputs are not modified. Bad arguments raise
+:class:`tinykit.errors.ParameterError`; data of the wrong shape raises
+:class:`tinykit.errors.DatasetError`.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..errors import DatasetError, ParameterError
+from .audio import _settings, extract
+
+
+def _rng(seed):
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
+                        and seed >= 0):
+        return np.random.default_rng(seed)
+    raise ParameterError(f"seed must be None, a non-negative int or a numpy Generator, "
+                         f"got {seed!r}.")
+
+
+def _number(name, value, lo=0.0, hi=None, integer=False):
+    """``value`` if it is a number in [lo, hi], else ParameterError."""
+    kinds = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    if ok and (value < lo or (hi is not None and value > hi) or value != value):
+        ok = False
+    if not ok:
+        what = "an integer" if integer else "a number"
+        bounds = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ParameterError(f"{name} must be {what} {bounds}, got {value!r}.")
+    return value
+
+
+def _clips(clips):
+    x = np.asarray(clips, np.float32)
+    if x.ndim != 2:
+        raise DatasetError(f"expected clips as a (n, samples) array, got shape {x.shape}.")
+    return x
+
+
+def _rotation_matrices(n, max_degrees, rng):
+    """n random 3-D rotations of at most max_degrees about a random axis."""
+    axis = rng.normal(size=(n, 3))
+    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+    angle = np.radians(rng.uniform(-max_degrees, max_degrees, size=n))
+    k = np.zeros((n, 3, 3))
+    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
+    k = k - k.transpose(0, 2, 1)
+    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
+    return np.eye(3) + s * k + (1 - c) * (k @ k)
+
+
+def imu_augment(x, *, noise=0.01, scale=0.1, shift=8, rotate=10.0, speed=0.0,
+                seed=None) -> np.ndarray:
+    """Randomly perturbed copies of gestures, for training on few examples.
+
+    Each gesture gets: a random rotation of at most ``rotate`` degrees applied to both
+    the accelerometer and the gyroscope triplets (the wand held a little differently),
+    an amplitude scale in ``1 ± scale`` (a faster or bigger movement), a change of
+    tempo by a factor in ``1 ± speed`` (the gesture made faster or slower, resampled
+    linearly), a time shift of up to ``shift`` samples (edges repeated, not wrapped)
+    and Gaussian noise of standard deviation ``noise`` (in the units of ``x``).
+
+    Args:
+        x: float array (n, time, channels); channels 0-2 and 3-5 are rotated as vectors
+            when there are 6 channels.
+        noise: standard deviation of the added noise (>= 0).
+        scale: amplitude change, in [0, 1).
+        shift: largest time shift, samples (an int >= 0).
+        rotate: largest rotation, degrees, in [0, 180].
+        speed: largest tempo change, in [0, 1).
+        seed: None, an int or a numpy Generator.
+
+    Returns:
+        float32 array with the shape of ``x``.
+
+    Raises:
+        ParameterError: an argument out of its range.
+        DatasetError: ``x`` is not (n, time, channels).
+
+    Example:
+        >>> x = np.zeros((2, 119, 6), np.float32)
+        >>> imu_augment(x, seed=0).shape
+        (2, 119, 6)
+    """
+    _number("noise", noise)
+    _number("scale", scale, 0.0, 0.999)
+    _number("shift", shift, 0, integer=True)
+    _number("rotate", rotate, 0.0, 180.0)
+    _number("speed", speed, 0.0, 0.999)
+    rng = _rng(seed)
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 3:
+        raise DatasetError(f"expected gestures as an (n, time, channels) array, got shape "
+                           f"{x.shape}.")
+    n, t, c = x.shape
+    out = x.copy()
+    if rotate and c == 6:
+        r = _rotation_matrices(n, rotate, rng).astype(np.float32)
+        out[..., 0:3] = np.einsum("nij,ntj->nti", r, out[..., 0:3])
+        out[..., 3:6] = np.einsum("nij,ntj->nti", r, out[..., 3:6])
+    if scale:
+        out *= rng.uniform(1 - scale, 1 + scale, size=(n, 1, 1)).astype(np.float32)
+    if speed:
+        factors = rng.uniform(1 - speed, 1 + speed, size=n)
+        pos = np.clip(np.arange(t)[None, :] * factors[:, None], 0, t - 1)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, t - 1)
+        w = (pos - lo)[:, :, None].astype(np.float32)
+        out = ((1 - w) * np.take_along_axis(out, lo[:, :, None], axis=1)
+               + w * np.take_along_axis(out, hi[:, :, None], axis=1))
+    if shift:
+        offsets = rng.integers(-shift, shift + 1, size=n)
+        idx = np.clip(np.arange(t)[None, :] - offsets[:, None], 0, t - 1)
+        out = np.take_along_axis(out, idx[:, :, None], axis=1)
+    if noise:
+        out += rng.normal(0, noise, size=out.shape).astype(np.float32)
+    return out.astype(np.float32)
+
+
+def time_shift(clips, *, max_shift=0.1, sample_rate=16000, seed=None) -> np.ndarray:
+    """Shift each clip by a random time in [-max_shift, +max_shift] seconds, zero-filled.
+
+    Args:
+        clips: (n, samples) float32 audio.
+        max_shift: largest shift, seconds (>= 0).
+        sample_rate: Hz of the clips.
+        seed: None, an int or a numpy Generator.
+
+    Returns:
+        float32 array (n, samples).
+
+    Raises:
+        ParameterError: ``max_shift`` negative or ``sample_rate`` not positive.
+        DatasetError: clips not (n, samples).
+
+    Example:
+        >>> x = time_shift(np.ones((4, 16000), np.float32), max_shift=0.1, seed=0)
+        >>> x.shape
+        (4, 16000)
+    """
+    _number("max_shift", max_shift)
+    if not _number("sample_rate", sample_rate) > 0:
+        raise ParameterError(f"sample_rate must be positive (Hz), got {sample_rate!r}.")
+    rng = _rng(seed)
+    x = _clips(clips)
+    n, length = x.shape
+    m = int(round(max_shift * sample_rate))
+    if m <= 0:
+        return x.copy()
+    shifts = rng.integers(-m, m + 1, size=n)
+    idx = np.arange(length)[None, :] - shifts[:, None]
+    valid = (idx >= 0) & (idx < length)
+    out = np.take_along_axis(x, np.clip(idx, 0, length - 1), axis=1)
+    return np.where(valid, out, 0.0).astype(np.float32)
+
+
+def mix_noise(clips, noise, *, level=0.1, probability=0.8, seed=None) -> np.ndarray:
+    """Add a random 1 s window of background noise to clips, at a random volume.
+
+    Args:
+        clips: (n, samples) float32 audio.
+        noise: list of 1-D float32 recordings (``ds.noise`` of a Speech Commands set),
+            each at least as long as a clip (shorter ones are skipped).
+        level: the noise is scaled by a gain drawn uniformly from [0, level]; or a
+            (low, high) pair for [low, high] (0 <= low <= high).
+        probability: share of clips that get noise, in [0, 1].
+        seed: None, an int or a numpy Generator.
+
+    Returns:
+        Noisy clips, clipped to [-1, 1].
+
+    Raises:
+        ParameterError: ``level`` or ``probability`` out of range.
+        DatasetError: no noise recording is long enough; clips not (n, samples).
+
+    Example:
+        >>> noise = [np.random.default_rng(0).normal(0, 0.1, 48000).astype(np.float32)]
+        >>> mix_noise(np.zeros((3, 16000), np.float32), noise, level=0.5, seed=1).shape
+        (3, 16000)
+    """
+    if isinstance(level, (tuple, list)) and len(level) == 2:
+        lo, hi = _number("level[0]", level[0]), _number("level[1]", level[1])
+        if lo > hi:
+            raise ParameterError(f"level=(low, high) needs low <= high, got {tuple(level)}.")
+    elif isinstance(level, (tuple, list)):
+        raise ParameterError(f"level must be a number or a (low, high) pair, got {level!r}.")
+    else:
+        lo, hi = 0.0, _number("level", level)
+    _number("probability", probability, 0.0, 1.0)
+    rng = _rng(seed)
+    x = _clips(clips)
+    n, length = x.shape
+    usable = [np.asarray(a, np.float32) for a in noise if len(a) >= length]
+    if not usable:
+        raise DatasetError(f"no background-noise recording is at least {length} samples long; "
+                           f"pass recordings of 1 s or more (ds.noise).")
+    out = x.copy()
+    which = np.flatnonzero(rng.random(n) < probability)
+    pick = rng.integers(len(usable), size=len(which))
+    gains = rng.uniform(float(lo), float(hi), size=len(which)).astype(np.float32)
+    for i, k, g in zip(which, pick, gains):
+        rec = usable[k]
+        start = rng.integers(0, len(rec) - length + 1)
+        out[i] += g * rec[start:start + length]
+    return np.clip(out, -1.0, 1.0)
+
+
+def spec_augment(features, *, time_masks=2, time_width=6, freq_masks=2, freq_width=2,
+                 value=0.0, seed=None) -> np.ndarray:
+    """SpecAugment-style masking (Park et al. 2019) of features (n, frames, coefficients).
+
+    Each example gets ``time_masks`` bands of 0..``time_width`` frames and
+    ``freq_masks`` bands of 0..``freq_width`` coefficients set to ``value`` (0, the
+    mean of normalised features).
+
+    Args:
+        features: (n, frames, coefficients) or (n, frames, coefficients, 1).
+        time_masks, time_width, freq_masks, freq_width: counts and widths (ints >= 0).
+        value: what masked entries become.
+        seed: None, an int or a numpy Generator.
+
+    Returns:
+        float32 array with the shape of ``features``.
+
+    Raises:
+        ParameterError: a count or width that is not an int >= 0.
+        DatasetError: features with fewer than 3 axes.
+
+    Example:
+        >>> x = spec_augment(np.ones((2, 49, 10), np.float32), seed=0)
+        >>> x.shape, bool((x == 0).any())
+        ((2, 49, 10), True)
+    """
+    for name, v in (("time_masks", time_masks), ("time_width", time_width),
+                    ("freq_masks", freq_masks), ("freq_width", freq_width)):
+        _number(name, v, 0, integer=True)
+    rng = _rng(seed)
+    x = np.array(features, dtype=np.float32, copy=True)
+    if x.ndim < 3:
+        raise DatasetError(f"expected features (n, frames, coefficients), got shape {x.shape}.")
+    n, frames, coeffs = x.shape[:3]
+    t = np.arange(frames)[None, :]
+    f = np.arange(coeffs)[None, :]
+    tmask = np.zeros((n, frames), bool)
+    for _ in range(time_masks):
+        w = rng.integers(0, time_width + 1, size=n)[:, None]
+        s = rng.integers(0, np.maximum(frames - w[:, 0], 0) + 1)[:, None]
+        tmask |= (t >= s) & (t < s + w)
+    fmask = np.zeros((n, coeffs), bool)
+    for _ in range(freq_masks):
+        w = rng.integers(0, freq_width + 1, size=n)[:, None]
+        s = rng.integers(0, np.maximum(coeffs - w[:, 0], 0) + 1)[:, None]
+        fmask |= (f >= s) & (f < s + w)
+    mask = tmask[:, :, None] | fmask[:, None, :]
+    mask = mask.reshape(mask.shape + (1,) * (x.ndim - 3))  # (n, frames, coeffs[, 1])
+    return np.where(mask, np.float32(value), x).astype(np.float32)
+
+
+def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_shift=0.1,
+                  time_masks=2, time_width=6, freq_masks=2, freq_width=2):
+    """An ``augment(x, seed)`` function for ``tinykit.train.fit`` built on the clips.
+
+    At every epoch it shifts the training clips (:func:`time_shift`), mixes in
+    background noise (:func:`mix_noise`, when ``noise`` is given), computes their
+    features with ``settings`` (normalised, when the settings hold mean/std) and
+    applies :func:`spec_augment`. ``x`` (the clean features given to ``fit``) is only
+    used for its length and shape: it must be the features of ``clips``, in order.
+
+    Args:
+        clips: (n, samples) float32 training audio.
+        settings: :class:`tinykit.features.AudioFeatures` of the model.
+        noise: background recordings for :func:`mix_noise` (e.g. ``ds.noise``).
+        level, probability: see :func:`mix_noise`.
+        max_shift: see :func:`time_shift`.
+        time_masks, time_width, freq_masks, freq_width: see :func:`spec_augment`.
+
+    Returns:
+        ``augment(x, seed=None) -> float32 array`` shaped like ``x``.
+
+    Raises:
+        ParameterError: an argument out of range (checked here, not at the first epoch).
+        DatasetError: clips not (n, samples).
+
+    Example:
+        >>> aug = audio_augment(x_clips, settings, noise=ds.noise)  # doctest: +SKIP
+        >>> model = tinykit.train.fit(model, x_train, y_train, augment=aug)  # doctest: +SKIP
+    """
+    settings = _settings(settings)
+    clips = _clips(clips)
+    noise = list(noise)
+    # Check every argument now, on a tiny input, rather than in the middle of training.
+    probe = np.zeros((1, settings.clip_samples), np.float32)
+    time_shift(probe, max_shift=max_shift, sample_rate=settings.sample_rate, seed=0)
+    if noise:
+        mix_noise(probe, noise, level=level, probability=probability, seed=0)
+    masks = dict(time_masks=time_masks, time_width=time_width, freq_masks=freq_masks,
+                 freq_width=freq_width)
+    spec_augment(np.zeros((1,) + settings.shape, np.float32), **masks, seed=0)
+
+    def augment(x, seed=None):
+        if len(x) != len(clips):
+            raise ParameterError(f"this augment function was built on {len(clips)} clips but "
+                                 f"got {len(x)} examples; pass the features of the same clips "
+                                 f"(and repeat=1 to fit).")
+        rng = _rng(seed)
+        a = time_shift(clips, max_shift=max_shift, sample_rate=settings.sample_rate, seed=rng)
+        if noise and probability > 0:
+            a = mix_noise(a, noise, level=level, probability=probability, seed=rng)
+        feats = spec_augment(extract(a, settings), **masks, seed=rng)
+        return feats.reshape(np.shape(x)).astype(np.float32)
+
+    return augment
