@@ -84,7 +84,7 @@ def test_generated_sketch_has_the_training_constants(trained):
     assert "${" not in sketch
     scale = float(re.search(r"kInputScale = ([0-9.e-]+)f;", sketch).group(1))
     assert scale == pytest.approx(trained.tflite.input.scale, rel=1e-6)
-    assert re.search(r"kRanges\[kNumChannels\] = \{4\.0f, 4\.0f, 4\.0f, 2000\.0f, 2000\.0f, 2000\.0f\}", sketch)
+    assert re.search(r"kRanges\[kNumChannels\] = \{4\.0f, 4\.0f, 4\.0f,\s+2000\.0f, 2000\.0f, 2000\.0f\}", sketch)
     assert '"AlohomoraCharm", "ArrestoMomentumCharm", "AvadaKedavra", "LocomotorCharm", "Revelio"' in sketch
     arena = int(re.search(r"kTensorArenaSize = (\d+);", sketch).group(1))
     assert arena >= trained.report.arena_bytes and arena % 16 == 0

@@ -79,9 +79,10 @@ def gesture(data="magic_wand", *, seed=0, out=None, board="nano33ble", emulate=F
     cfg = {**GESTURE_DEFAULTS, **overrides}
     start = time.perf_counter()
     ds = datasets.load(data, seed=seed) if not isinstance(data, datasets.ImuDataset) else data
-    imu = features.ImuFeatures.for_dataset(ds)
+    imu = features.ImuFeatures(samples=ds.samples_per_gesture, channels=tuple(ds.columns),
+                               sample_rate=ds.sample_rate)
     x_train, x_test = features.imu_normalize(ds.x_train, imu), features.imu_normalize(ds.x_test, imu)
-    augment = partial(features.augment_imu, **cfg["augment"]) if cfg["augment"] else None
+    augment = partial(features.imu_augment, **cfg["augment"]) if cfg["augment"] else None
     model = models.build("gesture_cnn", x_train.shape[1:], ds.num_classes, filters=cfg["filters"],
                          kernel_size=cfg["kernel_size"], dropout=cfg["dropout"])
     model = train.fit(model, x_train, ds.y_train, qat=True, epochs=cfg["epochs"],
@@ -187,7 +188,7 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
     (xtr, ytr), (xv, yv), (xte, yte) = feats["train"], feats["val"], feats["test"]
     augment = None
     if cfg["augment"]:
-        augment = features.kws_augment(
+        augment = features.audio_augment(
             clips["train"][0], settings, noise=ds.noise, level=cfg["noise_level"],
             probability=cfg["noise_probability"], max_shift=cfg["max_shift"],
             time_masks=cfg["time_masks"], time_width=cfg["time_width"],

@@ -114,8 +114,8 @@ def _template_values(model, b, labels, source):
 
 
 def _feature_values(features):
-    """Template values of feature settings: each field as a C literal, and
-    ``num_<field>`` for the length of a list field."""
+    """Template values of feature settings: each field as a C literal; for a list
+    field also ``num_<field>`` (its length) and ``<field>_comment`` (plain text)."""
     values = {}
     for key, value in features.to_dict().items():
         if value is None or key in ("tinykit", "version"):   # the JSON file's own header
@@ -123,6 +123,7 @@ def _feature_values(features):
         values[key] = codegen.literal(value)
         if isinstance(value, (list, tuple)):
             values[f"num_{key}"] = str(len(value))
+            values[f"{key}_comment"] = ",".join(str(v) for v in value)
     return values
 
 
