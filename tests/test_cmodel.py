@@ -93,6 +93,20 @@ def test_fixed_point_softmax_matches_tflm_bit_for_bit(n, spread, dense, tmp_path
 
 
 @needs_cc
+@pytest.mark.parametrize("spread", [0.3, 3.0, 40.0])
+def test_softmax_over_every_int8_input_of_three_logits(spread, tmp_path):
+    """All 65536 rows (127, a, b): a float softmax rounds differently from TFLite's
+    fixed-point one on a few of them, so only the fixed-point arithmetic passes."""
+    tfl, _ = softmax_model(3, spread, seed=3)
+    d = convert.io_details(tfl)
+    a, b = np.meshgrid(np.arange(-128, 128), np.arange(-128, 128))
+    q = np.stack([np.full(a.size, 127), a.ravel(), b.ravel()], axis=1)
+    x = ((q - d["input_zero_point"]) * d["input_scale"]).astype(np.float32)
+    assert (convert.quantize_inputs(tfl, x) == q).all()
+    np.testing.assert_array_equal(run_host(tfl, x, build_dir=tmp_path), convert.run_tflm(tfl, x))
+
+
+@needs_cc
 def test_more_than_256_outputs(tmp_path):
     tfl, rep = softmax_model(300, 2.0, seed=5)
     x = rep[:10]
