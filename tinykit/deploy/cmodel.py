@@ -14,6 +14,12 @@ Supported ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, MAX_POOL_2D,
 AVERAGE_POOL_2D, RESHAPE, SOFTMAX and int8-to-int8 QUANTIZE, on int8 activations with
 per-channel or per-tensor int8 weights. Anything else is a DeployError at generation
 time that names it.
+
+The softmax is TFLite's int8 one, exactly, for rows of up to 4095 values (its Q12.19
+sum holds no more). One difference: on a row whose exponentials add up to 512 or more
+(more than 511 values at or near the maximum) TFLite's reference shifts by more than 31
+bits, which C leaves undefined (TFLM's Python interpreter aborts); tinykit gives the
+exact result there, -128 (a probability below 1/512).
 """
 from __future__ import annotations
 
