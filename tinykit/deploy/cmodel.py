@@ -83,11 +83,12 @@ def softmax_scaling(input_scale, beta=1.0):
     """
     beta, input_scale = float(np.float32(beta)), float(np.float32(input_scale))
     real = min(beta * input_scale * (1 << (31 - _SOFTMAX_DIFF_INTEGER_BITS)), (1 << 31) - 1.0)
+    if not real > 1.0:  # TFLite's QuantizeMultiplierGreaterThanOne
+        raise DeployError(f"softmax input scale {input_scale!r} times beta {beta!r} is at "
+                          f"most 2^-26, below what TFLite's int8 softmax can represent; "
+                          f"expected more than 1.5e-8. Re-quantize the model with a wider "
+                          f"input range.")
     multiplier, shift = quantize_multiplier(real)
-    if shift < 0:
-        raise DeployError(f"softmax input scale {input_scale!r} (beta {beta!r}) is below the "
-                          f"2^-26 TFLite's int8 softmax can represent; expected a scale of "
-                          f"at least 1.5e-8. Re-quantize the model with a wider input range.")
     radius = math.floor(((1 << _SOFTMAX_DIFF_INTEGER_BITS) - 1)
                         * (1 << (31 - _SOFTMAX_DIFF_INTEGER_BITS)) / (1 << shift))
     return multiplier, shift, -radius
@@ -358,13 +359,15 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b):
     w = consts[0] if consts else None
     bias = consts[1] if len(consts) > 1 else None
     if w is None or w.data is None or w.dtype != "INT8":
-        raise DeployError(f"{at}: expected constant int8 weights, found "
-                          f"{'none' if w is None else w.dtype + (' (not constant)' if w.data is None else '')}.")
+        found = ("no weights" if w is None else
+                 f"{w.dtype} weights" + (" computed at run time" if w.data is None else ""))
+        raise DeployError(f"{at}: expected constant int8 weights, found {found}.")
     if np.any(w.zero_point != 0):
         raise DeployError(f"{at}: weights with non-zero zero points are not int8 TFLite "
                           f"(symmetric weights expected).")
     if bias is not None and (bias.data is None or bias.dtype != "INT32"):
-        raise DeployError(f"{at}: expected a constant int32 bias, found {bias.dtype}.")
+        found = f"{bias.dtype} bias" + (" computed at run time" if bias.data is None else "")
+        raise DeployError(f"{at}: expected a constant int32 bias, found {found}.")
     n_out = w.shape[0] if name != "DEPTHWISE_CONV_2D" else w.shape[-1]
     if w.scale.size not in (1, n_out):
         raise DeployError(f"{at}: {w.scale.size} weight scales for {n_out} output channels.")
@@ -504,8 +507,8 @@ def run_host(tfl, x, *, build_dir=None) -> np.ndarray:
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=_COMPILE_TIMEOUT)
         except subprocess.TimeoutExpired as exc:
-            raise DeployError(f"compiling the plain-C model took more than "
-                              f"{_COMPILE_TIMEOUT} s ({cc}); the machine may be overloaded.") from exc
+            raise DeployError(f"compiling the plain-C model took more than {_COMPILE_TIMEOUT} "
+                              f"s ({cc}); the machine may be overloaded.") from exc
         if done.returncode != 0:
             tail = "\n".join(done.stderr.strip().splitlines()[-12:])
             raise DeployError(f"compiling the plain-C model with {cc} failed:\n{tail}")
