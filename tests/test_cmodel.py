@@ -20,11 +20,12 @@ TIMEOUT = 180  # seconds for one compiler run
 
 
 def small_kws_like_model():
-    """Every kernel the plain-C path has: strided conv, depthwise, both pools, FC, softmax."""
+    """Every kernel the plain-C path has: strided conv, depthwise (with RELU6 and a depth
+    multiplier), both pools, FC, softmax."""
     layers = keras.layers
     inp = keras.Input((20, 10, 1))
     x = layers.Conv2D(8, (5, 3), strides=(2, 1), padding="same", activation="relu")(inp)
-    x = layers.DepthwiseConv2D((3, 3), padding="same", activation="relu")(x)
+    x = layers.DepthwiseConv2D((3, 3), padding="same", activation="relu6")(x)
     x = layers.DepthwiseConv2D((3, 3), depth_multiplier=2, padding="valid")(x)
     x = layers.MaxPooling2D((2, 2))(x)
     x = layers.AveragePooling2D((2, 2), padding="same")(x)

@@ -239,7 +239,7 @@ def generate_c_model(tfl, prefix="tk_model", source=""):
             raise DeployError(f"the model's {end} tensor {t.name!r} is {t.dtype}; the plain-C "
                               f"model needs int8 input and output (convert with "
                               f"tinykit.convert.to_int8).")
-    decls, calls = [], []
+    blocks, calls = [], []  # one block of C constants per op, one kernel call per op
     # Activations ping-pong between two buffers; RESHAPE is a no-op on NHWC data.
     where = {t_in: 0}
     biggest = int(np.prod(tensors[t_in].shape))
@@ -269,13 +269,14 @@ def generate_c_model(tfl, prefix="tk_model", source=""):
         biggest = max(biggest, int(np.prod(y.shape)))
         a, b = f"buf[{src}]", f"buf[{dst}]"
         p = f"op{k}"
-        decls.append(f"// op {k}: {name}, {x.shape} -> {y.shape}")
+        decls = [f"// op {k}: {name}, {x.shape} -> {y.shape}"]
+        blocks.append(decls)
         if name == "SOFTMAX":
             calls.append(_softmax(k, at, x, y, opt, decls, a, b))
         elif name == "QUANTIZE":
-            m, s = quantize_multiplier(float(x.scale[0]) / float(y.scale[0]))
-            decls += [codegen.array("int32_t", f"{p}_multiplier", [m], static=True),
-                      codegen.array("int32_t", f"{p}_shift", [s], static=True),
+            mult, shift = quantize_multiplier(float(x.scale[0]) / float(y.scale[0]))
+            decls += [codegen.array("int32_t", f"{p}_multiplier", [mult], static=True),
+                      codegen.array("int32_t", f"{p}_shift", [shift], static=True),
                       _struct("tk_quant", f"{p}_quant", (int(x.zero_point[0]),
                               int(y.zero_point[0]), f"{p}_multiplier", f"{p}_shift", 1)),
                       _struct("tk_dims", f"{p}_dims", _nhwc(x.shape))]
@@ -306,9 +307,10 @@ def generate_c_model(tfl, prefix="tk_model", source=""):
             f"  tk_status status;\n  memcpy(buf[0], input, {n_in});\n"
             + "".join(f"  status = {c};\n  if (status != TK_OK) return status;\n" for c in calls)
             + f"  memcpy(output, buf[{last}], {n_out});\n  return TK_OK;\n}}")
+    buffers = ("// Activations: two buffers of the largest tensor, used in turn.\n"
+               f"static int8_t buf[2][{biggest}];")
     source_text = codegen.source(
-        decls + ["// Activations: two buffers of the largest tensor, used in turn.\n"
-                 f"static int8_t buf[2][{biggest}];", body],
+        ["\n".join(block) for block in blocks] + [buffers, body],
         generator=GENERATOR, inputs=what,
         includes=("string.h", f'"{prefix}.h"', '"tk_kernels.h"'))
     info = {"input_size": n_in, "output_size": n_out, "buffer_bytes": 2 * biggest,
