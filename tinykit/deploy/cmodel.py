@@ -1,36 +1,66 @@
 """Plain-C inference for an int8 .tflite model, for boards without TensorFlow Lite Micro.
 
 ``generate_c_model(tfl)`` reads the flatbuffer and writes ``tk_model.h/.c``: the weights
-as const arrays and one call per operator into tinykit's portable int8 kernels
-(``cruntime/tk_kernels.c``, the arithmetic of TFLite's reference kernels). The
-emulated board (QEMU ``mps2-an386``) runs it, and tinykit compares its outputs with the
-TFLite Micro interpreter's: the check on the device.
+as const arrays, each operator's geometry and quantization as const structs, and one
+call per operator into tinykit's portable int8 kernels (``cruntime/tk_kernels.c``, the
+arithmetic of TFLite's reference kernels, fixed-point softmax included). The emulated
+board (QEMU ``mps2-an386``) runs it, ``run_host`` runs it on this machine, and tinykit
+compares their outputs with the TFLite Micro interpreter's, bit for bit::
+
+    raw = run_host(tfl, x_test)
+    assert (raw == tinykit.convert.run_tflm(tfl, x_test)).all()
 
 Supported ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, MAX_POOL_2D,
-AVERAGE_POOL_2D, RESHAPE, SOFTMAX and int8-to-int8 QUANTIZE, for batch-1 int8 models with per-channel or
-per-tensor weights.
+AVERAGE_POOL_2D, RESHAPE, SOFTMAX and int8-to-int8 QUANTIZE, on int8 activations with
+per-channel or per-tensor int8 weights. Anything else is a DeployError at generation
+time that names it.
+
+The softmax is TFLite's int8 one, exactly, for rows of up to 4095 values (its Q12.19
+sum holds no more). One difference: on a row whose exponentials add up to 512 or more
+(more than 511 values at or near the maximum) TFLite's reference shifts by more than 31
+bits, which C leaves undefined (TFLM's Python interpreter aborts); tinykit gives the
+exact result there, -128 (a probability below 1/512).
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .._resources import runtime_dir
 from ..errors import DeployError
+from . import codegen
 
-RUNTIME_DIR = Path(__file__).resolve().parent / "cruntime"
+RUNTIME_DIR = runtime_dir()
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D",
              "AVERAGE_POOL_2D", "RESHAPE", "SOFTMAX", "QUANTIZE")
+GENERATOR = "tinykit.deploy.cmodel"
+
+# TFLite's int8 softmax: input differences in Q5.26, the sum of exponentials in Q12.19
+# (so at most 4095 values of up to 1.0 per row before it overflows).
+_SOFTMAX_DIFF_INTEGER_BITS = 5
+_SOFTMAX_MAX_DEPTH = 2 ** 12 - 1
+
+_PADDING = {0: "SAME", 1: "VALID"}
+_ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH",
+                5: "SIGN_BIT"}
 
 
 def quantize_multiplier(real):
-    """(multiplier, shift) with real = multiplier * 2^(shift - 31), multiplier in [2^30, 2^31)."""
+    """TFLite's QuantizeMultiplier: ``(multiplier, shift)`` with
+    real = multiplier * 2^(shift - 31), multiplier in [2^30, 2^31) (0, 0 for 0 and for
+    reals too small to represent)."""
     if real == 0:
         return 0, 0
     frac, shift = math.frexp(real)
-    q = int(math.floor(frac * (1 << 31) + 0.5))
+    q = int(math.copysign(math.floor(abs(frac) * (1 << 31) + 0.5), frac))  # round half away
     if q == 1 << 31:
         q //= 2
         shift += 1
@@ -39,8 +69,35 @@ def quantize_multiplier(real):
     return q, shift
 
 
+def softmax_scaling(input_scale, beta=1.0):
+    """The parameters of TFLite's int8 softmax, as its PreprocessSoftmaxScaling and
+    CalculateInputRadius compute them: ``(input_multiplier, input_left_shift, diff_min)``.
+
+    Input differences from the row maximum (in int8 steps) are multiplied by
+    ``input_multiplier * 2^input_left_shift / 2^31`` to Q5.26; differences below
+    ``diff_min`` give an exponential of 0.
+
+    Example:
+        >>> softmax_scaling(0.1)
+        (1717986944, 23, -248)
+    """
+    beta, input_scale = float(np.float32(beta)), float(np.float32(input_scale))
+    real = min(beta * input_scale * (1 << (31 - _SOFTMAX_DIFF_INTEGER_BITS)), (1 << 31) - 1.0)
+    if not real > 1.0:  # TFLite's QuantizeMultiplierGreaterThanOne
+        raise DeployError(f"softmax input scale {input_scale!r} times beta {beta!r} is at "
+                          f"most 2^-26, below what TFLite's int8 softmax can represent; "
+                          f"expected more than 1.5e-8. Re-quantize the model with a wider "
+                          f"input range.")
+    multiplier, shift = quantize_multiplier(real)
+    radius = math.floor(((1 << _SOFTMAX_DIFF_INTEGER_BITS) - 1)
+                        * (1 << (31 - _SOFTMAX_DIFF_INTEGER_BITS)) / (1 << shift))
+    return multiplier, shift, -radius
+
+
 @dataclass
 class _Tensor:
+    name: str
+    dtype: str
     shape: tuple
     scale: np.ndarray
     zero_point: np.ndarray
@@ -49,91 +106,161 @@ class _Tensor:
 
 def _read(tfl):
     from tensorflow.lite.python import schema_py_generated as S
-    model = S.ModelT.InitFromObj(S.Model.GetRootAsModel(tfl, 0))
+    try:
+        model = S.ModelT.InitFromObj(S.Model.GetRootAsModel(tfl, 0))
+    except Exception as exc:  # flatbuffers raises plain errors on garbage
+        raise DeployError(f"could not read the model as a .tflite flatbuffer ({exc}); "
+                          f"expected the bytes tinykit.convert.to_int8 returns.") from exc
     names = {v: k for k, v in vars(S.BuiltinOperator).items() if not k.startswith("_")}
-    dtypes = {S.TensorType.INT8: np.int8, S.TensorType.INT32: np.int32,
-              S.TensorType.FLOAT32: np.float32, S.TensorType.INT64: np.int64}
+    type_names = {v: k for k, v in vars(S.TensorType).items() if not k.startswith("_")}
+    numpy_types = {"INT8": np.int8, "INT32": np.int32, "FLOAT32": np.float32,
+                   "INT64": np.int64, "INT16": np.int16, "UINT8": np.uint8}
     if len(model.subgraphs) != 1:
-        raise DeployError("only single-subgraph models can be turned into plain C.")
+        raise DeployError(f"the plain-C model needs a single-subgraph model; this one has "
+                          f"{len(model.subgraphs)} subgraphs. Run it with TFLite Micro "
+                          f"instead (tinykit.deploy.generate).")
     sg = model.subgraphs[0]
     tensors = []
     for t in sg.tensors:
         q = t.quantization
         scale = np.asarray(q.scale if q is not None and q.scale is not None else [1.0], np.float64)
         zp = np.asarray(q.zeroPoint if q is not None and q.zeroPoint is not None else [0], np.int64)
+        dtype = type_names.get(t.type, str(t.type))
         buf = model.buffers[t.buffer].data if t.buffer < len(model.buffers) else None
         data = None
         if buf is not None and len(buf):
-            data = np.frombuffer(bytes(np.asarray(buf, np.uint8)), dtypes.get(t.type, np.uint8))
-        tensors.append(_Tensor(tuple(int(s) for s in t.shape), scale, zp, data))
+            data = np.frombuffer(bytes(np.asarray(buf, np.uint8)), numpy_types.get(dtype, np.uint8))
+        name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
+        shape = tuple(int(s) for s in t.shape) if t.shape is not None else ()
+        tensors.append(_Tensor(name, dtype, shape, scale, zp, data))
     ops = []
     for op in sg.operators:
         code = model.operatorCodes[op.opcodeIndex]
-        name = names[max(code.builtinCode, code.deprecatedBuiltinCode)]
+        name = names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "CUSTOM")
+        if name == "CUSTOM" and code.customCode:
+            name = f"CUSTOM ({code.customCode.decode(errors='replace')})"
         ops.append((name, [int(i) for i in op.inputs], [int(i) for i in op.outputs],
                     op.builtinOptions))
+    if len(sg.inputs) != 1 or len(sg.outputs) != 1:
+        raise DeployError(f"the plain-C model needs one input and one output tensor; this "
+                          f"model has {len(sg.inputs)} inputs and {len(sg.outputs)} outputs.")
     return tensors, ops, int(sg.inputs[0]), int(sg.outputs[0])
 
 
-def _act_range(fused, t):
-    zp, scale = int(t.zero_point[0]), float(t.scale[0])
+def _round_half_away(v):
+    return math.copysign(math.floor(abs(v) + 0.5), v)
+
+
+def _act_range(fused, t, where):
+    """TFLite's CalculateActivationRangeQuantized for an int8 output ``t``."""
+    if fused not in (0, 1, 2, 3):
+        raise DeployError(f"{where}: the fused activation {_ACTIVATIONS.get(fused, fused)} is "
+                          f"not supported by the plain-C model (expected NONE, RELU, "
+                          f"RELU6 or RELU_N1_TO_1).")
+    zp, scale = int(t.zero_point[0]), np.float32(t.scale[0])
+
+    def quantize(f):  # float arithmetic, std::round, as TFLite's Quantize()
+        return zp + int(_round_half_away(float(np.float32(f) / scale)))
+
     lo, hi = -128, 127
     if fused in (1, 3):  # RELU, RELU6
-        lo = max(lo, zp)
+        lo = max(lo, quantize(0.0))
     if fused == 3:
-        hi = min(hi, zp + int(round(6.0 / scale)))
+        hi = min(hi, quantize(6.0))
     if fused == 2:  # RELU_N1_TO_1
-        lo, hi = max(lo, zp + int(round(-1 / scale))), min(hi, zp + int(round(1 / scale)))
+        lo, hi = max(lo, quantize(-1.0)), min(hi, quantize(1.0))
     return lo, hi
 
 
 def _padding(padding, in_size, out_size, stride, k, dilation):
-    if padding != 0:  # VALID
+    """TFLite's ComputePadding for SAME (0 for VALID)."""
+    if padding != 0:
         return 0
     eff = (k - 1) * dilation + 1
-    return max((out_size - 1) * stride + eff - in_size, 0) // 2
+    return max(((out_size - 1) * stride + eff - in_size) // 2, 0)
 
 
-def _hw(shape):
-    """(h, w, c) of an NHWC shape, or of (1, n) as 1x1xn."""
-    if len(shape) == 4:
-        return shape[1], shape[2], shape[3]
-    return 1, 1, int(np.prod(shape[1:]))
+def _nhwc(shape):
+    """(n, h, w, c) of a shape whose last dimension is the channels."""
+    shape = tuple(shape) or (1,)
+    if len(shape) > 4:
+        return None
+    return (1,) * (4 - len(shape)) + shape if len(shape) < 4 else shape
 
 
-def _carray(ctype, name, values, per_line=16):
-    values = [int(v) for v in np.ravel(values)]
-    lines = [", ".join(str(v) for v in values[i:i + per_line])
-             for i in range(0, len(values), per_line)]
-    return f"static const {ctype} {name}[{len(values)}] = {{\n  " + ",\n  ".join(lines) + "\n};\n"
+def _initializer(value):
+    """A C initialiser: tuples and lists in braces, numbers through codegen.literal, a
+    str as the C expression it is (an array name)."""
+    if isinstance(value, (tuple, list)):
+        return "{" + ", ".join(_initializer(v) for v in value) + "}"
+    if isinstance(value, str):
+        return codegen.identifier(value)
+    return codegen.literal(value)
+
+
+def _struct(ctype, name, value):
+    """``static const ctype name = {...};`` (codegen has no struct writer yet)."""
+    return f"static const {ctype} {codegen.identifier(name)} = {_initializer(value)};"
 
 
 def generate_c_model(tfl, prefix="tk_model", source=""):
     """C source running ``tfl`` with tinykit's portable kernels.
 
+    Args:
+        tfl: int8 .tflite bytes (``tinykit.convert.to_int8``).
+        prefix: the name of the files and of the ``<prefix>_invoke`` function.
+        source: a short description of the model for the generated banner.
+
     Returns:
         ``(header_text, source_text, info)``; ``info`` has ``input_size``,
-        ``output_size``, ``buffer_bytes`` (RAM for activations) and ``ops``.
+        ``output_size``, ``output_shape``, ``buffer_bytes`` (RAM for activations) and
+        ``ops``. The header
+        declares ``tk_status <prefix>_invoke(const int8_t *input, int8_t *output)``,
+        which returns ``TK_OK`` or the first kernel error.
 
     Raises:
-        DeployError: an op, data type or layout the plain-C path does not cover.
+        DeployError: an op, data type, layout or limit the plain-C path does not cover,
+            named in the message.
+
+    Example:
+        >>> h, c, info = generate_c_model(tfl)  # doctest: +SKIP
+        >>> info["ops"]  # doctest: +SKIP
+        ['CONV_2D', 'MAX_POOL_2D', 'RESHAPE', 'FULLY_CONNECTED', 'SOFTMAX']
     """
-    from .. import __version__
+    codegen.identifier(prefix)
     tensors, ops, t_in, t_out = _read(bytes(tfl))
-    decls, calls = [], []
     unsupported = sorted({name for name, *_ in ops if name not in SUPPORTED})
     if unsupported:
         raise DeployError(f"the plain-C model supports {', '.join(SUPPORTED)}; this model "
                           f"also uses {', '.join(unsupported)}. Run it with TFLite Micro "
                           f"instead (tinykit.deploy.generate).")
+    for end, t in (("input", tensors[t_in]), ("output", tensors[t_out])):
+        if t.dtype != "INT8":
+            raise DeployError(f"the model's {end} tensor {t.name!r} is {t.dtype}; the plain-C "
+                              f"model needs int8 input and output (convert with "
+                              f"tinykit.convert.to_int8).")
+    blocks, calls = [], []  # one block of C constants per op, one kernel call per op
     # Activations ping-pong between two buffers; RESHAPE is a no-op on NHWC data.
     where = {t_in: 0}
     biggest = int(np.prod(tensors[t_in].shape))
     for k, (name, ins, outs, opt) in enumerate(ops):
+        at = f"op {k} ({name})"
         x, y = tensors[ins[0]], tensors[outs[0]]
         src = where.get(ins[0])
         if src is None:
-            raise DeployError(f"op {k} ({name}) reads a tensor produced by no earlier op.")
+            raise DeployError(f"{at} reads tensor {x.name!r}, which no earlier op produces "
+                              f"(a constant or a second input); the plain-C model chains "
+                              f"one activation tensor through its ops.")
+        for t in (x, y):
+            if t.dtype != "INT8":
+                raise DeployError(f"{at}: tensor {t.name!r} is {t.dtype}; the plain-C "
+                                  f"kernels take int8 activations only.")
+            if t.scale.size != 1:
+                raise DeployError(f"{at}: activation tensor {t.name!r} has per-channel "
+                                  f"quantization; expected one scale and zero point.")
+        if _nhwc(x.shape) is None or _nhwc(y.shape) is None:
+            raise DeployError(f"{at}: tensors of rank above 4 ({x.shape} -> {y.shape}) are "
+                              f"not supported by the plain-C kernels.")
         if name == "RESHAPE":
             where[outs[0]] = src
             continue
@@ -141,87 +268,265 @@ def generate_c_model(tfl, prefix="tk_model", source=""):
         where[outs[0]] = dst
         biggest = max(biggest, int(np.prod(y.shape)))
         a, b = f"buf[{src}]", f"buf[{dst}]"
+        p = f"op{k}"
+        decls = [f"// op {k}: {name}, {x.shape} -> {y.shape}"]
+        blocks.append(decls)
         if name == "SOFTMAX":
-            calls.append(f"  tk_softmax({a}, {int(np.prod(x.shape))}, {float(x.scale[0])!r}f, "
-                         f"{int(x.zero_point[0])}, {b}, {float(y.scale[0])!r}f, "
-                         f"{int(y.zero_point[0])});")
-            continue
-        if name == "QUANTIZE":
-            if x.data is not None:
-                raise DeployError(f"op {k} (QUANTIZE) on a constant is not supported.")
-            m, s = quantize_multiplier(float(x.scale[0]) / float(y.scale[0]))
-            decls.append(f"static const int32_t m{k}[1] = {{{m}}};\n"
-                         f"static const int32_t s{k}[1] = {{{s}}};\n"
-                         f"static const tk_quant q{k} = {{{int(x.zero_point[0])}, "
-                         f"{int(y.zero_point[0])}, -128, 127, m{k}, s{k}, 0}};\n")
-            calls.append(f"  tk_quantize({a}, {int(np.prod(x.shape))}, {b}, &q{k});")
-            continue
-        if name in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
-            ih, iw, c = _hw(x.shape)
-            oh, ow, _ = _hw(y.shape)
-            ph = _padding(opt.padding, ih, oh, opt.strideH, opt.filterHeight, 1)
-            pw = _padding(opt.padding, iw, ow, opt.strideW, opt.filterWidth, 1)
-            lo, hi = _act_range(opt.fusedActivationFunction, y)
-            fn = "tk_max_pool" if name == "MAX_POOL_2D" else "tk_avg_pool"
-            calls.append(f"  {fn}({a}, {ih}, {iw}, {c}, {b}, {oh}, {ow}, {opt.filterHeight}, "
-                         f"{opt.filterWidth}, {opt.strideH}, {opt.strideW}, {ph}, {pw}, "
-                         f"{lo}, {hi});")
-            continue
-        w = tensors[ins[1]]
-        bias = tensors[ins[2]] if len(ins) > 2 and ins[2] >= 0 else None
-        if w.data is None or w.data.dtype != np.int8:
-            raise DeployError(f"op {k} ({name}) has no constant int8 weights.")
-        real = float(x.scale[0]) * w.scale / float(y.scale[0])
-        mults, shifts = zip(*(quantize_multiplier(float(r)) for r in real))
-        lo, hi = _act_range(opt.fusedActivationFunction, y)
-        decls.append(_carray("int8_t", f"w{k}", w.data))
-        decls.append(_carray("int32_t", f"m{k}", mults) + _carray("int32_t", f"s{k}", shifts))
-        decls.append(f"static const tk_quant q{k} = {{{int(x.zero_point[0])}, "
-                     f"{int(y.zero_point[0])}, {lo}, {hi}, m{k}, s{k}, {int(len(real) > 1)}}};\n")
-        bias_name = "0"
-        if bias is not None and bias.data is not None:
-            decls.append(_carray("int32_t", f"b{k}", bias.data))
-            bias_name = f"b{k}"
-        if name == "FULLY_CONNECTED":
-            n_out, n_in = w.shape
-            calls.append(f"  tk_fully_connected({a}, {n_in}, w{k}, {n_out}, {bias_name}, {b}, &q{k});")
-            continue
-        ih, iw, ic = _hw(x.shape)
-        oh, ow, oc = _hw(y.shape)
-        kh, kw = w.shape[1], w.shape[2]
-        dh, dw = opt.dilationHFactor, opt.dilationWFactor
-        ph = _padding(opt.padding, ih, oh, opt.strideH, kh, dh)
-        pw = _padding(opt.padding, iw, ow, opt.strideW, kw, dw)
-        if name == "CONV_2D":
-            calls.append(f"  tk_conv2d({a}, {ih}, {iw}, {ic}, w{k}, {kh}, {kw}, {oc}, {bias_name}, "
-                         f"{b}, {oh}, {ow}, {opt.strideH}, {opt.strideW}, {dh}, {dw}, {ph}, {pw}, &q{k});")
+            calls.append(_softmax(k, at, x, y, opt, decls, a, b))
+        elif name == "QUANTIZE":
+            mult, shift = quantize_multiplier(float(x.scale[0]) / float(y.scale[0]))
+            decls += [codegen.array("int32_t", f"{p}_multiplier", [mult], static=True),
+                      codegen.array("int32_t", f"{p}_shift", [shift], static=True),
+                      _struct("tk_quant", f"{p}_quant", (int(x.zero_point[0]),
+                              int(y.zero_point[0]), f"{p}_multiplier", f"{p}_shift", 1)),
+                      _struct("tk_dims", f"{p}_dims", _nhwc(x.shape))]
+            calls.append(f"tk_quantize(&{p}_quant, &{p}_dims, {a}, {b})")
+        elif name in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+            calls.append(_pool(k, at, name, x, y, opt, decls, a, b))
         else:
-            calls.append(f"  tk_depthwise_conv2d({a}, {ih}, {iw}, {ic}, w{k}, {kh}, {kw}, "
-                         f"{oc // ic}, {bias_name}, {b}, {oh}, {ow}, {opt.strideH}, "
-                         f"{opt.strideW}, {dh}, {dw}, {ph}, {pw}, &q{k});")
+            calls.append(_weighted(k, at, name, x, y, [tensors[i] if i >= 0 else None
+                                                       for i in ins[1:]], opt, decls, a, b))
     n_in = int(np.prod(tensors[t_in].shape))
     n_out = int(np.prod(tensors[t_out].shape))
     last = where[t_out]
-    banner = (f"/* Generated by tinykit {__version__} (tinykit.deploy.cmodel): do not edit.\n"
-              f" * Model: {source or 'int8 TFLite model'}; ops: "
-              f"{', '.join(dict.fromkeys(n for n, *_ in ops))}. */\n")
-    guard = f"{prefix.upper()}_H"
-    p = prefix.upper()
-    header = (f"{banner}#ifndef {guard}\n#define {guard}\n#include <stdint.h>\n\n"
-              f"#define {p}_INPUT_SIZE {n_in}\n#define {p}_OUTPUT_SIZE {n_out}\n"
-              f"#define {p}_INPUT_SCALE {float(tensors[t_in].scale[0])!r}f\n"
-              f"#define {p}_INPUT_ZERO_POINT {int(tensors[t_in].zero_point[0])}\n"
-              f"#define {p}_OUTPUT_SCALE {float(tensors[t_out].scale[0])!r}f\n"
-              f"#define {p}_OUTPUT_ZERO_POINT {int(tensors[t_out].zero_point[0])}\n\n"
-              f"/* Runs the model on one int8 input; writes {n_out} int8 outputs. */\n"
-              f"void {prefix}_invoke(const int8_t *input, int8_t *output);\n\n#endif\n")
-    source_text = (f"{banner}#include <string.h>\n\n#include \"{prefix}.h\"\n#include \"tk_kernels.h\"\n\n"
-                   + "\n".join(decls) +
-                   f"\n/* Activations: two buffers of the largest tensor, used in turn. */\n"
-                   f"static int8_t buf[2][{biggest}];\n\n"
-                   f"void {prefix}_invoke(const int8_t *input, int8_t *output)\n{{\n"
-                   f"  memcpy(buf[0], input, {n_in});\n" + "\n".join(calls) +
-                   f"\n  memcpy(output, buf[{last}], {n_out});\n}}\n")
+    op_names = list(dict.fromkeys(n for n, *_ in ops))
+    what = f"{source or 'an int8 TFLite model'} (ops: {', '.join(op_names)})"
+    P = prefix.upper()
+    header = codegen.header(f"{prefix}.h", [
+        "\n".join([codegen.define(f"{P}_INPUT_SIZE", n_in),
+                   codegen.define(f"{P}_OUTPUT_SIZE", n_out),
+                   codegen.define(f"{P}_INPUT_SCALE", float(tensors[t_in].scale[0])),
+                   codegen.define(f"{P}_INPUT_ZERO_POINT", int(tensors[t_in].zero_point[0])),
+                   codegen.define(f"{P}_OUTPUT_SCALE", float(tensors[t_out].scale[0])),
+                   codegen.define(f"{P}_OUTPUT_ZERO_POINT", int(tensors[t_out].zero_point[0]))]),
+        f"// Runs the model on one int8 input of {P}_INPUT_SIZE values; writes\n"
+        f"// {P}_OUTPUT_SIZE int8 outputs. Returns TK_OK, or the first kernel error.\n"
+        f"tk_status {prefix}_invoke(const int8_t *input, int8_t *output);",
+    ], generator=GENERATOR, inputs=what, includes=("stdint.h", '"tk_kernels.h"'))
+    body = (f"tk_status {prefix}_invoke(const int8_t *input, int8_t *output)\n{{\n"
+            f"  tk_status status;\n  memcpy(buf[0], input, {n_in});\n"
+            + "".join(f"  status = {c};\n  if (status != TK_OK) return status;\n" for c in calls)
+            + f"  memcpy(output, buf[{last}], {n_out});\n  return TK_OK;\n}}")
+    buffers = ("// Activations: two buffers of the largest tensor, used in turn.\n"
+               f"static int8_t buf[2][{biggest}];")
+    source_text = codegen.source(
+        ["\n".join(block) for block in blocks] + [buffers, body],
+        generator=GENERATOR, inputs=what,
+        includes=("string.h", f'"{prefix}.h"', '"tk_kernels.h"'))
     info = {"input_size": n_in, "output_size": n_out, "buffer_bytes": 2 * biggest,
-            "ops": list(dict.fromkeys(n for n, *_ in ops))}
+            "ops": op_names, "output_shape": tuple(tensors[t_out].shape)}
     return header, source_text, info
+
+
+def _softmax(k, at, x, y, opt, decls, a, b):
+    p = f"op{k}"
+    out_scale, out_zp = np.float32(y.scale[0]), int(y.zero_point[0])
+    if out_zp != -128 or out_scale != np.float32(1 / 256):
+        raise DeployError(f"{at}: the int8 softmax output must have scale 1/256 and zero "
+                          f"point -128 (as TFLite's converter writes it); found scale "
+                          f"{float(out_scale)!r} and zero point {out_zp}.")
+    depth = _nhwc(x.shape)[3]
+    if depth > _SOFTMAX_MAX_DEPTH:
+        raise DeployError(f"{at}: a softmax over {depth} values; TFLite's int8 softmax sums "
+                          f"its exponentials in Q12.19, which holds at most "
+                          f"{_SOFTMAX_MAX_DEPTH} values per row. Split the output or run the "
+                          f"softmax on the host.")
+    beta = 1.0 if opt is None else float(opt.beta)
+    decls += [_struct("tk_softmax_params", f"{p}_params",
+                      softmax_scaling(float(x.scale[0]), beta)),
+              _struct("tk_dims", f"{p}_dims", _nhwc(x.shape))]
+    return f"tk_softmax(&{p}_params, &{p}_dims, {a}, {b})"
+
+
+def _pool(k, at, name, x, y, opt, decls, a, b):
+    p = f"op{k}"
+    if len(x.shape) != 4:
+        raise DeployError(f"{at}: expected a 4-D NHWC input, found shape {x.shape}.")
+    _, ih, iw, _ = x.shape
+    _, oh, ow, _ = y.shape
+    ph = _padding(opt.padding, ih, oh, opt.strideH, opt.filterHeight, 1)
+    pw = _padding(opt.padding, iw, ow, opt.strideW, opt.filterWidth, 1)
+    decls += [_struct("tk_pool_params", f"{p}_params",
+                      ((opt.filterHeight, opt.filterWidth), (opt.strideH, opt.strideW),
+                       (ph, pw), _act_range(opt.fusedActivationFunction, y, at))),
+              _struct("tk_dims", f"{p}_input_dims", x.shape),
+              _struct("tk_dims", f"{p}_output_dims", y.shape)]
+    fn = "tk_max_pool" if name == "MAX_POOL_2D" else "tk_avg_pool"
+    return f"{fn}(&{p}_params, &{p}_input_dims, {a}, &{p}_output_dims, {b})"
+
+
+def _weighted(k, at, name, x, y, consts, opt, decls, a, b):
+    """CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED: weights, bias and requantization."""
+    p = f"op{k}"
+    w = consts[0] if consts else None
+    bias = consts[1] if len(consts) > 1 else None
+    if w is None or w.data is None or w.dtype != "INT8":
+        found = ("no weights" if w is None else
+                 f"{w.dtype} weights" + (" computed at run time" if w.data is None else ""))
+        raise DeployError(f"{at}: expected constant int8 weights, found {found}.")
+    if np.any(w.zero_point != 0):
+        raise DeployError(f"{at}: weights with non-zero zero points are not int8 TFLite "
+                          f"(symmetric weights expected).")
+    if bias is not None and (bias.data is None or bias.dtype != "INT32"):
+        found = f"{bias.dtype} bias" + (" computed at run time" if bias.data is None else "")
+        raise DeployError(f"{at}: expected a constant int32 bias, found {found}.")
+    n_out = w.shape[0] if name != "DEPTHWISE_CONV_2D" else w.shape[-1]
+    if w.scale.size not in (1, n_out):
+        raise DeployError(f"{at}: {w.scale.size} weight scales for {n_out} output channels.")
+    in_scale, out_scale = np.float32(x.scale[0]), np.float32(y.scale[0])
+    if name == "FULLY_CONNECTED" and w.scale.size == 1:
+        # TFLite's GetQuantizedConvolutionMultipler: the product in float, then double.
+        real = [float(in_scale * np.float32(w.scale[0])) / float(out_scale)]
+    else:  # PopulateConvolutionQuantizationParams: double throughout
+        real = [float(in_scale) * float(np.float32(s)) / float(out_scale) for s in w.scale]
+    mults, shifts = zip(*(quantize_multiplier(r) for r in real))
+    act = _act_range(opt.fusedActivationFunction, y, at)
+    decls += [codegen.array("int8_t", f"{p}_filter", w.data, static=True),
+              codegen.array("int32_t", f"{p}_multiplier", mults, static=True),
+              codegen.array("int32_t", f"{p}_shift", shifts, static=True)]
+    bias_name = "NULL"
+    if bias is not None:
+        if bias.data.size != n_out:
+            raise DeployError(f"{at}: {bias.data.size} bias values for {n_out} outputs.")
+        decls.append(codegen.array("int32_t", f"{p}_bias", bias.data, static=True))
+        bias_name = f"{p}_bias"
+    decls.append(_struct("tk_quant", f"{p}_quant", (int(x.zero_point[0]), int(y.zero_point[0]),
+                                                    f"{p}_multiplier", f"{p}_shift", len(real))))
+    if name == "FULLY_CONNECTED":
+        if len(w.shape) != 2:
+            raise DeployError(f"{at}: expected 2-D weights (outputs, depth), found {w.shape}.")
+        units, depth = w.shape
+        size = int(np.prod(x.shape))
+        if size % depth:
+            raise DeployError(f"{at}: an input of {size} values is not a whole number of "
+                              f"rows of {depth}.")
+        rows = size // depth
+        decls += [_struct("tk_fc_params", f"{p}_params", (act,)),
+                  _struct("tk_dims", f"{p}_input_dims", (rows, 1, 1, depth)),
+                  _struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
+                  _struct("tk_dims", f"{p}_output_dims", (rows, 1, 1, units))]
+        return (f"tk_fully_connected(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
+                f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b})")
+    if len(x.shape) != 4 or len(y.shape) != 4 or len(w.shape) != 4:
+        raise DeployError(f"{at}: expected 4-D NHWC input, output and weights, found "
+                          f"{x.shape}, {y.shape} and {w.shape}.")
+    if name == "CONV_2D" and w.shape[3] != x.shape[3]:
+        raise DeployError(f"{at}: grouped convolution ({x.shape[3]} input channels, weights "
+                          f"for {w.shape[3]}) is not supported by the plain-C kernels.")
+    _, ih, iw, _ = x.shape
+    _, oh, ow, _ = y.shape
+    kh, kw = w.shape[1], w.shape[2]
+    dh, dw = opt.dilationHFactor, opt.dilationWFactor
+    ph = _padding(opt.padding, ih, oh, opt.strideH, kh, dh)
+    pw = _padding(opt.padding, iw, ow, opt.strideW, kw, dw)
+    decls += [_struct("tk_conv_params", f"{p}_params",
+                      ((opt.strideH, opt.strideW), (dh, dw), (ph, pw), act)),
+              _struct("tk_dims", f"{p}_input_dims", x.shape),
+              _struct("tk_dims", f"{p}_filter_dims", w.shape),
+              _struct("tk_dims", f"{p}_output_dims", y.shape)]
+    fn = "tk_conv2d" if name == "CONV_2D" else "tk_depthwise_conv2d"
+    return (f"{fn}(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, &{p}_filter_dims, "
+            f"{p}_filter, {bias_name}, &{p}_output_dims, {b})")
+
+
+# ---------------------------------------------------------------- running on the host
+
+_HOST_MAIN = r"""// Reads int8 inputs of {P}_INPUT_SIZE bytes from stdin until it ends, writes each
+// int8 output of {P}_OUTPUT_SIZE bytes to stdout. Exits 2 if the model returns an error.
+int main(void)
+{{
+  static int8_t in[{P}_INPUT_SIZE], out[{P}_OUTPUT_SIZE];
+  long n = 0;
+  while (fread(in, 1, sizeof in, stdin) == sizeof in) {{
+    tk_status status = {prefix}_invoke(in, out);
+    if (status != TK_OK) {{
+      fprintf(stderr, "{prefix}_invoke returned tk_status %d on input %ld\n", (int)status, n);
+      return 2;
+    }}
+    fwrite(out, 1, sizeof out, stdout);
+    n++;
+  }}
+  return 0;
+}}"""
+
+_COMPILE_TIMEOUT = 180  # seconds
+_RUN_TIMEOUT = 600
+
+
+def _host_cc():
+    from .._tools import require_tool
+    for tool in ("gcc", "cc"):
+        if shutil.which(tool):
+            return shutil.which(tool)
+    return require_tool("gcc")
+
+
+def run_host(tfl, x, *, build_dir=None) -> np.ndarray:
+    """Run the plain-C model on this machine, compiled with its C compiler.
+
+    The C (``generate_c_model``) and a small main reading inputs from stdin are compiled
+    once per content into ``build_dir`` (default: ``tinykit-cmodel`` in the system's
+    temp folder) and reused.
+
+    Args:
+        tfl: int8 .tflite bytes.
+        x: float inputs, quantized as the board does (``tinykit.convert.quantize_inputs``).
+        build_dir: where to keep the compiled programs.
+
+    Returns:
+        The raw int8 outputs, one row per input (shaped as the model's output), as
+        ``tinykit.convert.run_tflm(tfl, x)``.
+
+    Raises:
+        ToolNotFoundError: no host C compiler (``gcc`` or ``cc``).
+        DeployError: the model is not supported, compiling failed, or the model
+            returned a kernel error.
+
+    Example:
+        >>> raw = run_host(tfl, x_test)  # doctest: +SKIP
+        >>> (raw == tinykit.convert.run_tflm(tfl, x_test)).all()  # doctest: +SKIP
+        True
+    """
+    from ..convert import quantize_inputs
+    cc = _host_cc()
+    header, source_text, info = generate_c_model(tfl)
+    main = codegen.source([_HOST_MAIN.format(P="TK_MODEL", prefix="tk_model")],
+                          generator=GENERATOR + ".run_host", inputs="the host harness",
+                          includes=("stdio.h", '"tk_model.h"'))
+    kernels = [RUNTIME_DIR / "tk_kernels.c", RUNTIME_DIR / "tk_kernels.h"]
+    digest = hashlib.sha256()
+    for text in (header, source_text, main, cc, *(p.read_text() for p in kernels)):
+        digest.update(text.encode() + b"\0")
+    root = Path(build_dir) if build_dir else Path(tempfile.gettempdir()) / "tinykit-cmodel"
+    folder = root / digest.hexdigest()[:16]
+    exe = folder / "tk_model_host"
+    if not exe.exists():
+        codegen.write(folder, {"tk_model.h": header, "tk_model.c": source_text, "main.c": main})
+        partial = folder / f"tk_model_host.{os.getpid()}.tmp"
+        cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-I", str(RUNTIME_DIR),
+               "-I", str(folder), str(folder / "main.c"), str(folder / "tk_model.c"),
+               str(RUNTIME_DIR / "tk_kernels.c"), "-o", str(partial)]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=_COMPILE_TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            raise DeployError(f"compiling the plain-C model took more than {_COMPILE_TIMEOUT} "
+                              f"s ({cc}); the machine may be overloaded.") from exc
+        if done.returncode != 0:
+            tail = "\n".join(done.stderr.strip().splitlines()[-12:])
+            raise DeployError(f"compiling the plain-C model with {cc} failed:\n{tail}")
+        os.replace(partial, exe)  # whole programs only, even with several callers
+    q = np.ascontiguousarray(quantize_inputs(tfl, x), np.int8)
+    try:
+        done = subprocess.run([str(exe)], input=q.tobytes(), capture_output=True,
+                              timeout=_RUN_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        raise DeployError(f"the plain-C model did not finish {len(q)} inputs in "
+                          f"{_RUN_TIMEOUT} s.") from exc
+    if done.returncode != 0:
+        raise DeployError(f"the plain-C model failed (exit {done.returncode}): "
+                          f"{done.stderr.decode(errors='replace').strip()[-300:]}")
+    out = np.frombuffer(done.stdout, np.int8)
+    if out.size != len(q) * info["output_size"]:
+        raise DeployError(f"the plain-C model wrote {out.size} output bytes for {len(q)} "
+                          f"inputs; expected {len(q) * info['output_size']}.")
+    return out.reshape((len(q),) + tuple(info["output_shape"][1:])).copy()

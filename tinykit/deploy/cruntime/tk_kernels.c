@@ -1,10 +1,17 @@
-/* tinykit's portable int8 kernels (see tk_kernels.h). */
+/* tinykit's portable int8 kernels (see tk_kernels.h). The arithmetic is TFLite's
+ * reference arithmetic: gemmlowp's fixed-point helpers (saturating rounding doubling
+ * high multiply, rounding divide by a power of two), TFLite's MultiplyByQuantizedMultiplier
+ * and its int8 softmax (fixed-point exp on negative values in Q5.26, sum in Q12.19,
+ * reciprocal 1/(1+x) by Newton-Raphson), so results are bit for bit those of the TFLite
+ * Micro reference kernels. */
 #include "tk_kernels.h"
 
-#include <math.h>
+#include <stddef.h>
 
-/* round(a * b / 2^31) with saturation, as TFLite's fixed-point helpers define it. */
-static int32_t doubling_high_mul(int32_t a, int32_t b)
+/* ------------------------------------------------------------ fixed-point helpers */
+
+/* round(a * b / 2^31), saturating the one overflowing case (as ARM's VQRDMULH). */
+static int32_t sat_rounding_doubling_high_mul(int32_t a, int32_t b)
 {
     if (a == b && a == INT32_MIN) {
         return INT32_MAX;
@@ -14,178 +21,473 @@ static int32_t doubling_high_mul(int32_t a, int32_t b)
     return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
 }
 
-/* x / 2^e rounded half away from zero. */
-static int32_t rounding_divide_pot(int32_t x, int e)
+/* x / 2^exponent rounded to nearest, ties away from zero. Exponents above 31 (which
+ * TFLite's int8 softmax reaches only when a row sums to 512 or more) give the exact
+ * result, 0, for the non-negative values it divides. */
+static int32_t rounding_divide_by_pot(int32_t x, int exponent)
 {
-    if (e == 0) {
+    if (exponent <= 0) {
         return x;
     }
-    int32_t mask = (int32_t)((1u << e) - 1u);
+    if (exponent > 31) {
+        return 0;
+    }
+    int32_t mask = (int32_t)((((uint32_t)1) << exponent) - 1u);
     int32_t remainder = x & mask;
     int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> e) + (remainder > threshold ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-int32_t tk_requantize(int32_t acc, int32_t mult, int32_t shift)
+/* x * 2^exponent, saturating to the int32 range. */
+static int32_t saturating_shift_left(int32_t x, int exponent)
+{
+    int32_t threshold = (int32_t)((((uint32_t)1) << (31 - exponent)) - 1u);
+    if (x > threshold) {
+        return INT32_MAX;
+    }
+    if (x < -threshold) {
+        return INT32_MIN;
+    }
+    return (int32_t)((int64_t)x * ((int64_t)1 << exponent));
+}
+
+static int count_leading_zeros(uint32_t x)
+{
+#if defined(__GNUC__)
+    return x ? __builtin_clz(x) : 32;
+#else
+    int n = 0;
+    if (x == 0) {
+        return 32;
+    }
+    while (!(x & 0x80000000u)) {
+        x <<= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+int32_t tk_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
     int left = shift > 0 ? shift : 0;
     int right = shift > 0 ? 0 : -shift;
-    return rounding_divide_pot(doubling_high_mul((int32_t)((uint32_t)acc << left), mult), right);
+    int32_t scaled = (int32_t)((uint32_t)acc << left);
+    return rounding_divide_by_pot(sat_rounding_doubling_high_mul(scaled, multiplier), right);
 }
 
-static int8_t finish(int32_t acc, const tk_quant *q, int channel)
+static int8_t clamp_int8(int32_t v, const tk_range *range)
 {
-    int k = q->per_channel ? channel : 0;
-    acc = tk_requantize(acc, q->mult[k], q->shift[k]) + q->out_zp;
-    if (acc < q->act_min) acc = q->act_min;
-    if (acc > q->act_max) acc = q->act_max;
-    return (int8_t)acc;
+    if (v < range->min) v = range->min;
+    if (v > range->max) v = range->max;
+    return (int8_t)v;
 }
 
-void tk_conv2d(const int8_t *in, int ih, int iw, int ic, const int8_t *w, int kh, int kw,
-               int oc, const int32_t *bias, int8_t *out, int oh, int ow, int sh, int sw,
-               int dh, int dw, int pad_h, int pad_w, const tk_quant *q)
+/* ------------------------------------------------------------ argument checks */
+
+static int dims_ok(const tk_dims *d)
 {
-    for (int oy = 0; oy < oh; oy++) {
-        for (int ox = 0; ox < ow; ox++) {
-            for (int o = 0; o < oc; o++) {
-                int32_t acc = 0;
-                for (int ky = 0; ky < kh; ky++) {
-                    int y = oy * sh - pad_h + ky * dh;
-                    if (y < 0 || y >= ih) continue;
-                    for (int kx = 0; kx < kw; kx++) {
-                        int x = ox * sw - pad_w + kx * dw;
-                        if (x < 0 || x >= iw) continue;
-                        const int8_t *pi = in + (y * iw + x) * ic;
-                        const int8_t *pw = w + ((o * kh + ky) * kw + kx) * ic;
-                        for (int c = 0; c < ic; c++) {
-                            acc += (int32_t)pw[c] * ((int32_t)pi[c] - q->in_zp);
-                        }
-                    }
-                }
-                if (bias) acc += bias[o];
-                out[(oy * ow + ox) * oc + o] = finish(acc, q, o);
-            }
-        }
+    return d != NULL && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
+}
+
+static int range_ok(const tk_range *r)
+{
+    return r->min >= INT8_MIN && r->max <= INT8_MAX && r->min <= r->max;
+}
+
+static int hw_ok(tk_hw v, int32_t least)
+{
+    return v.h >= least && v.w >= least;
+}
+
+static tk_status quant_check(const tk_quant *q, int32_t channels)
+{
+    if (q == NULL || q->multiplier == NULL || q->shift == NULL) {
+        return TK_ERROR_ARGUMENT;
     }
+    return (q->count == 1 || q->count == channels) ? TK_OK : TK_ERROR_SIZE;
 }
 
-void tk_depthwise_conv2d(const int8_t *in, int ih, int iw, int ic, const int8_t *w, int kh,
-                         int kw, int depth_mult, const int32_t *bias, int8_t *out, int oh,
-                         int ow, int sh, int sw, int dh, int dw, int pad_h, int pad_w,
-                         const tk_quant *q)
+static int8_t requantize_channel(int32_t acc, const tk_quant *q, int32_t channel,
+                                 const tk_range *activation)
 {
-    int oc = ic * depth_mult;
-    for (int oy = 0; oy < oh; oy++) {
-        for (int ox = 0; ox < ow; ox++) {
-            for (int c = 0; c < ic; c++) {
-                for (int m = 0; m < depth_mult; m++) {
-                    int o = c * depth_mult + m;
+    int32_t k = q->count == 1 ? 0 : channel;
+    acc = tk_requantize(acc, q->multiplier[k], q->shift[k]) + q->output_zero_point;
+    return clamp_int8(acc, activation);
+}
+
+static tk_status conv_check(const tk_conv_params *p, const tk_quant *q,
+                            const tk_dims *in_d, const int8_t *in, const tk_dims *f_d,
+                            const int8_t *f, const tk_dims *out_d, const int8_t *out)
+{
+    if (p == NULL || in == NULL || f == NULL || out == NULL) {
+        return TK_ERROR_ARGUMENT;
+    }
+    if (!dims_ok(in_d) || !dims_ok(f_d) || !dims_ok(out_d) || in_d->n != out_d->n) {
+        return TK_ERROR_SIZE;
+    }
+    if (!hw_ok(p->stride, 1) || !hw_ok(p->dilation, 1) || !hw_ok(p->padding, 0) ||
+        !range_ok(&p->activation)) {
+        return TK_ERROR_ARGUMENT;
+    }
+    return quant_check(q, out_d->c);
+}
+
+/* ------------------------------------------------------------ convolutions */
+
+tk_status tk_conv2d(const tk_conv_params *params, const tk_quant *quant,
+                    const tk_dims *input_dims, const int8_t *input,
+                    const tk_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                    const tk_dims *output_dims, int8_t *output)
+{
+    tk_status status = conv_check(params, quant, input_dims, input, filter_dims, filter,
+                                  output_dims, output);
+    if (status != TK_OK) {
+        return status;
+    }
+    const int32_t ih = input_dims->h, iw = input_dims->w, ic = input_dims->c;
+    const int32_t kh = filter_dims->h, kw = filter_dims->w;
+    const int32_t oh = output_dims->h, ow = output_dims->w, oc = output_dims->c;
+    if (filter_dims->n != oc || filter_dims->c != ic) {
+        return TK_ERROR_SIZE;
+    }
+    for (int32_t b = 0; b < input_dims->n; b++) {
+        const int8_t *in = input + (size_t)b * ih * iw * ic;
+        int8_t *out = output + (size_t)b * oh * ow * oc;
+        for (int32_t oy = 0; oy < oh; oy++) {
+            for (int32_t ox = 0; ox < ow; ox++) {
+                const int32_t y0 = oy * params->stride.h - params->padding.h;
+                const int32_t x0 = ox * params->stride.w - params->padding.w;
+                for (int32_t o = 0; o < oc; o++) {
                     int32_t acc = 0;
-                    for (int ky = 0; ky < kh; ky++) {
-                        int y = oy * sh - pad_h + ky * dh;
+                    for (int32_t ky = 0; ky < kh; ky++) {
+                        const int32_t y = y0 + ky * params->dilation.h;
                         if (y < 0 || y >= ih) continue;
-                        for (int kx = 0; kx < kw; kx++) {
-                            int x = ox * sw - pad_w + kx * dw;
+                        for (int32_t kx = 0; kx < kw; kx++) {
+                            const int32_t x = x0 + kx * params->dilation.w;
                             if (x < 0 || x >= iw) continue;
-                            acc += (int32_t)w[(ky * kw + kx) * oc + o] *
-                                   ((int32_t)in[(y * iw + x) * ic + c] - q->in_zp);
+                            const int8_t *pi = in + ((size_t)y * iw + x) * ic;
+                            const int8_t *pf = filter + (((size_t)o * kh + ky) * kw + kx) * ic;
+                            for (int32_t c = 0; c < ic; c++) {
+                                acc += (int32_t)pf[c] *
+                                       ((int32_t)pi[c] - quant->input_zero_point);
+                            }
                         }
                     }
-                    if (bias) acc += bias[o];
-                    out[(oy * ow + ox) * oc + o] = finish(acc, q, o);
+                    if (bias != NULL) acc += bias[o];
+                    out[((size_t)oy * ow + ox) * oc + o] =
+                        requantize_channel(acc, quant, o, &params->activation);
                 }
             }
         }
     }
+    return TK_OK;
 }
 
-void tk_fully_connected(const int8_t *in, int n_in, const int8_t *w, int n_out,
-                        const int32_t *bias, int8_t *out, const tk_quant *q)
+tk_status tk_depthwise_conv2d(const tk_conv_params *params, const tk_quant *quant,
+                              const tk_dims *input_dims, const int8_t *input,
+                              const tk_dims *filter_dims, const int8_t *filter,
+                              const int32_t *bias, const tk_dims *output_dims,
+                              int8_t *output)
 {
-    for (int o = 0; o < n_out; o++) {
-        int32_t acc = 0;
-        const int8_t *pw = w + o * n_in;
-        for (int i = 0; i < n_in; i++) {
-            acc += (int32_t)pw[i] * ((int32_t)in[i] - q->in_zp);
-        }
-        if (bias) acc += bias[o];
-        out[o] = finish(acc, q, o);
+    tk_status status = conv_check(params, quant, input_dims, input, filter_dims, filter,
+                                  output_dims, output);
+    if (status != TK_OK) {
+        return status;
     }
-}
-
-void tk_quantize(const int8_t *in, int n, int8_t *out, const tk_quant *q)
-{
-    for (int i = 0; i < n; i++) {
-        out[i] = finish((int32_t)in[i] - q->in_zp, q, 0);
+    const int32_t ih = input_dims->h, iw = input_dims->w, ic = input_dims->c;
+    const int32_t kh = filter_dims->h, kw = filter_dims->w;
+    const int32_t oh = output_dims->h, ow = output_dims->w, oc = output_dims->c;
+    if (filter_dims->n != 1 || filter_dims->c != oc || oc % ic != 0) {
+        return TK_ERROR_SIZE;
     }
-}
-
-static void pool(const int8_t *in, int ih, int iw, int c, int8_t *out, int oh, int ow,
-                 int fh, int fw, int sh, int sw, int pad_h, int pad_w, int act_min,
-                 int act_max, int average)
-{
-    for (int oy = 0; oy < oh; oy++) {
-        for (int ox = 0; ox < ow; ox++) {
-            for (int ch = 0; ch < c; ch++) {
-                int32_t best = -128, sum = 0, count = 0;
-                for (int ky = 0; ky < fh; ky++) {
-                    int y = oy * sh - pad_h + ky;
-                    if (y < 0 || y >= ih) continue;
-                    for (int kx = 0; kx < fw; kx++) {
-                        int x = ox * sw - pad_w + kx;
-                        if (x < 0 || x >= iw) continue;
-                        int32_t v = in[(y * iw + x) * c + ch];
-                        if (v > best) best = v;
-                        sum += v;
-                        count++;
+    const int32_t depth_multiplier = oc / ic;
+    for (int32_t b = 0; b < input_dims->n; b++) {
+        const int8_t *in = input + (size_t)b * ih * iw * ic;
+        int8_t *out = output + (size_t)b * oh * ow * oc;
+        for (int32_t oy = 0; oy < oh; oy++) {
+            for (int32_t ox = 0; ox < ow; ox++) {
+                const int32_t y0 = oy * params->stride.h - params->padding.h;
+                const int32_t x0 = ox * params->stride.w - params->padding.w;
+                for (int32_t c = 0; c < ic; c++) {
+                    for (int32_t m = 0; m < depth_multiplier; m++) {
+                        const int32_t o = c * depth_multiplier + m;
+                        int32_t acc = 0;
+                        for (int32_t ky = 0; ky < kh; ky++) {
+                            const int32_t y = y0 + ky * params->dilation.h;
+                            if (y < 0 || y >= ih) continue;
+                            for (int32_t kx = 0; kx < kw; kx++) {
+                                const int32_t x = x0 + kx * params->dilation.w;
+                                if (x < 0 || x >= iw) continue;
+                                acc += (int32_t)filter[((size_t)ky * kw + kx) * oc + o] *
+                                       ((int32_t)in[((size_t)y * iw + x) * ic + c] -
+                                        quant->input_zero_point);
+                            }
+                        }
+                        if (bias != NULL) acc += bias[o];
+                        out[((size_t)oy * ow + ox) * oc + o] =
+                            requantize_channel(acc, quant, o, &params->activation);
                     }
                 }
-                int32_t r = best;
-                if (average) {
-                    r = count ? (sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count) : 0;
-                }
-                if (r < act_min) r = act_min;
-                if (r > act_max) r = act_max;
-                out[(oy * ow + ox) * c + ch] = (int8_t)r;
             }
         }
     }
+    return TK_OK;
 }
 
-void tk_max_pool(const int8_t *in, int ih, int iw, int c, int8_t *out, int oh, int ow,
-                 int fh, int fw, int sh, int sw, int pad_h, int pad_w, int act_min,
-                 int act_max)
+tk_status tk_fully_connected(const tk_fc_params *params, const tk_quant *quant,
+                             const tk_dims *input_dims, const int8_t *input,
+                             const tk_dims *filter_dims, const int8_t *filter,
+                             const int32_t *bias, const tk_dims *output_dims,
+                             int8_t *output)
 {
-    pool(in, ih, iw, c, out, oh, ow, fh, fw, sh, sw, pad_h, pad_w, act_min, act_max, 0);
+    if (params == NULL || input == NULL || filter == NULL || output == NULL) {
+        return TK_ERROR_ARGUMENT;
+    }
+    if (!dims_ok(input_dims) || !dims_ok(filter_dims) || !dims_ok(output_dims)) {
+        return TK_ERROR_SIZE;
+    }
+    if (!range_ok(&params->activation)) {
+        return TK_ERROR_ARGUMENT;
+    }
+    const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
+    const int32_t n_out = filter_dims->n;
+    const int32_t rows = input_dims->n;
+    if (input_dims->h * input_dims->w * input_dims->c != depth || output_dims->n != rows ||
+        output_dims->h * output_dims->w * output_dims->c != n_out) {
+        return TK_ERROR_SIZE;
+    }
+    tk_status status = quant_check(quant, n_out);
+    if (status != TK_OK) {
+        return status;
+    }
+    for (int32_t b = 0; b < rows; b++) {
+        const int8_t *in = input + (size_t)b * depth;
+        for (int32_t o = 0; o < n_out; o++) {
+            const int8_t *pf = filter + (size_t)o * depth;
+            int32_t acc = 0;
+            for (int32_t i = 0; i < depth; i++) {
+                acc += (int32_t)pf[i] * ((int32_t)in[i] - quant->input_zero_point);
+            }
+            if (bias != NULL) acc += bias[o];
+            output[(size_t)b * n_out + o] = requantize_channel(acc, quant, o, &params->activation);
+        }
+    }
+    return TK_OK;
 }
 
-void tk_avg_pool(const int8_t *in, int ih, int iw, int c, int8_t *out, int oh, int ow,
-                 int fh, int fw, int sh, int sw, int pad_h, int pad_w, int act_min,
-                 int act_max)
+/* ------------------------------------------------------------ pooling */
+
+static tk_status pool(const tk_pool_params *p, const tk_dims *in_d, const int8_t *input,
+                      const tk_dims *out_d, int8_t *output, int average)
 {
-    pool(in, ih, iw, c, out, oh, ow, fh, fw, sh, sw, pad_h, pad_w, act_min, act_max, 1);
+    if (p == NULL || input == NULL || output == NULL) {
+        return TK_ERROR_ARGUMENT;
+    }
+    if (!dims_ok(in_d) || !dims_ok(out_d) || in_d->n != out_d->n || in_d->c != out_d->c) {
+        return TK_ERROR_SIZE;
+    }
+    if (!hw_ok(p->filter, 1) || !hw_ok(p->stride, 1) || !hw_ok(p->padding, 0) ||
+        !range_ok(&p->activation)) {
+        return TK_ERROR_ARGUMENT;
+    }
+    const int32_t ih = in_d->h, iw = in_d->w, c = in_d->c, oh = out_d->h, ow = out_d->w;
+    for (int32_t b = 0; b < in_d->n; b++) {
+        const int8_t *in = input + (size_t)b * ih * iw * c;
+        int8_t *out = output + (size_t)b * oh * ow * c;
+        for (int32_t oy = 0; oy < oh; oy++) {
+            for (int32_t ox = 0; ox < ow; ox++) {
+                const int32_t y0 = oy * p->stride.h - p->padding.h;
+                const int32_t x0 = ox * p->stride.w - p->padding.w;
+                for (int32_t ch = 0; ch < c; ch++) {
+                    int32_t best = INT8_MIN, sum = 0, count = 0;
+                    for (int32_t ky = 0; ky < p->filter.h; ky++) {
+                        const int32_t y = y0 + ky;
+                        if (y < 0 || y >= ih) continue;
+                        for (int32_t kx = 0; kx < p->filter.w; kx++) {
+                            const int32_t x = x0 + kx;
+                            if (x < 0 || x >= iw) continue;
+                            const int32_t v = in[((size_t)y * iw + x) * c + ch];
+                            if (v > best) best = v;
+                            sum += v;
+                            count++;
+                        }
+                    }
+                    int32_t r = best;
+                    if (average) {
+                        if (count == 0) {
+                            return TK_ERROR_SIZE;  /* a window entirely in the padding */
+                        }
+                        r = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+                    }
+                    out[((size_t)oy * ow + ox) * c + ch] = clamp_int8(r, &p->activation);
+                }
+            }
+        }
+    }
+    return TK_OK;
 }
 
-/* Softmax in single-precision float, requantized to the output scale: within an LSB
- * of TFLite's fixed-point int8 softmax. */
-void tk_softmax(const int8_t *in, int n, float in_scale, int in_zp, int8_t *out,
-                float out_scale, int out_zp)
+tk_status tk_max_pool(const tk_pool_params *params, const tk_dims *input_dims,
+                      const int8_t *input, const tk_dims *output_dims, int8_t *output)
 {
-    int32_t max = -128;
-    for (int i = 0; i < n; i++) {
-        if (in[i] > max) max = in[i];
+    return pool(params, input_dims, input, output_dims, output, 0);
+}
+
+tk_status tk_avg_pool(const tk_pool_params *params, const tk_dims *input_dims,
+                      const int8_t *input, const tk_dims *output_dims, int8_t *output)
+{
+    return pool(params, input_dims, input, output_dims, output, 1);
+}
+
+/* ------------------------------------------------------------ softmax */
+
+/* Fixed-point formats, named by their integer bits: Q0.31 values in [-1, 1), the
+ * Q5.26 scaled input differences, the Q12.19 sum of exponentials. */
+#define TK_SCALED_DIFF_INTEGER_BITS 5
+#define TK_ACCUMULATION_INTEGER_BITS 12
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out: a Taylor expansion around -1/8. */
+static int32_t exp_on_interval_minus_quarter_to_0(int32_t a)
+{
+    const int32_t exp_minus_one_eighth = 1895147668;  /* exp(-1/8) in Q0.31 */
+    const int32_t one_third = 715827883;              /* 1/3 in Q0.31 */
+    const int32_t x = a + (1 << 28);                  /* a + 1/8 */
+    const int32_t x2 = sat_rounding_doubling_high_mul(x, x);
+    const int32_t x3 = sat_rounding_doubling_high_mul(x2, x);
+    const int32_t x4 = sat_rounding_doubling_high_mul(x2, x2);
+    const int32_t x4_over_4 = rounding_divide_by_pot(x4, 2);
+    const int32_t poly = rounding_divide_by_pot(
+        sat_rounding_doubling_high_mul(x4_over_4 + x3, one_third) + x2, 1);
+    return exp_minus_one_eighth + sat_rounding_doubling_high_mul(exp_minus_one_eighth, x + poly);
+}
+
+/* exp(a) for a <= 0: a in Q5.26, the result in Q0.31. The input splits into a
+ * remainder in [-1/4, 0) and multiples of 1/4 .. 16, whose exponentials multiply in. */
+static int32_t exp_on_negative_values(int32_t a)
+{
+    static const int32_t exp_minus_pot[7] = {
+        1672461947,  /* exp(-1/4) */
+        1302514674,  /* exp(-1/2) */
+        790015084,   /* exp(-1) */
+        290630308,   /* exp(-2) */
+        39332535,    /* exp(-4) */
+        720401,      /* exp(-8) */
+        242          /* exp(-16) */
+    };
+    const int fractional_bits = 31 - TK_SCALED_DIFF_INTEGER_BITS;
+    const int32_t one_quarter = (int32_t)1 << (fractional_bits - 2);
+    const int32_t a_mod_quarter_minus_quarter = (a & (one_quarter - 1)) - one_quarter;
+    int32_t result = exp_on_interval_minus_quarter_to_0(
+        saturating_shift_left(a_mod_quarter_minus_quarter, TK_SCALED_DIFF_INTEGER_BITS));
+    const int32_t remainder = (int32_t)((uint32_t)a_mod_quarter_minus_quarter - (uint32_t)a);
+    for (int k = 0; k < 7; k++) {
+        if (remainder & ((int32_t)1 << (fractional_bits - 2 + k))) {
+            result = sat_rounding_doubling_high_mul(result, exp_minus_pot[k]);
+        }
     }
-    float e[256], sum = 0.0f;
-    for (int i = 0; i < n && i < 256; i++) {
-        e[i] = expf((float)(in[i] - max) * in_scale);
-        sum += e[i];
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* 1 / (1 + a) for a in [0, 1), Q0.31 in and out: three Newton-Raphson steps in Q2.29
+ * from the estimate 48/17 - 32/17 * d, with d = (1 + a) / 2. */
+static int32_t one_over_one_plus_x(int32_t a)
+{
+    const int64_t a_plus_one = (int64_t)a + INT32_MAX;  /* 1 is INT32_MAX in Q0.31 */
+    const int32_t half_denominator = (int32_t)((a_plus_one + (a_plus_one >= 0 ? 1 : -1)) / 2);
+    const int32_t q2_one = (int32_t)1 << 29;
+    int32_t x = 1515870810 + sat_rounding_doubling_high_mul(half_denominator, -1010580540);
+    for (int i = 0; i < 3; i++) {
+        const int32_t half_denominator_times_x =
+            sat_rounding_doubling_high_mul(half_denominator, x);
+        const int32_t one_minus = q2_one - half_denominator_times_x;
+        x = x + saturating_shift_left(sat_rounding_doubling_high_mul(x, one_minus), 2);
     }
-    (void)in_zp;
-    for (int i = 0; i < n && i < 256; i++) {
-        int32_t v = (int32_t)lrintf(e[i] / sum / out_scale) + out_zp;
-        if (v < -128) v = -128;
-        if (v > 127) v = 127;
-        out[i] = (int8_t)v;
+    return saturating_shift_left(x, 1);  /* x / 2 in Q1.30, as Q0.31 */
+}
+
+tk_status tk_softmax(const tk_softmax_params *params, const tk_dims *dims,
+                     const int8_t *input, int8_t *output)
+{
+    if (params == NULL || input == NULL || output == NULL) {
+        return TK_ERROR_ARGUMENT;
     }
+    if (!dims_ok(dims)) {
+        return TK_ERROR_SIZE;
+    }
+    if (params->input_left_shift < 0 || params->input_left_shift > 31 ||
+        params->input_multiplier < 0 || params->diff_min > 0) {
+        return TK_ERROR_ARGUMENT;
+    }
+    const int32_t depth = dims->c;
+    /* The Q12.19 sum of depth values of at most 1.0 must not overflow. */
+    if (depth >= (1 << TK_ACCUMULATION_INTEGER_BITS)) {
+        return TK_ERROR_SIZE;
+    }
+    const int32_t rows = dims->n * dims->h * dims->w;
+    for (int32_t r = 0; r < rows; r++) {
+        const int8_t *in = input + (size_t)r * depth;
+        int8_t *out = output + (size_t)r * depth;
+        int32_t max = INT8_MIN;
+        for (int32_t c = 0; c < depth; c++) {
+            if (in[c] > max) max = in[c];
+        }
+        int32_t sum_of_exps = 0;  /* Q12.19 */
+        for (int32_t c = 0; c < depth; c++) {
+            const int32_t diff = (int32_t)in[c] - max;
+            if (diff >= params->diff_min) {
+                const int32_t scaled = sat_rounding_doubling_high_mul(
+                    (int32_t)((int64_t)diff * ((int64_t)1 << params->input_left_shift)),
+                    params->input_multiplier);
+                sum_of_exps += rounding_divide_by_pot(exp_on_negative_values(scaled),
+                                                      TK_ACCUMULATION_INTEGER_BITS);
+            }
+        }
+        /* sum = 2^bits_over_unit * (1 + x), x in [0, 1); 1 / sum = that reciprocal. */
+        const int headroom_plus_one = count_leading_zeros((uint32_t)sum_of_exps);
+        const int bits_over_unit = TK_ACCUMULATION_INTEGER_BITS - headroom_plus_one;
+        const int32_t shifted_sum_minus_one =
+            (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31));
+        const int32_t shifted_scale = one_over_one_plus_x(shifted_sum_minus_one);
+        for (int32_t c = 0; c < depth; c++) {
+            const int32_t diff = (int32_t)in[c] - max;
+            int32_t v = INT8_MIN;
+            if (diff >= params->diff_min) {
+                const int32_t scaled = sat_rounding_doubling_high_mul(
+                    (int32_t)((int64_t)diff * ((int64_t)1 << params->input_left_shift)),
+                    params->input_multiplier);
+                const int32_t p = sat_rounding_doubling_high_mul(
+                    shifted_scale, exp_on_negative_values(scaled));
+                v = rounding_divide_by_pot(p, bits_over_unit + 31 - 8) + INT8_MIN;
+                if (v > INT8_MAX) v = INT8_MAX;
+                if (v < INT8_MIN) v = INT8_MIN;
+            }
+            out[c] = (int8_t)v;
+        }
+    }
+    return TK_OK;
+}
+
+/* ------------------------------------------------------------ quantize */
+
+tk_status tk_quantize(const tk_quant *quant, const tk_dims *dims, const int8_t *input,
+                      int8_t *output)
+{
+    static const tk_range full = {INT8_MIN, INT8_MAX};
+    if (input == NULL || output == NULL) {
+        return TK_ERROR_ARGUMENT;
+    }
+    if (!dims_ok(dims)) {
+        return TK_ERROR_SIZE;
+    }
+    tk_status status = quant_check(quant, 1);
+    if (status != TK_OK) {
+        return status;
+    }
+    const size_t n = (size_t)dims->n * dims->h * dims->w * dims->c;
+    for (size_t i = 0; i < n; i++) {
+        output[i] = requantize_channel((int32_t)input[i] - quant->input_zero_point, quant, 0,
+                                       &full);
+    }
+    return TK_OK;
 }
