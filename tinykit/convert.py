@@ -69,7 +69,9 @@ def to_int8(model, representative, *, max_samples=300, seed=0) -> bytes:
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     try:
-        return bytes(converter.convert())
+        from ._quiet import captured  # the converter prints from C++; shown if it fails
+        with captured():
+            return bytes(converter.convert())
     except Exception as e:  # the converter raises many types with long MLIR dumps
         first = "\n".join(str(e).strip().splitlines()[:3])
         raise ConversionError(f"int8 conversion failed: {first}\nEvery op must have an int8 "
