@@ -84,8 +84,9 @@ class captured:
             if kind is None:
                 text = "".join(line for line in text.splitlines(keepends=True)
                                if not NOISE.match(line))
-            if text:
-                (sys.stderr if kind is not None else stream).write(text)
+            stream = sys.stderr if kind is not None else stream
+            if text and stream is not None:
+                stream.write(text)
         return False
 
     def _restore(self):
