@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tinykit-installed
 
-.PHONY: demo test test-slow bench tools lab clean
+.PHONY: demo test test-slow bench tools lab wheel clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,5 +33,10 @@ bench: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
+# An installable wheel in dist/ (carries boards/, datasets/ and the C runtime); built
+# offline with the venv's setuptools, as tests/test_wheel.py does.
+wheel: $(STAMP)
+	$(PY) -m pip wheel --no-deps --no-build-isolation --no-index -w dist .
+
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build dist tinykit.egg-info .pytest_cache

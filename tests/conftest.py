@@ -4,7 +4,6 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TINYKIT_FAST", "1")
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -91,17 +91,26 @@ def test_bad_file_raises_dataset_error_naming_it(tmp_path, name):
     assert isinstance(info.value, ValueError)
 
 
-def test_truncated_data_loads_what_is_there(tmp_path):
-    sf.write(tmp_path / "full.wav", _tone(16000), 16000, subtype="PCM_16")
+def _cut_in_half(tmp_path):
+    """A 16-bit WAV whose header claims 1 s of a tone but whose data stops after 0.5 s."""
+    tone = _tone(16000)
+    sf.write(tmp_path / "full.wav", tone, 16000, subtype="PCM_16")
     raw = (tmp_path / "full.wav").read_bytes()
-    (tmp_path / "cut.wav").write_bytes(raw[:44 + 2 * 8000])  # header claims 1 s, holds 0.5 s
-    try:
-        clip = read_wav(tmp_path / "cut.wav")
-    except DatasetError as exc:
-        assert "cut.wav" in str(exc)
-    else:
-        assert clip.shape == (16000,)
-        assert clip[:7900].any() and not clip[8100:].any()
+    (tmp_path / "cut.wav").write_bytes(raw[:44 + 2 * 8000])
+    return tmp_path / "cut.wav", tone
+
+
+def test_truncated_data_keeps_the_samples_that_are_there(tmp_path):
+    path, tone = _cut_in_half(tmp_path)
+    clip = read_wav(path)
+    assert np.abs(clip[:8000] - tone[:8000]).max() < 1e-4   # 16-bit rounding only
+
+
+def test_truncated_data_is_padded_with_zeros_to_one_second(tmp_path):
+    path, _ = _cut_in_half(tmp_path)
+    clip = read_wav(path)
+    assert clip.shape == (16000,) and clip.dtype == np.float32
+    assert not clip[8000:].any()
 
 
 def test_missing_file(tmp_path):

@@ -12,7 +12,8 @@ The workflow is one plain function per step::
     project = tinykit.deploy.generate(tfl, board="nano33ble", app="gesture", ...)
 
 Submodules are imported on first use, so ``import tinykit`` is quick and TensorFlow
-loads only when a step needs it.
+loads only when a step needs it. TensorFlow's start-up notices and converter prints are
+kept quiet (:mod:`tinykit._quiet`); ``TINYKIT_VERBOSE=1`` shows them.
 """
 import importlib
 import os
@@ -20,7 +21,10 @@ import os
 # tensorflow-model-optimization (QAT) works only with the legacy tf_keras; this must
 # be set before TensorFlow is first imported anywhere in the process.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from . import _quiet  # noqa: E402
+
+_quiet.setup()
 
 __version__ = "0.1.0"
 

@@ -74,13 +74,15 @@ def to_int8(model, representative, *, max_samples=300, seed=0, source="") -> "In
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     try:
-        return Int8Model(bytes(converter.convert()),
-                         source=source or f"{model.name} (tf_keras, int8)")
+        from ._quiet import captured  # the converter prints from C++; shown if it fails
+        with captured():
+            flatbuffer = bytes(converter.convert())
     except Exception as e:  # the converter raises many types with long MLIR dumps
         first = "\n".join(str(e).strip().splitlines()[:3])
         raise ConversionError(f"int8 conversion failed: {first}\nEvery op must have an int8 "
                               f"TFLite builtin kernel; see tinykit.models for layers that "
                               f"convert.") from None
+    return Int8Model(flatbuffer, source=source or f"{model.name} (tf_keras, int8)")
 
 
 # ---------------------------------------------------------------- the int8 model

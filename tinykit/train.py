@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from . import _quiet
 from .errors import ModelError
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -126,9 +127,10 @@ def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=keras.losses.SparseCategoricalCrossentropy(),
                   metrics=["accuracy"])
-    hist = model.fit(_sequence(keras, x, y, batch_size, augment, rng), epochs=epochs,
-                     validation_data=validation_data, verbose=0, shuffle=False,
-                     callbacks=[_progress_callback(keras, epochs, desc, verbose)])
+    with _quiet.tensorflow_errors_only():  # no tf.function retracing warnings
+        hist = model.fit(_sequence(keras, x, y, batch_size, augment, rng), epochs=epochs,
+                         validation_data=validation_data, verbose=0, shuffle=False,
+                         callbacks=[_progress_callback(keras, epochs, desc, verbose)])
     return hist.history
 
 
