@@ -185,6 +185,7 @@ def test_generated_sketch_runs_and_predicts_what_tflm_predicts(trained, root, tm
     exe = tmp_path / "sketch"
     stubs = root / "tests" / "arduino_stubs"
     subprocess.run([cxx, "-std=c++17", "-Wall", "-I", str(stubs), "-I", str(tmp_path),
+                    "-I", str(RUNTIME_DIR),
                     "-I", str(trained.project.path), '-DSKETCH="gesture_nano33ble.ino"',
                     str(stubs / "imu_main.cpp"),
                     str(trained.project.path / "model_data.cc"), *objs, "-lm", "-o", str(exe)],
