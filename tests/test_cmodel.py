@@ -62,7 +62,7 @@ def test_every_kernel_matches_tflm_bit_for_bit(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 20, 10, 1)).astype(np.float32)
     tfl = convert.to_int8(model, representative=x)  # post-training quantization
-    ops = set(convert.ops(tfl))
+    ops = set(tfl.ops)
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D",
             "FULLY_CONNECTED", "SOFTMAX"} <= ops
     got = run_host(tfl, x, build_dir=tmp_path)
@@ -99,10 +99,9 @@ def test_softmax_over_every_int8_input_of_three_logits(spread, tmp_path):
     """All 65536 rows (127, a, b): a float softmax rounds differently from TFLite's
     fixed-point one on a few of them, so only the fixed-point arithmetic passes."""
     tfl, _ = softmax_model(3, spread, seed=3)
-    d = convert.io_details(tfl)
     a, b = np.meshgrid(np.arange(-128, 128), np.arange(-128, 128))
     q = np.stack([np.full(a.size, 127), a.ravel(), b.ravel()], axis=1)
-    x = ((q - d["input_zero_point"]) * d["input_scale"]).astype(np.float32)
+    x = ((q - tfl.input.zero_point) * tfl.input.scale).astype(np.float32)
     assert (convert.quantize_inputs(tfl, x) == q).all()
     np.testing.assert_array_equal(run_host(tfl, x, build_dir=tmp_path), convert.run_tflm(tfl, x))
 

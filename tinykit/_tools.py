@@ -21,6 +21,8 @@ TOOL_HINTS = {
     "dfu-util": "Install it with `apt install dfu-util` or `brew install dfu-util`.",
     "qemu-system-arm": "Install it with `sh boards/install-tools.sh` (Debian's qemu-system-arm).",
     "make": "Install it with `apt install make` (or your system's build tools).",
+    "gcc": "Install a C compiler for this machine: `apt install gcc` (or build-essential), "
+           "Xcode's command line tools on macOS.",
     "socat": "Install it with `sh boards/install-tools.sh` (Debian's socat).",
     "arm-none-eabi-gcc": "Install it with `sh boards/install-tools.sh` (Debian's "
                          "gcc-arm-none-eabi and libnewlib-arm-none-eabi).",

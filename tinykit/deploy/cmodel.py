@@ -188,21 +188,6 @@ def _nhwc(shape):
     return (1,) * (4 - len(shape)) + shape if len(shape) < 4 else shape
 
 
-def _initializer(value):
-    """A C initialiser: tuples and lists in braces, numbers through codegen.literal, a
-    str as the C expression it is (an array name)."""
-    if isinstance(value, (tuple, list)):
-        return "{" + ", ".join(_initializer(v) for v in value) + "}"
-    if isinstance(value, str):
-        return codegen.identifier(value)
-    return codegen.literal(value)
-
-
-def _struct(ctype, name, value):
-    """``static const ctype name = {...};`` (codegen has no struct writer yet)."""
-    return f"static const {ctype} {codegen.identifier(name)} = {_initializer(value)};"
-
-
 def generate_c_model(tfl, prefix="tk_model", source=""):
     """C source running ``tfl`` with tinykit's portable kernels.
 
@@ -277,9 +262,9 @@ def generate_c_model(tfl, prefix="tk_model", source=""):
             mult, shift = quantize_multiplier(float(x.scale[0]) / float(y.scale[0]))
             decls += [codegen.array("int32_t", f"{p}_multiplier", [mult], static=True),
                       codegen.array("int32_t", f"{p}_shift", [shift], static=True),
-                      _struct("tk_quant", f"{p}_quant", (int(x.zero_point[0]),
+                      codegen.struct("tk_quant", f"{p}_quant", (int(x.zero_point[0]),
                               int(y.zero_point[0]), f"{p}_multiplier", f"{p}_shift", 1)),
-                      _struct("tk_dims", f"{p}_dims", _nhwc(x.shape))]
+                      codegen.struct("tk_dims", f"{p}_dims", _nhwc(x.shape))]
             calls.append(f"tk_quantize(&{p}_quant, &{p}_dims, {a}, {b})")
         elif name in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
             calls.append(_pool(k, at, name, x, y, opt, decls, a, b))
@@ -332,9 +317,9 @@ def _softmax(k, at, x, y, opt, decls, a, b):
                           f"{_SOFTMAX_MAX_DEPTH} values per row. Split the output or run the "
                           f"softmax on the host.")
     beta = 1.0 if opt is None else float(opt.beta)
-    decls += [_struct("tk_softmax_params", f"{p}_params",
+    decls += [codegen.struct("tk_softmax_params", f"{p}_params",
                       softmax_scaling(float(x.scale[0]), beta)),
-              _struct("tk_dims", f"{p}_dims", _nhwc(x.shape))]
+              codegen.struct("tk_dims", f"{p}_dims", _nhwc(x.shape))]
     return f"tk_softmax(&{p}_params, &{p}_dims, {a}, {b})"
 
 
@@ -346,11 +331,11 @@ def _pool(k, at, name, x, y, opt, decls, a, b):
     _, oh, ow, _ = y.shape
     ph = _padding(opt.padding, ih, oh, opt.strideH, opt.filterHeight, 1)
     pw = _padding(opt.padding, iw, ow, opt.strideW, opt.filterWidth, 1)
-    decls += [_struct("tk_pool_params", f"{p}_params",
+    decls += [codegen.struct("tk_pool_params", f"{p}_params",
                       ((opt.filterHeight, opt.filterWidth), (opt.strideH, opt.strideW),
                        (ph, pw), _act_range(opt.fusedActivationFunction, y, at))),
-              _struct("tk_dims", f"{p}_input_dims", x.shape),
-              _struct("tk_dims", f"{p}_output_dims", y.shape)]
+              codegen.struct("tk_dims", f"{p}_input_dims", x.shape),
+              codegen.struct("tk_dims", f"{p}_output_dims", y.shape)]
     fn = "tk_max_pool" if name == "MAX_POOL_2D" else "tk_avg_pool"
     return f"{fn}(&{p}_params, &{p}_input_dims, {a}, &{p}_output_dims, {b})"
 
@@ -390,7 +375,7 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b):
             raise DeployError(f"{at}: {bias.data.size} bias values for {n_out} outputs.")
         decls.append(codegen.array("int32_t", f"{p}_bias", bias.data, static=True))
         bias_name = f"{p}_bias"
-    decls.append(_struct("tk_quant", f"{p}_quant", (int(x.zero_point[0]), int(y.zero_point[0]),
+    decls.append(codegen.struct("tk_quant", f"{p}_quant", (int(x.zero_point[0]), int(y.zero_point[0]),
                                                     f"{p}_multiplier", f"{p}_shift", len(real))))
     if name == "FULLY_CONNECTED":
         if len(w.shape) != 2:
@@ -401,10 +386,10 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b):
             raise DeployError(f"{at}: an input of {size} values is not a whole number of "
                               f"rows of {depth}.")
         rows = size // depth
-        decls += [_struct("tk_fc_params", f"{p}_params", (act,)),
-                  _struct("tk_dims", f"{p}_input_dims", (rows, 1, 1, depth)),
-                  _struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
-                  _struct("tk_dims", f"{p}_output_dims", (rows, 1, 1, units))]
+        decls += [codegen.struct("tk_fc_params", f"{p}_params", (act,)),
+                  codegen.struct("tk_dims", f"{p}_input_dims", (rows, 1, 1, depth)),
+                  codegen.struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
+                  codegen.struct("tk_dims", f"{p}_output_dims", (rows, 1, 1, units))]
         return (f"tk_fully_connected(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
                 f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b})")
     if len(x.shape) != 4 or len(y.shape) != 4 or len(w.shape) != 4:
@@ -419,11 +404,11 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b):
     dh, dw = opt.dilationHFactor, opt.dilationWFactor
     ph = _padding(opt.padding, ih, oh, opt.strideH, kh, dh)
     pw = _padding(opt.padding, iw, ow, opt.strideW, kw, dw)
-    decls += [_struct("tk_conv_params", f"{p}_params",
+    decls += [codegen.struct("tk_conv_params", f"{p}_params",
                       ((opt.strideH, opt.strideW), (dh, dw), (ph, pw), act)),
-              _struct("tk_dims", f"{p}_input_dims", x.shape),
-              _struct("tk_dims", f"{p}_filter_dims", w.shape),
-              _struct("tk_dims", f"{p}_output_dims", y.shape)]
+              codegen.struct("tk_dims", f"{p}_input_dims", x.shape),
+              codegen.struct("tk_dims", f"{p}_filter_dims", w.shape),
+              codegen.struct("tk_dims", f"{p}_output_dims", y.shape)]
     fn = "tk_conv2d" if name == "CONV_2D" else "tk_depthwise_conv2d"
     return (f"{fn}(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, &{p}_filter_dims, "
             f"{p}_filter, {bias_name}, &{p}_output_dims, {b})")

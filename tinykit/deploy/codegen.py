@@ -182,6 +182,26 @@ def array(ctype, name, values, *, size=None, static=False, const=True, align=Non
     return (f"// {comment}\n" if comment else "") + text
 
 
+def initializer(value) -> str:
+    """A C initialiser: tuples and lists in braces (nested for nested structs), numbers
+    through :func:`literal`, a str as the identifier it names (an array, a constant).
+
+    Example:
+        >>> initializer((1, (2.5, "w0"), -3))
+        '{1, {2.5f, w0}, -3}'
+    """
+    if isinstance(value, (tuple, list)):
+        return "{" + ", ".join(initializer(v) for v in value) + "}"
+    if isinstance(value, str):
+        return identifier(value)
+    return literal(value)
+
+
+def struct(ctype, name, value, *, static=True) -> str:
+    """``static const ctype name = {...};`` with ``value`` written by :func:`initializer`."""
+    return f"{'static ' if static else ''}const {ctype} {identifier(name)} = {initializer(value)};"
+
+
 def constant(ctype, name, value, *, static=False) -> str:
     """``const ctype name = value;``"""
     return f"{'static ' if static else ''}const {ctype} {identifier(name)} = {literal(value)};"
