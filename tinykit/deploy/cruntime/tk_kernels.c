@@ -135,53 +135,85 @@ static tk_status conv_check(const tk_conv_params *p, const tk_quant *q,
 
 /* ------------------------------------------------------------ convolutions */
 
-tk_status tk_conv2d(const tk_conv_params *params, const tk_quant *quant,
-                    const tk_dims *input_dims, const int8_t *input,
-                    const tk_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                    const tk_dims *output_dims, int8_t *output)
+/* One output value's accumulator: the sum, over the filter window placed at output
+ * (oy, ox), of filter * (input - input_zero_point). `in` points at the first input
+ * channel used and `depth` channels are summed (all of them for a convolution, one
+ * for a depthwise convolution); `filter` points at the output's first tap and
+ * `tap_step` is the distance between its taps. */
+static int32_t window_sum(const tk_conv_params *p, const tk_dims *in_d, const int8_t *in,
+                          int32_t depth, const tk_dims *f_d, const int8_t *filter,
+                          size_t tap_step, int32_t oy, int32_t ox, int32_t zero_point)
+{
+    const int32_t y0 = oy * p->stride.h - p->padding.h;
+    const int32_t x0 = ox * p->stride.w - p->padding.w;
+    int32_t acc = 0;
+    for (int32_t ky = 0; ky < f_d->h; ky++) {
+        const int32_t y = y0 + ky * p->dilation.h;
+        if (y < 0 || y >= in_d->h) continue;
+        for (int32_t kx = 0; kx < f_d->w; kx++) {
+            const int32_t x = x0 + kx * p->dilation.w;
+            if (x < 0 || x >= in_d->w) continue;
+            const int8_t *pi = in + ((size_t)y * in_d->w + x) * in_d->c;
+            const int8_t *pf = filter + ((size_t)ky * f_d->w + kx) * tap_step;
+            for (int32_t c = 0; c < depth; c++) {
+                acc += (int32_t)pf[c] * ((int32_t)pi[c] - zero_point);
+            }
+        }
+    }
+    return acc;
+}
+
+/* Both convolutions, NHWC. A convolution's filter is OHWI and every output channel
+ * sums all input channels; a depthwise filter is 1HWC (C = input channels * depth
+ * multiplier) and output channel o reads input channel o / multiplier only. */
+static tk_status convolve(const tk_conv_params *params, const tk_quant *quant,
+                          const tk_dims *input_dims, const int8_t *input,
+                          const tk_dims *filter_dims, const int8_t *filter,
+                          const int32_t *bias, const tk_dims *output_dims, int8_t *output,
+                          int depthwise)
 {
     tk_status status = conv_check(params, quant, input_dims, input, filter_dims, filter,
                                   output_dims, output);
     if (status != TK_OK) {
         return status;
     }
-    const int32_t ih = input_dims->h, iw = input_dims->w, ic = input_dims->c;
-    const int32_t kh = filter_dims->h, kw = filter_dims->w;
-    const int32_t oh = output_dims->h, ow = output_dims->w, oc = output_dims->c;
-    if (filter_dims->n != oc || filter_dims->c != ic) {
+    const int32_t ic = input_dims->c, oc = output_dims->c;
+    const size_t taps = (size_t)filter_dims->h * filter_dims->w;
+    if (depthwise ? (filter_dims->n != 1 || filter_dims->c != oc || oc % ic != 0)
+                  : (filter_dims->n != oc || filter_dims->c != ic)) {
         return TK_ERROR_SIZE;
     }
+    const int32_t multiplier = oc / ic;
+    const size_t in_size = (size_t)input_dims->h * input_dims->w * ic;
+    const size_t out_size = (size_t)output_dims->h * output_dims->w * oc;
     for (int32_t b = 0; b < input_dims->n; b++) {
-        const int8_t *in = input + (size_t)b * ih * iw * ic;
-        int8_t *out = output + (size_t)b * oh * ow * oc;
-        for (int32_t oy = 0; oy < oh; oy++) {
-            for (int32_t ox = 0; ox < ow; ox++) {
-                const int32_t y0 = oy * params->stride.h - params->padding.h;
-                const int32_t x0 = ox * params->stride.w - params->padding.w;
+        const int8_t *in = input + (size_t)b * in_size;
+        int8_t *out = output + (size_t)b * out_size;
+        for (int32_t oy = 0; oy < output_dims->h; oy++) {
+            for (int32_t ox = 0; ox < output_dims->w; ox++) {
                 for (int32_t o = 0; o < oc; o++) {
-                    int32_t acc = 0;
-                    for (int32_t ky = 0; ky < kh; ky++) {
-                        const int32_t y = y0 + ky * params->dilation.h;
-                        if (y < 0 || y >= ih) continue;
-                        for (int32_t kx = 0; kx < kw; kx++) {
-                            const int32_t x = x0 + kx * params->dilation.w;
-                            if (x < 0 || x >= iw) continue;
-                            const int8_t *pi = in + ((size_t)y * iw + x) * ic;
-                            const int8_t *pf = filter + (((size_t)o * kh + ky) * kw + kx) * ic;
-                            for (int32_t c = 0; c < ic; c++) {
-                                acc += (int32_t)pf[c] *
-                                       ((int32_t)pi[c] - quant->input_zero_point);
-                            }
-                        }
-                    }
+                    int32_t acc = depthwise
+                        ? window_sum(params, input_dims, in + o / multiplier, 1, filter_dims,
+                                     filter + o, (size_t)oc, oy, ox, quant->input_zero_point)
+                        : window_sum(params, input_dims, in, ic, filter_dims,
+                                     filter + (size_t)o * taps * ic, (size_t)ic, oy, ox,
+                                     quant->input_zero_point);
                     if (bias != NULL) acc += bias[o];
-                    out[((size_t)oy * ow + ox) * oc + o] =
-                        requantize_channel(acc, quant, o, &params->activation);
+                    *out++ = requantize_channel(acc, quant, o, &params->activation);
                 }
             }
         }
     }
     return TK_OK;
+}
+
+tk_status tk_conv2d(const tk_conv_params *params, const tk_quant *quant,
+                    const tk_dims *input_dims, const int8_t *input,
+                    const tk_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                    const tk_dims *output_dims, int8_t *output)
+{
+    return convolve(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
+                    output, 0);
 }
 
 tk_status tk_depthwise_conv2d(const tk_conv_params *params, const tk_quant *quant,
@@ -190,49 +222,8 @@ tk_status tk_depthwise_conv2d(const tk_conv_params *params, const tk_quant *quan
                               const int32_t *bias, const tk_dims *output_dims,
                               int8_t *output)
 {
-    tk_status status = conv_check(params, quant, input_dims, input, filter_dims, filter,
-                                  output_dims, output);
-    if (status != TK_OK) {
-        return status;
-    }
-    const int32_t ih = input_dims->h, iw = input_dims->w, ic = input_dims->c;
-    const int32_t kh = filter_dims->h, kw = filter_dims->w;
-    const int32_t oh = output_dims->h, ow = output_dims->w, oc = output_dims->c;
-    if (filter_dims->n != 1 || filter_dims->c != oc || oc % ic != 0) {
-        return TK_ERROR_SIZE;
-    }
-    const int32_t depth_multiplier = oc / ic;
-    for (int32_t b = 0; b < input_dims->n; b++) {
-        const int8_t *in = input + (size_t)b * ih * iw * ic;
-        int8_t *out = output + (size_t)b * oh * ow * oc;
-        for (int32_t oy = 0; oy < oh; oy++) {
-            for (int32_t ox = 0; ox < ow; ox++) {
-                const int32_t y0 = oy * params->stride.h - params->padding.h;
-                const int32_t x0 = ox * params->stride.w - params->padding.w;
-                for (int32_t c = 0; c < ic; c++) {
-                    for (int32_t m = 0; m < depth_multiplier; m++) {
-                        const int32_t o = c * depth_multiplier + m;
-                        int32_t acc = 0;
-                        for (int32_t ky = 0; ky < kh; ky++) {
-                            const int32_t y = y0 + ky * params->dilation.h;
-                            if (y < 0 || y >= ih) continue;
-                            for (int32_t kx = 0; kx < kw; kx++) {
-                                const int32_t x = x0 + kx * params->dilation.w;
-                                if (x < 0 || x >= iw) continue;
-                                acc += (int32_t)filter[((size_t)ky * kw + kx) * oc + o] *
-                                       ((int32_t)in[((size_t)y * iw + x) * ic + c] -
-                                        quant->input_zero_point);
-                            }
-                        }
-                        if (bias != NULL) acc += bias[o];
-                        out[((size_t)oy * ow + ox) * oc + o] =
-                            requantize_channel(acc, quant, o, &params->activation);
-                    }
-                }
-            }
-        }
-    }
-    return TK_OK;
+    return convolve(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
+                    output, 1);
 }
 
 tk_status tk_fully_connected(const tk_fc_params *params, const tk_quant *quant,
