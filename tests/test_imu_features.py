@@ -66,7 +66,7 @@ def test_imu_normalize_scales_by_the_settings():
     assert imu_normalize(np.zeros((4, 119, 6))).dtype == np.float32
     with pytest.raises(DatasetError, match=r"expected 3 channels \(gX,gY,gZ\).*\(1, 6\)"):
         imu_normalize(x, three)
-    with pytest.raises(ParameterError, match="settings must be an ImuFeatures, got tuple"):
+    with pytest.raises(ParameterError, match="settings must be a tinykit.features.ImuFeatures, got tuple"):
         imu_normalize(x, (4.0,) * 6)
 
 

@@ -113,9 +113,9 @@ def test_settings_validated_at_the_door(clips):
         fit_normalization(mfcc(clips[:2])[:, :20], AudioFeatures())
     with pytest.raises(ParameterError, match="fit_normalization"):
         audio_normalize(mfcc(clips[:2]), AudioFeatures())
-    with pytest.raises(ParameterError, match="settings must be an AudioFeatures, got dict"):
+    with pytest.raises(ParameterError, match="settings must be a tinykit.features.AudioFeatures, got dict"):
         mfcc(clips[:2], {"kind": "mfcc"})
-    with pytest.raises(ParameterError, match="settings must be an AudioFeatures, got ImuFeatures"):
+    with pytest.raises(ParameterError, match="settings must be a tinykit.features.AudioFeatures, got ImuFeatures"):
         extract(clips[:2], ImuFeatures())
     with pytest.raises(TypeError):
         mfcc(clips[:2], AudioFeatures(), False)  # flags are keyword-only
@@ -304,7 +304,7 @@ def test_bad_augmentation_arguments_raise_parameter_error(clips, ds):
         (lambda: audio_augment(a, s, max_shift=-1), "max_shift"),
         (lambda: audio_augment(a, s, noise=ds.noise, probability=2), "probability"),
         (lambda: audio_augment(a, s, time_masks=-1), "time_masks"),
-        (lambda: audio_augment(a, {"kind": "mfcc"}), "settings must be an AudioFeatures"),
+        (lambda: audio_augment(a, {"kind": "mfcc"}), "settings must be a tinykit.features.AudioFeatures"),
     ]
     for call, message in cases:
         with pytest.raises(ParameterError, match=message):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -428,7 +428,6 @@ class _Recorder:
             self.on_data(np.concatenate(new), s)
 
     def _cut_clips(self):
-        s = self.summary
         clip_len = max(1, int(round(self.clip_seconds * self._rate())))
         target = self._sample_target() if (self.counts["samples"] is not None or (
             self.counts["seconds"] and not self.counts["clips"])) else None

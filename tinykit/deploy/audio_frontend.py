@@ -13,19 +13,14 @@ import dataclasses
 from pathlib import Path
 
 from ..errors import ParameterError
-from ..features import AudioFeatures, dct_matrix, sparse_mel_filterbank, window
+from ..features import AudioFeatures, _record, dct_matrix, sparse_mel_filterbank, window
 from . import codegen
 
 _GENERATOR = "tinykit.deploy.audio_frontend"
 
 
 def _check(settings, prefix):
-    if settings is None:
-        settings = AudioFeatures()
-    if not isinstance(settings, AudioFeatures):
-        raise ParameterError(f"settings must be a tinykit.features.AudioFeatures, got "
-                             f"{type(settings).__name__}; read the model's settings with "
-                             f"tinykit.features.load_settings(path).")
+    settings = _record.checked(settings, AudioFeatures)
     if not isinstance(prefix, str) or not prefix:
         raise ParameterError(f"prefix must be a non-empty string such as 'tk', got {prefix!r}.")
     codegen.identifier(prefix)

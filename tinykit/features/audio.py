@@ -20,19 +20,18 @@ samples at the start of its 1024-sample FFT buffer.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import DatasetError, ParameterError
+from . import _record
 
 _CHUNK = 256  # clips per STFT batch: bounds memory (256 x 513 x 49 complex64 = 26 MB)
 
 
 @dataclass(frozen=True)
-class AudioFeatures:
+class AudioFeatures(_record.Settings):
     """Settings of the audio front end: saved beside a trained model, used on device.
 
     Attributes:
@@ -58,6 +57,9 @@ class AudioFeatures:
         >>> AudioFeatures(kind="log_mel").shape
         (49, 40)
     """
+
+    TAG = "audio_features"
+
     kind: str = "mfcc"
     sample_rate: int = 16000
     clip_seconds: float = 1.0
@@ -137,35 +139,9 @@ class AudioFeatures:
         """(frames, coefficients) of one clip's features."""
         return (self.num_frames, self.num_coefficients)
 
-    def to_dict(self) -> dict:
-        """The settings as a plain dict, tagged ``"tinykit": "audio_features"``."""
-        d = dataclasses.asdict(self)
-        for k in ("mean", "std"):
-            d[k] = list(d[k]) if d[k] is not None else None
-        return {"tinykit": "audio_features", "version": 1, **d}
-
-    def to_json(self) -> str:
-        """The settings as JSON text (``tinykit.features.settings_from_json`` reads it)."""
-        return json.dumps(self.to_dict(), indent=2)
-
-    def save(self, path) -> Path:
-        """Write the settings as JSON, e.g. beside ``model.tflite``; returns the path.
-
-        Example:
-            >>> AudioFeatures().save("kws_features.json")  # doctest: +SKIP
-        """
-        path = Path(path)
-        path.write_text(self.to_json() + "\n")
-        return path
-
 
 def _settings(settings, kind=None, **overrides) -> AudioFeatures:
-    if settings is None:
-        settings = AudioFeatures()
-    if not isinstance(settings, AudioFeatures):
-        raise ParameterError(f"settings must be an AudioFeatures, got "
-                             f"{type(settings).__name__}; build one with "
-                             f"AudioFeatures(...) or read it with load_settings(path).")
+    settings = _record.checked(settings, AudioFeatures)
     if kind is not None and settings.kind != kind:
         overrides.setdefault("kind", kind)
         overrides.setdefault("mean", None)

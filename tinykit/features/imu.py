@@ -9,18 +9,16 @@ Augmentation of gestures (:func:`tinykit.features.imu_augment`) lives in
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import DatasetError, ParameterError
+from . import _record
 
 
 @dataclass(frozen=True)
-class ImuFeatures:
+class ImuFeatures(_record.Settings):
     """Settings of IMU gesture capture: saved beside a trained model, used on device.
 
     The defaults are those of the Arduino gesture sketch on the Nano 33 BLE Sense
@@ -45,6 +43,9 @@ class ImuFeatures:
         >>> s.shape, s.ranges
         ((119, 6), (4.0, 4.0, 4.0, 2000.0, 2000.0, 2000.0))
     """
+
+    TAG = "imu_features"
+
     accel_range_g: float = 4.0
     gyro_range_dps: float = 2000.0
     samples: int = 119
@@ -97,26 +98,6 @@ class ImuFeatures:
         """Duration of one gesture, seconds."""
         return self.samples / self.sample_rate
 
-    def to_dict(self) -> dict:
-        """The settings as a plain dict, tagged ``"tinykit": "imu_features"``."""
-        d = dataclasses.asdict(self)
-        d["channels"] = list(d["channels"])
-        return {"tinykit": "imu_features", "version": 1, **d}
-
-    def to_json(self) -> str:
-        """The settings as JSON text (``tinykit.features.settings_from_json`` reads it)."""
-        return json.dumps(self.to_dict(), indent=2)
-
-    def save(self, path) -> Path:
-        """Write the settings as JSON, e.g. beside ``model.tflite``; returns the path.
-
-        Example:
-            >>> ImuFeatures().save("gesture_features.json")  # doctest: +SKIP
-        """
-        path = Path(path)
-        path.write_text(self.to_json() + "\n")
-        return path
-
 
 def imu_normalize(x, settings=None) -> np.ndarray:
     """Scale raw IMU readings into [-1, 1] by the sensor's full-scale range.
@@ -139,12 +120,7 @@ def imu_normalize(x, settings=None) -> np.ndarray:
         >>> imu_normalize(np.array([[2.0, 0, 0, 1000.0, 0, 0]]))
         array([[0.5, 0. , 0. , 0.5, 0. , 0. ]], dtype=float32)
     """
-    if settings is None:
-        settings = ImuFeatures()
-    if not isinstance(settings, ImuFeatures):
-        raise ParameterError(f"settings must be an ImuFeatures, got "
-                             f"{type(settings).__name__}; build one with ImuFeatures(...) "
-                             f"or read it with load_settings(path).")
+    settings = _record.checked(settings, ImuFeatures)
     x = np.asarray(x, dtype=np.float32)
     ranges = np.asarray(settings.ranges, dtype=np.float32)
     if x.ndim == 0 or x.shape[-1] != len(ranges):
