@@ -404,8 +404,10 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b):
     dh, dw = opt.dilationHFactor, opt.dilationWFactor
     ph = _padding(opt.padding, ih, oh, opt.strideH, kh, dh)
     pw = _padding(opt.padding, iw, ow, opt.strideW, kw, dw)
-    decls += [codegen.struct("tk_conv_params", f"{p}_params",
-                      ((opt.strideH, opt.strideW), (dh, dw), (ph, pw), act)),
+    conv = ((opt.strideH, opt.strideW), (dh, dw), (ph, pw), act)
+    decls += [codegen.struct("tk_conv_params", f"{p}_params", conv) if name == "CONV_2D" else
+              codegen.struct("tk_depthwise_params", f"{p}_params",
+                             (conv, int(y.shape[3] // x.shape[3]))),
               codegen.struct("tk_dims", f"{p}_input_dims", x.shape),
               codegen.struct("tk_dims", f"{p}_filter_dims", w.shape),
               codegen.struct("tk_dims", f"{p}_output_dims", y.shape)]

@@ -216,14 +216,21 @@ tk_status tk_conv2d(const tk_conv_params *params, const tk_quant *quant,
                     output, 0);
 }
 
-tk_status tk_depthwise_conv2d(const tk_conv_params *params, const tk_quant *quant,
+tk_status tk_depthwise_conv2d(const tk_depthwise_params *params, const tk_quant *quant,
                               const tk_dims *input_dims, const int8_t *input,
                               const tk_dims *filter_dims, const int8_t *filter,
                               const int32_t *bias, const tk_dims *output_dims,
                               int8_t *output)
 {
-    return convolve(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
-                    output, 1);
+    if (params == NULL || input_dims == NULL || output_dims == NULL) {
+        return TK_ERROR_ARGUMENT;
+    }
+    if (params->depth_multiplier < 1 ||
+        params->depth_multiplier * input_dims->c != output_dims->c) {
+        return TK_ERROR_SIZE;
+    }
+    return convolve(&params->conv, quant, input_dims, input, filter_dims, filter, bias,
+                    output_dims, output, 1);
 }
 
 tk_status tk_fully_connected(const tk_fc_params *params, const tk_quant *quant,

@@ -57,6 +57,12 @@ typedef struct {
     tk_range activation;
 } tk_conv_params;
 
+/* DEPTHWISE_CONV_2D: output channel o reads input channel o / depth_multiplier. */
+typedef struct {
+    tk_conv_params conv;
+    int32_t depth_multiplier;   /* output channels per input channel */
+} tk_depthwise_params;
+
 /* MAX_POOL_2D and AVERAGE_POOL_2D. */
 typedef struct {
     tk_hw filter;
@@ -88,7 +94,7 @@ tk_status tk_conv2d(const tk_conv_params *params, const tk_quant *quant,
                     const tk_dims *output_dims, int8_t *output);
 
 /* filter_dims: {1, kernel h, kernel w, output channels}; bias may be NULL. */
-tk_status tk_depthwise_conv2d(const tk_conv_params *params, const tk_quant *quant,
+tk_status tk_depthwise_conv2d(const tk_depthwise_params *params, const tk_quant *quant,
                               const tk_dims *input_dims, const int8_t *input,
                               const tk_dims *filter_dims, const int8_t *filter,
                               const int32_t *bias, const tk_dims *output_dims,
