@@ -1,7 +1,8 @@
 """The board registry: one folder per board under boards/ (carried in the package).
 
 Each ``boards/<name>/board.toml`` says what the board is (CPU, memory, sensors), how it
-is flashed and which project templates it has, so adding a board is adding a folder.
+is flashed, which project templates and firmware it has and, for an emulated board,
+how the emulator boots it, so adding a board is adding a folder.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ class Board:
     title: str
     folder: Path
     cpu: str = ""
+    cpu_flags: tuple = ()
+    clock_hz: int = 0
     flash_bytes: int = 0
     ram_bytes: int = 0
     reserved_flash_bytes: int = 0
@@ -32,6 +35,8 @@ class Board:
     flasher: str = ""
     sensors: tuple = ()
     apps: dict = field(default_factory=dict)
+    firmware: dict = field(default_factory=dict)
+    run: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     def template(self, app) -> Path:
@@ -39,6 +44,14 @@ class Board:
             raise DeployError(f"board {self.name!r} has no {app!r} project template; it has "
                               f"{sorted(self.apps)}. Add one to {self.folder / 'board.toml'}.")
         return self.folder / self.apps[app]
+
+    def firmware_dir(self, name) -> Path:
+        """The source folder of the firmware ``name`` (the board.toml ``[firmware]`` table)."""
+        if name not in self.firmware:
+            raise DeployError(f"board {self.name!r} has no {name!r} firmware; it has "
+                              f"{sorted(self.firmware)} (the [firmware] table of "
+                              f"{self.folder / 'board.toml'}).")
+        return self.folder / self.firmware[name]
 
     def check_fit(self, flash_bytes, arena_bytes):
         """Raise DeployError if a model of this size cannot fit beside the firmware."""
@@ -75,6 +88,7 @@ def board(name) -> Board:
     kwargs = {k: data.pop(k) for k in list(data) if k in _KNOWN}
     kwargs.setdefault("title", name)
     kwargs["sensors"] = tuple(kwargs.get("sensors", ()))
+    kwargs["cpu_flags"] = tuple(kwargs.get("cpu_flags", ()))
     return Board(folder=path.parent, apps=data.pop("apps", {}), extra=data, **kwargs)
 
 

@@ -7,6 +7,7 @@ from .._tools import TOOL_HINTS, require_tool
 from ..errors import DeployError
 from .boards import board as get_board
 
+
 def _run(cmd, what):
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
@@ -18,15 +19,28 @@ def _run(cmd, what):
 def flash(project, port=None, *, compile_only=False):
     """Build and upload a generated project to a board on ``port``.
 
-    Uses the board's flasher (``arduino-cli`` for Arduino boards). Raises
-    ToolNotFoundError naming the tool and how to install it when it is missing, and
-    DeployError with the tool's last lines when building or uploading fails.
+    Uses the board's flasher: ``arduino-cli`` for Arduino boards; ``qemu`` for the
+    emulated board (``mps2-an386``), where flashing is building the project's firmware
+    and booting it (no port), and the result is the
+    :class:`~tinykit.deploy.emulated.DeviceRun` with what the board computed.
+    ``compile_only=True`` builds without uploading (or booting).
+
+    Raises ToolNotFoundError naming the tool and how to install it when it is missing,
+    DeployError with the tool's last lines when building or uploading fails, and
+    DeviceError when the emulated board faults or hangs.
 
     Example:
         >>> flash(project, port="/dev/ttyACM0")  # doctest: +SKIP
+        >>> flash(tinykit.deploy.emulated.generate_project(tfl, x)).outputs  # doctest: +SKIP
     """
     b = get_board(project.board)
     tool = b.flasher
+    if tool == "qemu":
+        from . import emulated
+        if compile_only:
+            emulated.build_project(project)
+            return None
+        return emulated.run_project(project)
     if tool == "arduino-cli":
         exe = require_tool(tool)
         fqbn = b.extra["fqbn"]

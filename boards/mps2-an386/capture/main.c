@@ -9,10 +9,12 @@
  * LOOPS passes over the data (0: forever). CORRUPT_EVERY n > 0 flips one bit in
  * every n-th audio frame after its CRC is computed, to test the receiver. PACE=1
  * sends at the sensor's rate (119 rows/s, 1 s between gestures; audio at its sample
- * rate) timed by SysTick, as a real board does; PACE=0 sends as fast as UART0 goes. */
+ * rate) timed by SysTick, as a real board does; PACE=0 sends as fast as UART0 goes.
+ * These settings come from the generated firmware_config.h (see the Makefile). */
 #include <stdint.h>
 
 #include "capture_data.h"
+#include "firmware_config.h"
 #include "frame.h"
 #include "uart.h"
 
@@ -31,7 +33,6 @@
 #ifndef PACE
 #define PACE 0
 #endif
-#define SYSTEM_CLOCK 25000000u
 #define IMU_RATE_HZ 119u
 
 /* SysTick, polled: tick_start(period) then tick_wait() once per period. */
@@ -77,7 +78,7 @@ static void put_milli(int32_t m)
 static void stream_imu(void)
 {
     uart_puts("aX,aY,aZ,gX,gY,gZ\r\n");
-    tick_start(SYSTEM_CLOCK / IMU_RATE_HZ);
+    tick_start(BOARD_CLOCK_HZ / IMU_RATE_HZ);
     for (uint32_t pass = 0; LOOPS == 0 || pass < LOOPS; pass++) {
         const int32_t *v = imu_milli;
         for (uint32_t g = 0; g < imu_gesture_count; g++) {
@@ -112,12 +113,12 @@ static uint32_t rng(void)
 
 static void stream_audio(void)
 {
-    static const char info[] = "{\"board\":\"mps2-an386\",\"rate\":" AUDIO_RATE_TEXT
+    static const char info[] = "{\"board\":\"" BOARD_NAME "\",\"rate\":" AUDIO_RATE_TEXT
         ",\"format\":\"s16le\",\"channels\":1,\"frame_samples\":" FRAME_SAMPLES_TEXT "}";
     uint32_t seq = 0;
     uart_putc(0);
     frame_send(FRAME_TYPE_INFO, seq++, info, sizeof info - 1, -1);
-    tick_start((uint32_t)(((uint64_t)SYSTEM_CLOCK * FRAME_SAMPLES) / audio_rate));
+    tick_start((uint32_t)(((uint64_t)BOARD_CLOCK_HZ * FRAME_SAMPLES) / audio_rate));
     for (uint32_t pass = 0; LOOPS == 0 || pass < LOOPS; pass++) {
         for (uint32_t start = 0; start < audio_sample_count; start += FRAME_SAMPLES) {
             uint32_t n = audio_sample_count - start;
@@ -144,7 +145,7 @@ int main(void)
 #elif defined(CAPTURE_MODE_audio)
     stream_audio();
 #else
-#error "build with MODE=imu or MODE=audio"
+#error "firmware_config.h defines neither CAPTURE_MODE_imu nor CAPTURE_MODE_audio"
 #endif
     for (;;) {
         __asm__ volatile("wfi");

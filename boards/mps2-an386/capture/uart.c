@@ -1,22 +1,31 @@
-/* CMSDK APB UART0 at 0x40004000: DATA +0, STATE +4 (bit0 TX full), CTRL +8
- * (bit0 TX enable, bit1 RX enable), BAUDDIV +0x10. Polled, no interrupts. */
+/* UART0 of the board (a CMSDK APB UART: DATA, STATE bit0 TX full, CTRL bit0 TX enable
+ * and bit1 RX enable, BAUDDIV), polled, no interrupts. Its address, register offsets
+ * and the clock come from board.toml through the generated firmware_config.h. */
 #include "uart.h"
 
-#define UART0_BASE 0x40004000u
-#define UART_DATA    (*(volatile uint32_t *)(UART0_BASE + 0x00))
-#define UART_STATE   (*(volatile uint32_t *)(UART0_BASE + 0x04))
-#define UART_CTRL    (*(volatile uint32_t *)(UART0_BASE + 0x08))
-#define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10))
+#include "firmware_config.h"
+
+#define UART_REG(offset) (*(volatile uint32_t *)(UART0_BASE + (offset)))
+#define UART_DATA    UART_REG(UART0_DATA_OFFSET)
+#define UART_STATE   UART_REG(UART0_STATE_OFFSET)
+#define UART_CTRL    UART_REG(UART0_CTRL_OFFSET)
+#define UART_BAUDDIV UART_REG(UART0_BAUDDIV_OFFSET)
 #define STATE_TX_FULL 0x1u
 #define CTRL_TX_EN    0x1u
 #define CTRL_RX_EN    0x2u
-#define SYSTEM_CLOCK  25000000u
 
 void uart_init(uint32_t baud)
 {
-    uint32_t div = SYSTEM_CLOCK / baud;
+    uint32_t div = BOARD_CLOCK_HZ / baud;
     UART_BAUDDIV = div < 16 ? 16 : div;
     UART_CTRL = CTRL_TX_EN | CTRL_RX_EN;
+}
+
+void uart_start_tx(void)
+{
+    if (!(UART_CTRL & CTRL_TX_EN)) {
+        uart_init(115200);
+    }
 }
 
 void uart_putc(uint8_t c)

@@ -1,10 +1,12 @@
-/* CMSDK APB UART0 of the mps2-an386 board. */
+/* UART0 of the mps2-an386 board. */
 #ifndef CAPTURE_UART_H
 #define CAPTURE_UART_H
 #include <stddef.h>
 #include <stdint.h>
 
 void uart_init(uint32_t baud);
+/* Enables the transmitter if uart_init has not run yet (the fault report). */
+void uart_start_tx(void);
 void uart_putc(uint8_t c);
 void uart_write(const void *data, size_t n);
 void uart_puts(const char *s);

@@ -1,21 +1,39 @@
 /* tinykit inference check for QEMU mps2-an386 (Cortex-M4F): runs the generated plain-C
- * model (tk_model.c) on every compiled-in int8 input (tk_inputs.c) and prints each
- * output vector on UART0 as "out <index>: <v0> <v1> ...", then "done".
+ * model (tk_model.c) on every compiled-in int8 input (tk_inputs.c) and prints on UART0
+ *
+ *   tinykit infer: <count> inputs
+ *   out <index>: <v0> <v1> ...          one line per input
+ *   done
+ *
+ * or, when the model returns a non-zero status, "error <index>: tk_model_invoke
+ * returned <status>" and stops. A fault prints a FAULT line (startup.c).
  * tinykit.deploy.emulated builds it, boots it and compares the outputs with the
  * TFLite Micro interpreter's. */
 #include <stdint.h>
 
+#include "firmware_config.h"
+#include "tk_inputs.h"
 #include "tk_model.h"
 #include "uart.h"
 
-extern const int8_t tk_inputs[];
-extern const uint32_t tk_input_count;
+#ifndef TK_FAULT_TEST
+#define TK_FAULT_TEST 0     /* 1: read from an unmapped address before the first output */
+#endif
+#ifndef TK_HANG_TEST
+#define TK_HANG_TEST 0      /* 1: stop silently before the first output */
+#endif
+
+/* tk_model_invoke returns void or, in newer runtimes, an int status (0: ok): the
+ * status either way (0 for void). */
+#define TK_INVOKE(in, out) __builtin_choose_expr(                                    \
+    __builtin_types_compatible_p(__typeof__(tk_model_invoke((in), (out))), void),  \
+    (tk_model_invoke((in), (out)), 0), tk_model_invoke((in), (out)))
 
 static void put_int(int32_t v)
 {
     char buf[12];
     int i = sizeof buf;
-    uint32_t u = v < 0 ? (uint32_t)(-v) : (uint32_t)v;
+    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
     do {
         buf[--i] = (char)('0' + u % 10);
         u /= 10;
@@ -26,6 +44,13 @@ static void put_int(int32_t v)
     uart_write(buf + i, sizeof buf - (size_t)i);
 }
 
+static void stop(void)
+{
+    for (;;) {
+        __asm__ volatile("wfi");
+    }
+}
+
 int main(void)
 {
     static int8_t out[TK_MODEL_OUTPUT_SIZE];
@@ -33,8 +58,22 @@ int main(void)
     uart_puts("tinykit infer: ");
     put_int((int32_t)tk_input_count);
     uart_puts(" inputs\r\n");
+    if (TK_FAULT_TEST) {
+        (void)*(volatile uint32_t *)0xDEAD0000u;
+    }
+    if (TK_HANG_TEST) {
+        stop();
+    }
     for (uint32_t n = 0; n < tk_input_count; n++) {
-        tk_model_invoke(tk_inputs + n * TK_MODEL_INPUT_SIZE, out);
+        int status = TK_INVOKE(tk_inputs + n * TK_MODEL_INPUT_SIZE, out);
+        if (status != 0) {
+            uart_puts("error ");
+            put_int((int32_t)n);
+            uart_puts(": tk_model_invoke returned ");
+            put_int(status);
+            uart_puts("\r\n");
+            stop();
+        }
         uart_puts("out ");
         put_int((int32_t)n);
         uart_putc(':');
@@ -45,7 +84,5 @@ int main(void)
         uart_puts("\r\n");
     }
     uart_puts("done\r\n");
-    for (;;) {
-        __asm__ volatile("wfi");
-    }
+    stop();
 }
