@@ -106,28 +106,20 @@ def test_qemu_exiting_early_is_a_device_error_with_its_stderr(tmp_path):
     assert "qemu" in stderr.lower()                 # QEMU's own complaint
 
 
-@pytest.mark.parametrize("status", [0, 7])
-def test_a_model_returning_a_status_is_run_or_reported(model, project, build_dir, tmp_path,
-                                                       status):
-    """tk_model_invoke may return an int status (0: ok) instead of void."""
-    tfl, x = model
+def test_a_model_returning_an_error_is_reported(model, project, build_dir, tmp_path):
+    """tk_model_invoke returns the first kernel error; the firmware prints it and stops."""
     files = []
     for path in project.files:
         text = path.read_text()
-        if path.name in ("tk_model.h", "tk_model.c"):
-            text = text.replace("void tk_model_invoke(", "int tk_model_invoke(")
         if path.name == "tk_model.c":
-            text = text[:text.rstrip().rindex("}")] + f"  return {status};\n}}\n"
+            assert text.rstrip().endswith("return TK_OK;\n}")
+            text = text.rstrip()[:-len("return TK_OK;\n}")] + "return TK_ERROR_SIZE;\n}\n"
         (tmp_path / path.name).write_text(text)
         files.append(tmp_path / path.name)
     changed = deploy.Project(path=tmp_path, board=project.board, app=project.app, files=files)
-    if status == 0:
-        device = emulated.run_project(changed, build_dir=build_dir, timeout=120)
-        np.testing.assert_array_equal(device.outputs, convert.run_tflm(tfl, x))
-    else:
-        with pytest.raises(DeviceError, match="error 0: tk_model_invoke returned 7") as err:
-            emulated.run_project(changed, build_dir=build_dir, timeout=120)
-        assert err.value.lines[-1] == "error 0: tk_model_invoke returned 7"
+    with pytest.raises(DeviceError, match="error 0: tk_model_invoke returned 2") as err:
+        emulated.run_project(changed, build_dir=build_dir, timeout=120)
+    assert err.value.lines[-1] == "error 0: tk_model_invoke returned 2"
 
 
 def test_builds_are_cached_and_never_written_under_boards(project, tmp_path, monkeypatch):

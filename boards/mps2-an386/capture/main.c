@@ -56,23 +56,17 @@ static void tick_wait(void)
 }
 
 #if defined(CAPTURE_MODE_imu)
+/* m / 1000 with three decimals ("-0.512"), as IMU_Capture prints its readings. */
 static void put_milli(int32_t m)
 {
-    char buf[16];
-    int i = sizeof buf;
-    uint32_t v = m < 0 ? (uint32_t)(-m) : (uint32_t)m;
-    buf[--i] = (char)('0' + v % 10); v /= 10;
-    buf[--i] = (char)('0' + v % 10); v /= 10;
-    buf[--i] = (char)('0' + v % 10); v /= 10;
-    buf[--i] = '.';
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    uint32_t v = m < 0 ? 0u - (uint32_t)m : (uint32_t)m;
+    const char frac[4] = {'.', (char)('0' + v / 100 % 10), (char)('0' + v / 10 % 10),
+                          (char)('0' + v % 10)};
     if (m < 0) {
-        buf[--i] = '-';
+        uart_putc('-');
     }
-    uart_write(buf + i, sizeof buf - (size_t)i);
+    uart_put_int((int32_t)(v / 1000));
+    uart_write(frac, sizeof frac);
 }
 
 static void stream_imu(void)

@@ -49,3 +49,18 @@ void uart_puts(const char *s)
         uart_putc((uint8_t)*s++);
     }
 }
+
+void uart_put_int(int32_t v)
+{
+    char buf[12];
+    int i = sizeof buf;
+    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+    do {
+        buf[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        buf[--i] = '-';
+    }
+    uart_write(buf + i, sizeof buf - (size_t)i);
+}

@@ -10,5 +10,7 @@ void uart_start_tx(void);
 void uart_putc(uint8_t c);
 void uart_write(const void *data, size_t n);
 void uart_puts(const char *s);
+/* A decimal integer, with '-' when negative. */
+void uart_put_int(int32_t v);
 
 #endif

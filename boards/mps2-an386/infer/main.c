@@ -23,27 +23,6 @@
 #define TK_HANG_TEST 0      /* 1: stop silently before the first output */
 #endif
 
-/* tk_model_invoke returns void or, in newer runtimes, an int status (0: ok): the
- * status either way (0 for void). */
-#define TK_INVOKE(in, out) __builtin_choose_expr(                                    \
-    __builtin_types_compatible_p(__typeof__(tk_model_invoke((in), (out))), void),  \
-    (tk_model_invoke((in), (out)), 0), tk_model_invoke((in), (out)))
-
-static void put_int(int32_t v)
-{
-    char buf[12];
-    int i = sizeof buf;
-    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
-    do {
-        buf[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) {
-        buf[--i] = '-';
-    }
-    uart_write(buf + i, sizeof buf - (size_t)i);
-}
-
 static void stop(void)
 {
     for (;;) {
@@ -56,7 +35,7 @@ int main(void)
     static int8_t out[TK_MODEL_OUTPUT_SIZE];
     uart_init(115200);
     uart_puts("tinykit infer: ");
-    put_int((int32_t)tk_input_count);
+    uart_put_int((int32_t)tk_input_count);
     uart_puts(" inputs\r\n");
     if (TK_FAULT_TEST) {
         (void)*(volatile uint32_t *)0xDEAD0000u;
@@ -65,21 +44,21 @@ int main(void)
         stop();
     }
     for (uint32_t n = 0; n < tk_input_count; n++) {
-        int status = TK_INVOKE(tk_inputs + n * TK_MODEL_INPUT_SIZE, out);
-        if (status != 0) {
+        tk_status status = tk_model_invoke(tk_inputs + n * TK_MODEL_INPUT_SIZE, out);
+        if (status != TK_OK) {
             uart_puts("error ");
-            put_int((int32_t)n);
+            uart_put_int((int32_t)n);
             uart_puts(": tk_model_invoke returned ");
-            put_int(status);
+            uart_put_int((int32_t)status);
             uart_puts("\r\n");
             stop();
         }
         uart_puts("out ");
-        put_int((int32_t)n);
+        uart_put_int((int32_t)n);
         uart_putc(':');
         for (int i = 0; i < TK_MODEL_OUTPUT_SIZE; i++) {
             uart_putc(' ');
-            put_int(out[i]);
+            uart_put_int(out[i]);
         }
         uart_puts("\r\n");
     }
