@@ -42,9 +42,16 @@ def build(name, root, tmp_path):
     else:
         main, define = stubs / "imu_main.cpp", [f'-DSKETCH="{name}.ino"']
     exe = tmp_path / name
+    sketch = root / "boards" / "nano33ble" / name
+    c_files = sorted(str(p) for p in sketch.glob("*.c"))   # compiled as C, as Arduino does
+    objs = []
+    for c_file in c_files:
+        objs.append(str(tmp_path / (c_file.rsplit("/", 1)[-1] + ".o")))
+        subprocess.run(["gcc", "-std=c99", "-Wall", "-Werror", "-c", c_file, "-o", objs[-1]],
+                       check=True, timeout=120)
     subprocess.run([cxx, "-std=c++17", "-Wall", "-Werror", "-I", str(stubs), *define,
-                    "-I", str(root / "boards" / "nano33ble" / name), "-include", "cstdlib",
-                    str(main), "-o", str(exe)], check=True)
+                    "-I", str(sketch), "-include", "cstdlib",
+                    str(main), *objs, "-o", str(exe)], check=True, timeout=300)
     return exe
 
 

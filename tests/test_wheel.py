@@ -95,7 +95,7 @@ model = keras.Sequential([keras.layers.Input(x.shape[1:]), keras.layers.Flatten(
 tfl = tinykit.convert.to_int8(model, representative=x)
 project = tinykit.deploy.generate(
     tfl, board="nano33ble", app="gesture", out=sys.argv[1], labels=ds.labels,
-    settings={"ranges": [4.0, 2000.0], "samples": 119, "channels": 6, "threshold": 2.5})
+    features=tinykit.features.ImuFeatures())
 device = tinykit.deploy.emulated.run(tfl, x, build_dir=sys.argv[2], timeout=120)
 print(json.dumps({
     "tinykit": tinykit.__file__, "labels": ds.labels, "n_train": len(ds.x_train),

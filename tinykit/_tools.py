@@ -3,8 +3,9 @@ saying how to install the ones that are missing. Shared by capture and deploy.""
 from __future__ import annotations
 
 import shutil
+import subprocess
 
-from .errors import ToolNotFoundError
+from .errors import DeployError, ToolNotFoundError
 
 # How to get each tool, for the error raised when it is missing.
 TOOL_HINTS = {
@@ -35,3 +36,21 @@ def require_tool(tool) -> str:
     if path is None:
         raise ToolNotFoundError(tool, TOOL_HINTS.get(tool, "Install it and put it on PATH."))
     return path
+
+
+def run_tool(cmd, *, what, timeout, cwd=None, check=True) -> subprocess.CompletedProcess:
+    """Run an external program with a deadline, capturing its text output.
+
+    Raises:
+        DeployError: it ran past ``timeout`` seconds, or (with ``check``) exited with an
+            error; the message names ``what`` and gives its last lines.
+    """
+    cmd = [str(c) for c in cmd]
+    try:
+        result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise DeployError(f"{what} did not finish within {timeout} s: {' '.join(cmd)}") from None
+    if check and result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+        raise DeployError(f"{what} failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}")
+    return result

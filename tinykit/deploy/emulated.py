@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from .._resources import runtime_dir
-from .._tools import require_tool
+from .._tools import require_tool, run_tool
 from ..errors import DeployError, DeviceError, ParameterError
 from . import codegen
 from .boards import board as get_board
@@ -52,6 +52,7 @@ from .project import Project
 
 BOARD = "mps2-an386"
 CROSS = "arm-none-eabi-"
+COMMON = "common"                # boards/common: C shared by every firmware
 SERIALS = ("stdio", "tcp", "pty")
 
 # What QEMU prints once the serial connection is there (tcp: on stderr; pty: on stdout).
@@ -155,7 +156,7 @@ def build(firmware, sources, *, config=None, build_dir=None) -> Path:
     files = dict(sources)
     files["firmware_config.h"] = _config_header(b, dict(config or {}))
     make_vars = {"CPU": " ".join(b.cpu_flags)}
-    key = f"{firmware}-{_digest(files, make_vars, [b.folder, runtime_dir()])}"
+    key = f"{firmware}-{_digest(files, make_vars, [b.folder, b.folder.parent / COMMON, runtime_dir()])}"
     root = (Path(build_dir) if build_dir else _cache_root() / "build" / b.name).resolve()
     out = root / key
     elf = out / f"{firmware}.elf"
@@ -169,7 +170,8 @@ def build(firmware, sources, *, config=None, build_dir=None) -> Path:
         codegen.write(tmp / "gen", files)
         cmd = [make, "-f", str(makefile), f"GEN={tmp / 'gen'}", f"BUILD={tmp}",
                f"CPU={make_vars['CPU']}", f"RUNTIME={runtime_dir()}"]
-        result = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+        result = run_tool(cmd, what=f"building the {firmware} firmware", timeout=600, cwd=tmp,
+                     check=False)
         if result.returncode != 0 or not (tmp / elf.name).is_file():
             failed = root / f"{key}.failed"
             shutil.rmtree(failed, ignore_errors=True)
@@ -436,8 +438,8 @@ def _explain_fault(line, elf) -> str:
     where = ""
     addr2line = shutil.which(CROSS + "addr2line")
     if "pc" in values and addr2line:
-        out = subprocess.run([addr2line, "-f", "-e", str(elf), hex(values["pc"])],
-                             capture_output=True, text=True).stdout.split("\n")
+        out = run_tool([addr2line, "-f", "-e", elf, hex(values["pc"])], what="addr2line",
+                  timeout=30, check=False).stdout.split("\n")
         if out and out[0] and out[0] != "??":
             place = Path(out[1].split(" ")[0]).name if len(out) > 1 else ""
             where = f"in {out[0]}" + (f" at {place}" if place and not place.startswith("?")
@@ -449,7 +451,7 @@ def _explain_fault(line, elf) -> str:
 # -- the inference firmware: a model and its inputs --------------------------------
 def _sizes(elf):
     size = require_tool(CROSS + "size")
-    out = subprocess.run([size, str(elf)], capture_output=True, text=True).stdout.strip()
+    out = run_tool([size, elf], what="arm-none-eabi-size", timeout=30).stdout.strip()
     nums = out.splitlines()[-1].split()[:3] if out else ["0", "0", "0"]
     return tuple(int(n) for n in nums)
 

@@ -1,19 +1,9 @@
 """Flash a generated project with the tool its board uses, when that tool is installed."""
 from __future__ import annotations
 
-import subprocess
-
-from .._tools import TOOL_HINTS, require_tool
+from .._tools import TOOL_HINTS, require_tool, run_tool
 from ..errors import DeployError
 from .boards import board as get_board
-
-
-def _run(cmd, what):
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
-        raise DeployError(f"{what} failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}")
-    return result
 
 
 def flash(project, port=None, *, compile_only=False):
@@ -44,14 +34,15 @@ def flash(project, port=None, *, compile_only=False):
     if tool == "arduino-cli":
         exe = require_tool(tool)
         fqbn = b.extra["fqbn"]
-        _run([exe, "compile", "--fqbn", fqbn, str(project.path)], "arduino-cli compile")
+        run_tool([exe, "compile", "--fqbn", fqbn, project.path], what="arduino-cli compile",
+            timeout=1800)
         if compile_only:
             return None
         if not port:
             raise DeployError("no port given: pass port='/dev/ttyACM0' (or COM3); "
                               "tinykit.capture.list_ports() lists what is attached.")
-        return _run([exe, "upload", "-p", port, "--fqbn", fqbn, str(project.path)],
-                    "arduino-cli upload")
+        return run_tool([exe, "upload", "-p", port, "--fqbn", fqbn, project.path],
+                   what="arduino-cli upload", timeout=300)
     if tool in TOOL_HINTS:
         require_tool(tool)
         raise DeployError(f"flashing {b.title} with {tool} is not wired up yet; the build "

@@ -111,7 +111,7 @@ static void stream_audio(void)
         ",\"format\":\"s16le\",\"channels\":1,\"frame_samples\":" FRAME_SAMPLES_TEXT "}";
     uint32_t seq = 0;
     uart_putc(0);
-    frame_send(FRAME_TYPE_INFO, seq++, info, sizeof info - 1, -1);
+    frame_send(TK_FRAME_TYPE_INFO, seq++, info, sizeof info - 1, -1);
     tick_start((uint32_t)(((uint64_t)BOARD_CLOCK_HZ * FRAME_SAMPLES) / audio_rate));
     for (uint32_t pass = 0; LOOPS == 0 || pass < LOOPS; pass++) {
         for (uint32_t start = 0; start < audio_sample_count; start += FRAME_SAMPLES) {
@@ -124,7 +124,7 @@ static void stream_audio(void)
             if (CORRUPT_EVERY > 0 && seq % CORRUPT_EVERY == CORRUPT_EVERY - 1) {
                 flip = (int32_t)(rng() % ((8u + 2u * n + 4u) * 8u));
             }
-            frame_send(FRAME_TYPE_AUDIO, seq++, audio_pcm + start, (uint16_t)(2u * n), flip);
+            frame_send(TK_FRAME_TYPE_AUDIO, seq++, audio_pcm + start, (uint16_t)(2u * n), flip);
         }
     }
 }

@@ -10,17 +10,17 @@
 //   arduino-cli compile --fqbn arduino:mbed_nano:nano33ble boards/nano33ble/capture_audio
 //   python -c "import tinykit; print(tinykit.capture.record('/dev/ttyACM0', label='yes', out='data', clips=20))"
 //
-// Library: PDM (part of the Arduino mbed core).
+// Library: PDM (part of the Arduino mbed core). tk_frame.c/.h: tinykit's frames, the
+// same C as the emulated board's capture firmware (boards/common).
 
 #include <PDM.h>
+
+#include "tk_frame.h"
 
 namespace {
 
 constexpr int kSampleRate = 16000;
 constexpr int kFrameSamples = 256;
-constexpr uint8_t kTypeAudio = 0x01;
-constexpr uint8_t kTypeInfo = 0x10;
-constexpr uint8_t kVersion = 1;
 
 // Ring buffer filled by the PDM interrupt, drained by loop().
 constexpr int kRing = 8192;
@@ -29,58 +29,13 @@ volatile uint32_t ring_head = 0;
 uint32_t ring_tail = 0;
 uint32_t sequence = 0;
 
-uint32_t crc_table[256];
-
-void CrcInit() {
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = (c & 1) ? (0xEDB88320u ^ (c >> 1)) : (c >> 1);
-    crc_table[i] = c;
-  }
-}
-
-uint32_t Crc32(const uint8_t* data, size_t n) {
-  uint32_t c = 0xFFFFFFFFu;
-  while (n--) c = crc_table[(c ^ *data++) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
-// Consistent overhead byte stuffing: no 0x00 in the output; returns its length.
-size_t CobsEncode(const uint8_t* in, size_t n, uint8_t* out) {
-  size_t code_at = 0, o = 1;
-  uint8_t code = 1;
-  for (size_t i = 0; i < n; i++) {
-    if (in[i] == 0) {
-      out[code_at] = code;
-      code_at = o++;
-      code = 1;
-    } else {
-      out[o++] = in[i];
-      if (++code == 0xFF) {
-        out[code_at] = code;
-        code_at = o++;
-        code = 1;
-      }
-    }
-  }
-  out[code_at] = code;
-  return o;
-}
-
+// One frame: header, payload and CRC-32 packed, COBS-encoded, delimited (tk_frame.c,
+// shared with tinykit's other capture firmware).
 void SendFrame(uint8_t type, const uint8_t* payload, uint16_t n) {
-  static uint8_t raw[8 + 2 * kFrameSamples + 4 + 64];
-  static uint8_t encoded[sizeof(raw) + sizeof(raw) / 254 + 2];
-  raw[0] = type;
-  raw[1] = kVersion;
-  raw[2] = n & 0xFF;
-  raw[3] = n >> 8;
-  for (int i = 0; i < 4; i++) raw[4 + i] = (sequence >> (8 * i)) & 0xFF;
-  memcpy(raw + 8, payload, n);
-  uint32_t crc = Crc32(raw, 8 + n);
-  for (int i = 0; i < 4; i++) raw[8 + n + i] = (crc >> (8 * i)) & 0xFF;
-  size_t m = CobsEncode(raw, 8 + n + 4, encoded);
-  encoded[m++] = 0;
-  Serial.write(encoded, m);
+  static uint8_t raw[2 * kFrameSamples + 64 + TK_FRAME_OVERHEAD];
+  static uint8_t encoded[TK_FRAME_ENCODED_MAX(2 * kFrameSamples + 64)];
+  size_t len = tk_frame_pack(type, sequence, payload, n, raw);
+  Serial.write(encoded, tk_frame_encode(raw, len, encoded));
   sequence++;
 }
 
@@ -101,18 +56,17 @@ void setup() {
   Serial.begin(921600);
   while (!Serial) {
   }
-  CrcInit();
   PDM.onReceive(OnPdmData);
   if (!PDM.begin(1, kSampleRate)) {
     const char* msg = "{\"error\":\"PDM.begin failed\"}";
-    SendFrame(kTypeInfo, reinterpret_cast<const uint8_t*>(msg), strlen(msg));
+    SendFrame(TK_FRAME_TYPE_INFO, reinterpret_cast<const uint8_t*>(msg), strlen(msg));
     while (true) {
     }
   }
   const uint8_t zero = 0;
   Serial.write(&zero, 1);  // a delimiter first: the receiver starts clean
   const char* info = "{\"board\":\"nano33ble\",\"rate\":16000,\"format\":\"s16le\"}";
-  SendFrame(kTypeInfo, reinterpret_cast<const uint8_t*>(info), strlen(info));
+  SendFrame(TK_FRAME_TYPE_INFO, reinterpret_cast<const uint8_t*>(info), strlen(info));
 }
 
 void loop() {
@@ -130,6 +84,6 @@ void loop() {
       payload[2 * i + 1] = (s >> 8) & 0xFF;
     }
     ring_tail += kFrameSamples;
-    SendFrame(kTypeAudio, payload, sizeof(payload));
+    SendFrame(TK_FRAME_TYPE_AUDIO, payload, sizeof(payload));
   }
 }

@@ -1,0 +1,1 @@
+../../common/tk_frame.h
