@@ -26,14 +26,14 @@ class Board:
     title: str
     folder: Path
     cpu: str = ""
-    cpu_flags: tuple = ()
     clock_hz: int = 0
+    cpu_flags: tuple = ()
+    flasher: str = ""
+    sensors: tuple = ()
     flash_bytes: int = 0
     ram_bytes: int = 0
     reserved_flash_bytes: int = 0
     reserved_ram_bytes: int = 0
-    flasher: str = ""
-    sensors: tuple = ()
     apps: dict = field(default_factory=dict)
     firmware: dict = field(default_factory=dict)
     run: dict = field(default_factory=dict)
