@@ -465,11 +465,12 @@ def generate_project(tfl, x, *, out="build", name=None, source="") -> Project:
     ``infer`` firmware with them and runs it on the emulated board.
 
     Args:
-        tfl: int8 .tflite bytes (from ``tinykit.convert.to_int8``).
+        tfl: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
         x: float inputs, quantized with the model's input scale and zero point.
         out: parent folder of the project.
         name: project name; default ``"infer_mps2-an386"``.
-        source: a few words on where the model came from, for the generated headers.
+        source: a few words on where the model came from, for the generated headers
+            (default: the model's own ``source``).
 
     Returns:
         A :class:`~tinykit.deploy.project.Project` (board ``"mps2-an386"``, app ``"infer"``).
@@ -483,12 +484,13 @@ def generate_project(tfl, x, *, out="build", name=None, source="") -> Project:
         (10, 5)
     """
     from .. import __version__
-    from ..convert import quantize_inputs
+    from ..convert import as_model
     b = get_board(BOARD)
-    model = bytes(tfl)
+    model = as_model(tfl)
+    source = source or model.source
     header, csrc, info = generate_c_model(model, source=source)
-    b.check_fit(len(model), info["buffer_bytes"])
-    q = np.asarray(quantize_inputs(tfl, x), dtype=np.int8).reshape(-1, info["input_size"])
+    b.check_fit(model.flash_bytes, info["buffer_bytes"])
+    q = np.asarray(model.quantize(x), dtype=np.int8).reshape(-1, info["input_size"])
     what = f"{len(q)} inputs for {source or 'an int8 model'}"
     gen = "tinykit.deploy.emulated.generate_project"
     files = {
@@ -510,10 +512,10 @@ def generate_project(tfl, x, *, out="build", name=None, source="") -> Project:
     meta = {"generator": f"tinykit {__version__} ({gen})", "board": b.name, "app": "infer",
             "source": source, "inputs": len(q), "input_size": info["input_size"],
             "output_size": info["output_size"], "ops": info["ops"],
-            "flash_bytes": len(model), "buffer_bytes": info["buffer_bytes"]}
+            "flash_bytes": model.flash_bytes, "buffer_bytes": info["buffer_bytes"]}
     (folder / "tinykit.json").write_text(json.dumps(meta, indent=2) + "\n")
     return Project(path=folder, board=b.name, app="infer", files=paths + [folder / "tinykit.json"],
-                   arena_bytes=info["buffer_bytes"], flash_bytes=len(model))
+                   arena_bytes=info["buffer_bytes"], flash_bytes=model.flash_bytes)
 
 
 def _project_sources(project) -> dict:
