@@ -51,19 +51,15 @@ def test_demo_runs_both_examples_to_the_emulated_board_quietly(tmp_path, root):
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("verbose", ["", "1"])
-def test_tensorflow_import_is_quiet_unless_verbose(root, tmp_path, verbose):
-    """``import tensorflow`` after ``import tinykit`` prints nothing; TINYKIT_VERBOSE=1
-    lets TensorFlow's own notices through again (on x86 Linux it always prints some)."""
+def test_verbose_lets_tensorflow_speak_again(root, tmp_path):
+    """With TINYKIT_VERBOSE=1, ``import tensorflow`` after ``import tinykit`` prints
+    TensorFlow's own notices (on x86 Linux it always prints some): the silence the demo
+    test checks is tinykit's doing, not an accident of this machine."""
     code = "import tinykit, tensorflow; tensorflow.constant(1.0) + 1.0"
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=500, env=_env(root, TINYKIT_VERBOSE=verbose))
+                         text=True, timeout=500, env=_env(root, TINYKIT_VERBOSE="1"))
     assert run.returncode == 0, run.stderr[-3000:]
-    noise = _noise(run.stdout + "\n" + run.stderr)
-    if verbose:
-        assert noise, "TINYKIT_VERBOSE=1 should show TensorFlow's start-up notices"
-    else:
-        assert noise == []
+    assert _noise(run.stdout + "\n" + run.stderr), "TINYKIT_VERBOSE=1 should show TensorFlow's notices"
 
 
 def test_captured_drops_tensorflow_notices_and_keeps_the_rest(capfd, monkeypatch):
