@@ -66,6 +66,9 @@ def test_generate_names_what_is_missing_or_unknown(tfl, tmp_path):
 
 def test_models_are_built_by_name_with_checked_options():
     assert models.build("tiny_conv", (49, 10), 12).name == "tiny_conv"
+    a, b, c = (models.build("tiny_conv", (49, 10), 12, seed=s).get_weights()[0] for s in (1, 1, 2))
+    np.testing.assert_array_equal(a, b)          # a seed makes the initial weights repeatable
+    assert not np.array_equal(a, c)
     with pytest.raises(ModelError, match="unknown model 'resnet'"):
         models.build("resnet", (49, 10), 12)
     with pytest.raises(ModelError, match="takes no option filter;.*filters"):

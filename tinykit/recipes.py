@@ -83,8 +83,9 @@ def gesture(data="magic_wand", *, seed=0, out=None, board="nano33ble", emulate=F
                                sample_rate=ds.sample_rate)
     x_train, x_test = features.imu_normalize(ds.x_train, imu), features.imu_normalize(ds.x_test, imu)
     augment = partial(features.imu_augment, **cfg["augment"]) if cfg["augment"] else None
-    model = models.build("gesture_cnn", x_train.shape[1:], ds.num_classes, filters=cfg["filters"],
-                         kernel_size=cfg["kernel_size"], dropout=cfg["dropout"])
+    model = models.build("gesture_cnn", x_train.shape[1:], ds.num_classes, seed=seed,
+                         filters=cfg["filters"], kernel_size=cfg["kernel_size"],
+                         dropout=cfg["dropout"])
     model = train.fit(model, x_train, ds.y_train, qat=True, epochs=cfg["epochs"],
                       repeat=cfg["repeat"], batch_size=cfg["batch_size"],
                       learning_rate=cfg["learning_rate"], augment=augment,
@@ -195,7 +196,7 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
             freq_masks=cfg["freq_masks"], freq_width=cfg["freq_width"])
     options = ({"filters": cfg["filters"], "dropout": cfg["dropout"], "l2": cfg["l2"]}
                if model == "ds_cnn" else {})
-    net = models.build(model, settings.shape, ds.num_classes, **options)
+    net = models.build(model, settings.shape, ds.num_classes, seed=seed, **options)
     qat = train.fit(net, xtr, ytr, qat=True, epochs=cfg["epochs"], qat_epochs=cfg["qat_epochs"],
                     batch_size=cfg["batch_size"], learning_rate=cfg["learning_rate"],
                     augment=augment, validation_data=(xv, yv) if len(yv) else None,

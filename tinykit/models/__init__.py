@@ -13,10 +13,12 @@ from .kws import ds_cnn, tiny_conv
 BUILDERS = {f.__name__: f for f in (gesture_cnn, ds_cnn, tiny_conv)}
 
 
-def build(name, input_shape, num_classes, **options):
+def build(name, input_shape, num_classes, *, seed=None, **options):
     """The model ``name`` (a key of :data:`BUILDERS`) with ``options`` for its builder.
 
-    Options the builder does not take are refused, naming the ones it does.
+    Options the builder does not take are refused, naming the ones it does. With a
+    ``seed``, the initial weights are the same on every call (Python, numpy and
+    TensorFlow are seeded before the layers are made), so a training is repeatable.
 
     Raises:
         ModelError: an unknown name or option.
@@ -35,6 +37,9 @@ def build(name, input_shape, num_classes, **options):
     if unknown:
         raise ModelError(f"{name} takes no option {', '.join(unknown)}; its options are "
                          f"{', '.join(takes)}.")
+    if seed is not None:
+        from ._keras import keras
+        keras.utils.set_random_seed(int(seed))
     return builder(input_shape, num_classes, **options)
 
 
