@@ -305,9 +305,11 @@ def _stage_sizes(s):
 
 _HOST_MAIN = r"""// Reads clips of {clip} int16 samples from stdin until it ends. For each: the stages
 // of every frame as float32 (power, mel, log-mel, coefficients, normalised), then the
-// model's int8 input. Exits 2 on a tk_status error.
-int main(void)
+// model's int8 input. With the argument "stream" the clips are one stream: no reset
+// between them, no stages. Exits 2 on a tk_status error.
+int main(int argc, char **argv)
 {{
+  const int stream = argc > 1 && strcmp(argv[1], "stream") == 0;
   static int16_t clip[{clip}];
   static int8_t input[{P}_INPUT_SIZE];
   tk_frontend fe;
@@ -318,11 +320,11 @@ int main(void)
   const tk_frontend_buffers *b = &fe.buffers;
   const int32_t bins = fe.params->fft_size / 2 + 1, mels = fe.params->num_mels;
   while (fread(clip, sizeof clip[0], {clip}, stdin) == {clip}) {{
-    tk_status status = tk_frontend_reset(&fe);
+    tk_status status = stream ? TK_OK : tk_frontend_reset(&fe);
     for (int32_t t = 0; status == TK_OK && t < {clip}; t += {P}_STRIDE_SAMPLES) {{
       int32_t computed;
       status = tk_frontend_push(&fe, clip + t, {P}_STRIDE_SAMPLES, &computed);
-      if (computed) {{
+      if (computed && !stream) {{
         fwrite(b->power, sizeof(float), (size_t)bins, stdout);
         fwrite(b->mel, sizeof(float), (size_t)mels, stdout);
         fwrite(b->log_mel, sizeof(float), (size_t)mels, stdout);
@@ -368,7 +370,7 @@ def _host_program(files, build_dir):
     return exe
 
 
-def run_host(clips, settings, model, *, build_dir=None) -> FrontendRun:
+def run_host(clips, settings, model, *, stream=False, build_dir=None) -> FrontendRun:
     """Feed clips through the C front end compiled for this machine, hop by hop.
 
     Args:
@@ -376,6 +378,9 @@ def run_host(clips, settings, model, *, build_dir=None) -> FrontendRun:
             ``tinykit.datasets`` reads it), ``settings.clip_samples`` each.
         settings: the model's :class:`~tinykit.features.AudioFeatures`.
         model: the int8 model (or its ``input`` TensorInfo): the input quantization.
+        stream: the clips are one continuous stream, fed without a reset: tensor i is
+            what a streaming device holds when clip i's last hop has arrived (its
+            frames over clip i alone); no float stages.
         build_dir: where compiled programs are kept (default: ``tinykit-frontend`` in
             the system's temp folder), one per content.
 
@@ -400,22 +405,22 @@ def run_host(clips, settings, model, *, build_dir=None) -> FrontendRun:
     files["main.c"] = codegen.source(
         [_HOST_MAIN.format(clip=s.clip_samples, P="TK_AUDIO_FRONTEND", p="tk_audio_frontend")],
         generator=_GENERATOR + ".run_host", inputs="the host harness",
-        includes=("stdio.h", '"tk_audio_frontend.h"'))
+        includes=("stdio.h", "string.h", '"tk_audio_frontend.h"'))
     exe = _host_program(files, build_dir)
     try:
-        done = subprocess.run([str(exe)], input=pcm.tobytes(), capture_output=True,
-                              timeout=_RUN_TIMEOUT)
+        done = subprocess.run([str(exe)] + (["stream"] if stream else []),
+                              input=pcm.tobytes(), capture_output=True, timeout=_RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise DeployError(f"the C front end did not finish {len(pcm)} clips in "
                           f"{_RUN_TIMEOUT} s.") from None
     if done.returncode != 0:
         raise DeployError(f"the C front end failed (exit {done.returncode}): "
                           f"{done.stderr.decode(errors='replace').strip()[-300:]}")
-    return _parse_host(done.stdout, len(pcm), s)
+    return _parse_host(done.stdout, len(pcm), s, stream)
 
 
-def _parse_host(out, n, s):
-    sizes = _stage_sizes(s)
+def _parse_host(out, n, s, stream):
+    sizes = (0,) * 5 if stream else _stage_sizes(s)
     frames, nf = s.num_frames, s.num_coefficients
     per_clip = frames * sum(sizes) * 4 + frames * nf
     if len(out) != n * per_clip:
@@ -426,6 +431,8 @@ def _parse_host(out, n, s):
     floats = floats.reshape(n, frames, sum(sizes))
     stages = np.split(floats, np.cumsum(sizes)[:-1], axis=2)
     features = raw[:, frames * sum(sizes) * 4:].view(np.int8).reshape(n, frames, nf).copy()
+    if stream:
+        return FrontendRun(features, where="host")
     return FrontendRun(features, *(np.ascontiguousarray(a) for a in stages), where="host")
 
 
