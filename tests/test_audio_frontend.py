@@ -179,7 +179,8 @@ def test_generated_c_compiles_as_c_and_cpp(settings, model, tmp_path):
         files["tk_audio_frontend.h"]
     codegen.write(tmp_path, files)
     (tmp_path / "use.cc").write_text('#include "tk_audio_frontend.h"\n'
-                                     'int use(tk_frontend *fe) { return tk_audio_frontend_init(fe); }\n')
+                                     'int use(tk_frontend *fe) '
+                                     '{ return tk_audio_frontend_init(fe); }\n')
     subprocess.run([CC, "-std=c99", "-Wall", "-Wextra", "-Werror", "-c", "-I", runtime_dir(),
                     "-I", tmp_path, tmp_path / "tk_audio_frontend.c", "-o", tmp_path / "a.o"],
                    check=True, timeout=TIMEOUT)

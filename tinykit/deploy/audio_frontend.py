@@ -303,8 +303,8 @@ def _stage_sizes(s):
     return (s.n_fft // 2 + 1, s.n_mels, s.n_mels, nf, nf)
 
 
-_HOST_MAIN = r"""// Reads clips of {clip} int16 samples from stdin until it ends. For each: the stages
-// of every frame as float32 (power, mel, log-mel, coefficients, normalised), then the
+_HOST_MAIN = r"""// Reads clips of {clip} int16 samples from stdin until it ends. For each: the
+// stages of every frame as float32 (power, mel, log-mel, coefficients, normalised), then the
 // model's int8 input. With the argument "stream" the clips are one stream: no reset
 // between them, no stages. Exits 2 on a tk_status error.
 int main(int argc, char **argv)
