@@ -1,7 +1,14 @@
-"""The audio front end's tables as a C header, for on-device feature code.
+"""The keyword model's audio front end in C, equal to the one training used.
 
     from tinykit.deploy import audio_frontend
-    audio_frontend.write_feature_tables("build/audio_features.h", settings)
+    files = audio_frontend.frontend_sources(settings, tfl)     # tables + quantization, as C
+    host = audio_frontend.run_host(clips, settings, tfl)       # the C, compiled with gcc
+    device = audio_frontend.run_emulated(clips[:4], settings, tfl)   # on QEMU's Cortex-M4F
+    audio_frontend.parity(host, clips, settings, tfl)          # against tinykit.features
+
+The C (``cruntime/tk_frontend.c``) computes, per hop of audio, one frame of the
+features :func:`tinykit.features.extract` computes with librosa, and quantizes it to
+the model's int8 input; :func:`feature_tables_header` writes the tables it reads.
 
 The numbers come from :mod:`tinykit.features` (:func:`~tinykit.features.window`,
 :func:`~tinykit.features.sparse_mel_filterbank`, :func:`~tinykit.features.dct_matrix`
@@ -10,9 +17,17 @@ and the settings' mean/std); the text is written by :mod:`tinykit.deploy.codegen
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ParameterError
+import numpy as np
+
+from .._resources import runtime_dir
+from ..errors import DeployError, ParameterError
 from ..features import AudioFeatures, _record, dct_matrix, sparse_mel_filterbank, window
 from . import codegen
 
@@ -132,3 +147,442 @@ def write_feature_tables(path, settings=None, *, prefix="tk") -> Path:
     path = Path(path)
     path.write_text(feature_tables_header(settings, prefix=prefix))
     return path
+
+
+# ---------------------------------------------------------------- the C front end
+
+STAGES = ("power", "mel", "log_mel", "coefficients", "normalized")
+_COMPILE_TIMEOUT = 180   # seconds
+_RUN_TIMEOUT = 600
+
+
+def _input_quantization(model, s):
+    """(scale, zero_point) of the model's int8 input, checked against the settings."""
+    from ..convert import TensorInfo, as_model
+    info = model if isinstance(model, TensorInfo) else as_model(model).input
+    size = int(np.prod(info.shape[1:])) if len(info.shape) > 1 else int(np.prod(info.shape))
+    if info.dtype != "int8":
+        raise ParameterError(f"the model's input is {info.dtype}; the C front end writes an "
+                             f"int8 input (convert the model with tinykit.convert.to_int8).")
+    if size != s.num_frames * s.num_coefficients:
+        raise ParameterError(f"the model's input holds {size} values {tuple(info.shape)}; "
+                             f"these feature settings give {s.num_frames} x "
+                             f"{s.num_coefficients} = {s.num_frames * s.num_coefficients}. "
+                             f"Pass the settings the model was trained with.")
+    return float(info.scale), int(info.zero_point)
+
+
+def _twiddle(n):
+    k = np.arange(n // 2)
+    return np.stack([np.cos(2 * np.pi * k / n), np.sin(2 * np.pi * k / n)], axis=1)
+
+
+def frontend_sources(settings, model, *, prefix="tk") -> dict:
+    """The C that sets the front end up for one model: tables, FFT twiddles, buffers.
+
+    Three files, compiled with ``tk_frontend.c`` (``tinykit._resources.runtime_dir()``):
+
+    * ``<prefix>_audio_features.h``: :func:`feature_tables_header`;
+    * ``<prefix>_audio_frontend.h``: the sizes (``TK_AUDIO_FRONTEND_INPUT_SIZE``,
+      ``..._STRIDE_SAMPLES``), the model's input quantization, and
+      ``tk_status <prefix>_audio_frontend_init(tk_frontend *fe)``;
+    * ``<prefix>_audio_frontend.c``: the ``tk_frontend_params`` and one stream's buffers.
+
+    A device then runs, per hop of audio::
+
+        tk_frontend fe;
+        tk_audio_frontend_init(&fe);
+        tk_frontend_push(&fe, hop, TK_AUDIO_FRONTEND_STRIDE_SAMPLES, &computed);
+        tk_frontend_copy(&fe, model_input);
+
+    Args:
+        settings: the :class:`~tinykit.features.AudioFeatures` the model was trained
+            with (mean/std included).
+        model: the int8 model (``tinykit.convert.to_int8``, .tflite bytes) or its
+            ``input`` (a ``TensorInfo``): its input scale and zero point.
+        prefix: prefix of the file and C names.
+
+    Returns:
+        ``{filename: text}``.
+
+    Raises:
+        ParameterError: settings that are not AudioFeatures, an FFT size that is not a
+            power of two, or a model whose input is not int8 of the settings' shape.
+
+    Example:
+        >>> files = frontend_sources(settings, tfl)  # doctest: +SKIP
+        >>> sorted(files)  # doctest: +SKIP
+        ['tk_audio_features.h', 'tk_audio_frontend.c', 'tk_audio_frontend.h']
+    """
+    s = _check(settings, prefix)
+    n = s.n_fft
+    if n < 4 or n & (n - 1):
+        raise ParameterError(f"n_fft={n}: the C front end's FFT needs a power of two (>= 4); "
+                             f"use e.g. n_fft={1 << max(2, (n - 1).bit_length())}.")
+    scale, zero = _input_quantization(model, s)
+    p, P = prefix.lower(), prefix.upper()
+    name, NAME = f"{p}_audio_frontend", f"{P}_AUDIO_FRONTEND"
+    tables = f"{p}_audio_features.h"
+    nf, hist = s.num_coefficients, -(-s.window_samples // s.stride_samples) * s.stride_samples
+    what = (f"AudioFeatures(kind={s.kind!r}, n_fft={n}, {s.num_frames}x{nf}) and the "
+            f"model's input (scale {scale!r}, zero point {zero})")
+    gen = _GENERATOR + ".frontend_sources"
+    header = codegen.header(f"{name}.h", [
+        "\n".join(codegen.define(f"{NAME}_{k}", v) for k, v in (
+            ("STRIDE_SAMPLES", s.stride_samples), ("WINDOW_SAMPLES", s.window_samples),
+            ("SAMPLE_RATE", s.sample_rate), ("NUM_FRAMES", s.num_frames),
+            ("NUM_FEATURES", nf), ("INPUT_SIZE", s.num_frames * nf),
+            ("INPUT_SCALE", scale), ("INPUT_ZERO_POINT", zero))),
+        f"extern const tk_frontend_params {name}_params;",
+        f"// Sets fe up with these tables and this file's buffers (one stream per program;\n"
+        f"// for more, call tk_frontend_init with buffers of your own).\n"
+        f"tk_status {name}_init(tk_frontend *fe);",
+    ], generator=gen, inputs=what, includes=("stdint.h", '"tk_frontend.h"'))
+    fields = (s.window_samples, s.stride_samples, n, s.num_frames, s.n_mels,
+              s.n_mfcc if s.kind == "mfcc" else 0, float(s.amin), f"{p}_window",
+              f"{name}_twiddle", f"{p}_mel_start", f"{p}_mel_length", f"{p}_mel_weights",
+              f"&{p}_dct[0][0]" if s.kind == "mfcc" else "NULL",
+              f"{p}_mean" if s.mean is not None else "NULL",
+              f"{p}_std" if s.mean is not None else "NULL", (scale, zero))
+    init = ",\n".join(f"  {f if isinstance(f, str) else codegen.initializer(f)}" for f in fields)
+    buffers = [("int16_t", "history", hist), ("float", "fft", n), ("float", "power", n // 2 + 1),
+               ("float", "mel", s.n_mels), ("float", "log_mel", s.n_mels),
+               ("float", "coefficients", nf), ("float", "features", nf),
+               ("int8_t", "ring", s.num_frames * nf)]
+    source = codegen.source([
+        codegen.array("float", f"{name}_twiddle", _twiddle(n).ravel(), static=True,
+                      comment=f"cos, sin of 2 pi k / {n}, k < {n // 2}: the FFT's twiddles."),
+        f"const tk_frontend_params {name}_params = {{\n{init}\n}};",
+        "// One stream's memory.\n" + "\n".join(
+            f"static {t} {name}_{b}[{size}];" for t, b, size in buffers),
+        f"tk_status {name}_init(tk_frontend *fe)\n{{\n"
+        f"  static const tk_frontend_buffers buffers = {{\n"
+        + ",\n".join(f"    {name}_{b}" for _, b, _ in buffers)
+        + f"\n  }};\n  return tk_frontend_init(fe, &{name}_params, &buffers);\n}}",
+    ], generator=gen, inputs=what, includes=("stddef.h", f'"{name}.h"', f'"{tables}"'))
+    return {tables: feature_tables_header(s, prefix=prefix), f"{name}.h": header,
+            f"{name}.c": source}
+
+
+@dataclass
+class FrontendRun:
+    """What the C front end computed for n clips.
+
+    Attributes:
+        features: int8 (n, frames, coefficients): the model's input tensors.
+        power, mel, log_mel, coefficients, normalized: float32 stages per frame, (n,
+            frames, bins / n_mels / n_mels / coefficients / coefficients); None when
+            not asked for. ``coefficients`` are the MFCC (log-mel for kind "log_mel")
+            before normalisation; ``normalized`` what is quantized.
+        where: "host" or "emulated".
+    """
+    features: np.ndarray
+    power: np.ndarray | None = None
+    mel: np.ndarray | None = None
+    log_mel: np.ndarray | None = None
+    coefficients: np.ndarray | None = None
+    normalized: np.ndarray | None = None
+    where: str = "host"
+
+
+def _int16_clips(clips, s):
+    from ..features.audio import _clips
+    x = _clips(clips, s)
+    q = np.round(x * 32768.0)
+    if not np.array_equal(q, x * 32768.0) or q.min() < -32768 or q.max() > 32767:
+        raise ParameterError("the C front end reads 16-bit audio: clips must be int16 "
+                             "samples / 32768, as tinykit.datasets reads WAV files.")
+    if s.clip_samples % s.stride_samples:
+        raise ParameterError(f"clips of {s.clip_samples} samples are not whole hops of "
+                             f"{s.stride_samples}; the C front end takes whole hops.")
+    return q.astype(np.int16)
+
+
+def _stage_sizes(s):
+    nf = s.num_coefficients
+    return (s.n_fft // 2 + 1, s.n_mels, s.n_mels, nf, nf)
+
+
+_HOST_MAIN = r"""// Reads clips of {clip} int16 samples from stdin until it ends. For each: the
+// stages of every frame as float32 (power, mel, log-mel, coefficients, normalised), then the
+// model's int8 input. With the argument "stream" the clips are one stream: no reset
+// between them, no stages. Exits 2 on a tk_status error.
+int main(int argc, char **argv)
+{{
+  const int stream = argc > 1 && strcmp(argv[1], "stream") == 0;
+  static int16_t clip[{clip}];
+  static int8_t input[{P}_INPUT_SIZE];
+  tk_frontend fe;
+  if ({p}_init(&fe) != TK_OK) {{
+    fprintf(stderr, "{p}_init failed\n");
+    return 2;
+  }}
+  const tk_frontend_buffers *b = &fe.buffers;
+  const int32_t bins = fe.params->fft_size / 2 + 1, mels = fe.params->num_mels;
+  while (fread(clip, sizeof clip[0], {clip}, stdin) == {clip}) {{
+    tk_status status = stream ? TK_OK : tk_frontend_reset(&fe);
+    for (int32_t t = 0; status == TK_OK && t < {clip}; t += {P}_STRIDE_SAMPLES) {{
+      int32_t computed;
+      status = tk_frontend_push(&fe, clip + t, {P}_STRIDE_SAMPLES, &computed);
+      if (computed && !stream) {{
+        fwrite(b->power, sizeof(float), (size_t)bins, stdout);
+        fwrite(b->mel, sizeof(float), (size_t)mels, stdout);
+        fwrite(b->log_mel, sizeof(float), (size_t)mels, stdout);
+        fwrite(b->coefficients, sizeof(float), {P}_NUM_FEATURES, stdout);
+        fwrite(b->features, sizeof(float), {P}_NUM_FEATURES, stdout);
+      }}
+    }}
+    if (status == TK_OK) status = tk_frontend_copy(&fe, input);
+    if (status != TK_OK) {{
+      fprintf(stderr, "the front end returned tk_status %d\n", (int)status);
+      return 2;
+    }}
+    fwrite(input, 1, sizeof input, stdout);
+  }}
+  return 0;
+}}"""
+
+
+def _host_program(files, build_dir):
+    """Compile the front end and ``main.c`` with the host compiler, once per content."""
+    from .cmodel import _host_cc
+    cc = _host_cc()
+    runtime = runtime_dir()
+    lib = [runtime / n for n in ("tk_frontend.c", "tk_frontend.h", "tk_kernels.h")]
+    digest = hashlib.sha256(cc.encode())
+    for name in sorted(files):
+        digest.update(f"{name}\0{files[name]}\0".encode())
+    for path in lib:
+        digest.update(path.read_bytes() + b"\0")
+    root = Path(build_dir) if build_dir else Path(tempfile.gettempdir()) / "tinykit-frontend"
+    folder = root / digest.hexdigest()[:16]
+    exe = folder / "frontend_host"
+    if exe.exists():
+        return exe
+    from .._tools import run_tool
+    codegen.write(folder, files)
+    partial = folder / f"frontend_host.{os.getpid()}.tmp"
+    cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-I", runtime, "-I", folder,
+           *sorted(folder / n for n in files if n.endswith(".c")), runtime / "tk_frontend.c",
+           "-lm", "-o", partial]
+    run_tool(cmd, what="compiling the C audio front end", timeout=_COMPILE_TIMEOUT)
+    os.replace(partial, exe)    # whole programs only, even with several callers
+    return exe
+
+
+def run_host(clips, settings, model, *, stream=False, build_dir=None) -> FrontendRun:
+    """Feed clips through the C front end compiled for this machine, hop by hop.
+
+    Args:
+        clips: (n, samples) float32 audio, int16 values / 32768 (as
+            ``tinykit.datasets`` reads it), ``settings.clip_samples`` each.
+        settings: the model's :class:`~tinykit.features.AudioFeatures`.
+        model: the int8 model (or its ``input`` TensorInfo): the input quantization.
+        stream: the clips are one continuous stream, fed without a reset: tensor i is
+            what a streaming device holds when clip i's last hop has arrived (its
+            frames over clip i alone); no float stages.
+        build_dir: where compiled programs are kept (default: ``tinykit-frontend`` in
+            the system's temp folder), one per content.
+
+    Returns:
+        A :class:`FrontendRun` with the int8 features and every float stage; compare
+        ``run.features`` with ``model.quantize(tinykit.features.extract(clips, settings))``.
+
+    Raises:
+        ParameterError: clips that are not 16-bit audio of the settings' length, or a
+            model that does not fit the settings (see :func:`frontend_sources`).
+        ToolNotFoundError: no host C compiler.
+        DeployError: compiling or running the C failed.
+
+    Example:
+        >>> run = run_host(clips, settings, tfl)  # doctest: +SKIP
+        >>> run.features.shape, run.power.shape  # doctest: +SKIP
+        ((48, 49, 10), (48, 49, 513))
+    """
+    s = _check(settings, "tk")
+    pcm = _int16_clips(clips, s)
+    files = frontend_sources(s, model)
+    files["main.c"] = codegen.source(
+        [_HOST_MAIN.format(clip=s.clip_samples, P="TK_AUDIO_FRONTEND", p="tk_audio_frontend")],
+        generator=_GENERATOR + ".run_host", inputs="the host harness",
+        includes=("stdio.h", "string.h", '"tk_audio_frontend.h"'))
+    exe = _host_program(files, build_dir)
+    try:
+        done = subprocess.run([str(exe)] + (["stream"] if stream else []),
+                              input=pcm.tobytes(), capture_output=True, timeout=_RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise DeployError(f"the C front end did not finish {len(pcm)} clips in "
+                          f"{_RUN_TIMEOUT} s.") from None
+    if done.returncode != 0:
+        raise DeployError(f"the C front end failed (exit {done.returncode}): "
+                          f"{done.stderr.decode(errors='replace').strip()[-300:]}")
+    return _parse_host(done.stdout, len(pcm), s, stream)
+
+
+def _parse_host(out, n, s, stream):
+    sizes = (0,) * 5 if stream else _stage_sizes(s)
+    frames, nf = s.num_frames, s.num_coefficients
+    per_clip = frames * sum(sizes) * 4 + frames * nf
+    if len(out) != n * per_clip:
+        raise DeployError(f"the C front end wrote {len(out)} bytes for {n} clips; expected "
+                          f"{n * per_clip} ({frames} frames a clip).")
+    raw = np.frombuffer(out, np.uint8).reshape(n, per_clip)
+    floats = raw[:, :frames * sum(sizes) * 4].copy().view(np.float32)
+    floats = floats.reshape(n, frames, sum(sizes))
+    stages = np.split(floats, np.cumsum(sizes)[:-1], axis=2)
+    features = raw[:, frames * sum(sizes) * 4:].view(np.int8).reshape(n, frames, nf).copy()
+    if stream:
+        return FrontendRun(features, where="host")
+    return FrontendRun(features, *(np.ascontiguousarray(a) for a in stages), where="host")
+
+
+def reference_stages(clips, settings) -> dict:
+    """The same stages computed in Python, as training computes them (librosa).
+
+    Returns:
+        ``{"power", "mel", "log_mel", "coefficients", "normalized"}``: float32 arrays
+        shaped as :class:`FrontendRun`'s.
+    """
+    from ..features.audio import _clips, _power, _settings, dct_matrix, mel_filterbank
+    s = _settings(settings)
+    x = _clips(clips, s)
+    power = _power(x, s)
+    mel = (power @ mel_filterbank(s).T).astype(np.float32)
+    log_mel = (10.0 * np.log10(np.maximum(mel, s.amin))).astype(np.float32)
+    coeffs = (log_mel @ dct_matrix(s).T).astype(np.float32) if s.kind == "mfcc" else log_mel
+    normalized = coeffs
+    if s.mean is not None:
+        normalized = ((coeffs - np.asarray(s.mean, np.float32))
+                      / np.asarray(s.std, np.float32)).astype(np.float32)
+    return {"power": power, "mel": mel, "log_mel": log_mel, "coefficients": coeffs,
+            "normalized": normalized}
+
+
+def parity(run, clips, settings, model) -> dict:
+    """How far the C front end's output is from Python's on the same clips.
+
+    Args:
+        run: a :class:`FrontendRun` (:func:`run_host`, :func:`run_emulated`).
+        clips, settings, model: what the run was given.
+
+    Returns:
+        ``{"feature_match": fraction of int8 values equal to
+        model.quantize(extract(clips, settings)), "max_feature_step": largest
+        difference in int8 steps, "values": count, "max_abs": {stage: largest float
+        difference}, "max_rel": {stage: largest difference / the stage's largest
+        magnitude in that frame}}`` (stages only when the run has them).
+    """
+    from ..convert import TensorInfo, as_model
+    from ..features import extract
+    s = _check(settings, "tk")
+    x = extract(clips, s)
+    if isinstance(model, TensorInfo):   # what Int8Model.quantize does
+        _input_quantization(model, s)
+        want = np.clip(np.round(x / model.scale) + model.zero_point, -128, 127)
+    else:
+        model = as_model(model)
+        want = model.quantize(x.reshape((-1,) + model.input.shape[1:]))
+    want = np.asarray(want, np.int8).reshape(run.features.shape)
+    step = np.abs(run.features.astype(np.int16) - want.astype(np.int16))
+    result = {"feature_match": float(np.mean(step == 0)), "max_feature_step": int(step.max()),
+              "values": int(step.size), "max_abs": {}, "max_rel": {}}
+    if run.power is not None:
+        ref = reference_stages(clips, s)
+        for stage in STAGES:
+            got, exp = getattr(run, stage), ref[stage]
+            diff = np.abs(got.astype(np.float64) - exp)
+            scale = np.maximum(np.abs(exp).max(axis=-1, keepdims=True), 1e-30)
+            result["max_abs"][stage] = float(diff.max())
+            result["max_rel"][stage] = float((diff / scale).max())
+    return result
+
+
+def emulated_sources(clips, settings, model) -> dict:
+    """The generated sources of the emulated board's ``frontend`` firmware: the front end
+    (:func:`frontend_sources`) and the clips as int16 (``tk_clips.h/.c``)."""
+    s = _check(settings, "tk")
+    pcm = _int16_clips(clips, s)
+    files = frontend_sources(s, model)
+    gen, what = _GENERATOR + ".emulated_sources", f"{len(pcm)} clips of {s.clip_samples} samples"
+    files["tk_clips.h"] = codegen.header("tk_clips.h", [
+        codegen.define("TK_CLIP_SAMPLES", s.clip_samples),
+        "// tk_clip_count clips of TK_CLIP_SAMPLES int16 samples, one after the other.",
+        codegen.extern("uint32_t", "tk_clip_count", dims=0),
+        codegen.extern("int16_t", "tk_clips")], generator=gen, inputs=what)
+    files["tk_clips.c"] = codegen.source([
+        codegen.constant("uint32_t", "tk_clip_count", len(pcm)),
+        codegen.array("int16_t", "tk_clips", pcm.reshape(-1), size=max(1, pcm.size),
+                      per_line=16)], generator=gen, inputs=what,
+        includes=("stdint.h", '"tk_clips.h"'))
+    return files
+
+
+def run_emulated(clips, settings, model, *, stages=False, build_dir=None,
+                 timeout=300) -> FrontendRun:
+    """Run the C front end on the emulated board (QEMU ``mps2-an386``, a Cortex-M4F).
+
+    The board's ``frontend`` firmware is built with the clips compiled in
+    (:func:`emulated_sources`), feeds each clip to ``tk_frontend_push`` hop by hop and
+    prints the model's int8 input (and, with ``stages``, every frame's float stages,
+    bit for bit).
+
+    Args:
+        clips, settings, model: as :func:`run_host`.
+        stages: also read the float stages (about 270 KB of UART text per clip).
+        build_dir: where to build (default: tinykit's per-user cache).
+        timeout: seconds the firmware may take from boot to its last line.
+
+    Returns:
+        A :class:`FrontendRun` (``where="emulated"``).
+
+    Raises:
+        ParameterError: see :func:`run_host`.
+        ToolNotFoundError: ``arm-none-eabi-gcc`` or ``qemu-system-arm`` is missing.
+        DeployError: the build failed.
+        DeviceError: the firmware faulted, reported an error, hung, or printed less
+            than expected.
+
+    Example:
+        >>> device = run_emulated(clips[:4], settings, tfl)  # doctest: +SKIP
+        >>> parity(device, clips[:4], settings, tfl)["max_feature_step"]  # doctest: +SKIP
+        0
+    """
+    import re
+
+    from ..errors import DeviceError
+    from . import emulated
+    s = _check(settings, "tk")
+    files = emulated_sources(clips, s, model)
+    n, frames, nf = len(_int16_clips(clips, s)), s.num_frames, s.num_coefficients
+    elf = emulated.build("frontend", files, config={"FRONTEND_STAGES": int(bool(stages))},
+                         build_dir=build_dir)
+    with emulated.boot(elf) as machine:
+        lines = machine.read_until("done", timeout)
+    sizes = _stage_sizes(s)
+    tensors, floats = {}, {}
+    for line in lines:
+        found = re.fullmatch(r"clip (\d+):((?: -?\d+)*)", line)
+        if found:
+            tensors[int(found.group(1))] = [int(v) for v in found.group(2).split()]
+            continue
+        found = re.fullmatch(r"stage (\d+) (\d+):((?: [0-9a-f]{8})*)", line)
+        if found:
+            words = np.array([int(w, 16) for w in found.group(3).split()], np.uint32)
+            floats[int(found.group(1)), int(found.group(2))] = words.view(np.float32)
+    if sorted(tensors) != list(range(n)) or any(len(v) != frames * nf for v in tensors.values()):
+        raise DeviceError(f"the frontend firmware printed {len(tensors)} tensors for {n} clips "
+                          f"(expected {frames * nf} values each); last lines: {lines[-3:]}",
+                          lines=lines[-20:])
+    run = FrontendRun(np.array([tensors[i] for i in range(n)], np.int8).reshape(n, frames, nf),
+                      where="emulated")
+    if stages:
+        if sorted(floats) != [(c, f) for c in range(n) for f in range(frames)] or any(
+                v.size != sum(sizes) for v in floats.values()):
+            raise DeviceError(f"the frontend firmware printed {len(floats)} stage lines; "
+                              f"expected {n * frames} of {sum(sizes)} values.",
+                              lines=lines[-20:])
+        every = np.stack([floats[c, f] for c in range(n) for f in range(frames)])
+        parts = np.split(every.reshape(n, frames, -1), np.cumsum(sizes)[:-1], axis=2)
+        for stage, part in zip(STAGES, parts):
+            setattr(run, stage, np.ascontiguousarray(part))
+    return run
