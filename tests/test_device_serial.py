@@ -94,7 +94,7 @@ def test_an_answer_corrupted_on_the_way_is_detected_and_asked_again(wand, board)
     tfl, x, _ = wand
     tamper = flip_once("from_device", 3, frame_type=device.TYPE_ANSWER)
     check = deploy.evaluate_on_device(board.url, tfl, x[:3], timeout=20, tamper=tamper)
-    assert check.corrupt_answers == 1 and check.resends >= 1
+    assert check.corrupt_answers == 1 and check.resends >= 1 and check.resyncs == 0
     np.testing.assert_array_equal(check.outputs, tfl.run(x[:3]))
 
 
@@ -113,6 +113,7 @@ def test_a_lost_answer_is_asked_again_after_its_deadline(wand, board):
     check = deploy.evaluate_on_device(board.url, tfl, x[:2], timeout=1.0,
                                       tamper=lose_the_first_outputs)
     assert dropped and check.lost_answers >= 1 and check.resends >= 1
+    assert check.resyncs == 0               # the board answered the resent request again
     np.testing.assert_array_equal(check.outputs, tfl.run(x[:2]))
 
 
