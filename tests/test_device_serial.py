@@ -118,6 +118,24 @@ def test_a_lost_answer_is_asked_again_after_its_deadline(wand, board):
 
 
 @needs_board
+def test_a_board_that_lost_the_sequence_is_greeted_again(wand, board):
+    tfl, x, _ = wand
+    sent = []
+
+    def restart_before_the_second_input(way, wire):
+        body = cobs.decode(wire[:-1])
+        if way == "to_device" and body[:1] == bytes([device.TYPE_INPUT]):
+            sent.append(body)
+            if len(sent) == 4:              # input 1, chunk 0: the board "restarted"
+                return encode_frame(device.TYPE_HELLO, 12345, b"") + wire
+        return wire
+    check = deploy.evaluate_on_device(board.url, tfl, x[:2], timeout=20,
+                                      tamper=restart_before_the_second_input)
+    assert check.resyncs == 1
+    np.testing.assert_array_equal(check.outputs, tfl.run(x[:2]))
+
+
+@needs_board
 def test_a_board_that_stops_answering_is_a_device_error(wand, build_dir):
     tfl, x, _ = wand
     # HELLO and the first chunk are answered, then nothing.
