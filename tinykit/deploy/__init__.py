@@ -9,3 +9,4 @@ from . import codegen
 from .boards import Board, board, boards, boards_root
 from .flash import flash, require_tool
 from .project import Project, export, generate
+from .device import DeviceEvaluation, evaluate_on_device

@@ -611,3 +611,21 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="") -> DeviceRun:
         device = run_project(project, build_dir=build_dir, timeout=timeout)
     device.build_seconds += generated
     return device
+
+
+# -- the device-check harness: the model answers inputs sent over UART0 ------------
+def boot_harness(tfl, *, build_dir=None, config=None, source="") -> Machine:
+    """Build the ``harness`` firmware for ``tfl`` and boot it with UART0 on a TCP port.
+
+    The board waits for requests on ``machine.url`` (``socket://127.0.0.1:PORT``);
+    :func:`tinykit.deploy.evaluate_on_device` streams a test set through it. ``config``:
+    ``#define`` s of the harness (``{"TK_HARNESS_MAX_PAYLOAD": 512}``).
+
+    Example:
+        >>> with boot_harness(tfl) as board:  # doctest: +SKIP
+        ...     check = tinykit.deploy.evaluate_on_device(board.url, tfl, x_test, y_test)
+    """
+    from .device import harness_sources
+    elf = build("harness", harness_sources(tfl, source=source), config=config,
+                build_dir=build_dir)
+    return boot(elf, serial="tcp")

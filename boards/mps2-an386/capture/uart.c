@@ -1,5 +1,5 @@
-/* UART0 of the board (a CMSDK APB UART: DATA, STATE bit0 TX full, CTRL bit0 TX enable
- * and bit1 RX enable, BAUDDIV), polled, no interrupts. Its address, register offsets
+/* UART0 of the board (a CMSDK APB UART: DATA, STATE bit0 TX full and bit1 RX full,
+ * CTRL bit0 TX enable and bit1 RX enable, BAUDDIV), polled, no interrupts. Its address, register offsets
  * and the clock come from board.toml through the generated firmware_config.h. */
 #include "uart.h"
 
@@ -11,6 +11,7 @@
 #define UART_CTRL    UART_REG(UART0_CTRL_OFFSET)
 #define UART_BAUDDIV UART_REG(UART0_BAUDDIV_OFFSET)
 #define STATE_TX_FULL 0x1u
+#define STATE_RX_FULL 0x2u
 #define CTRL_TX_EN    0x1u
 #define CTRL_RX_EN    0x2u
 
@@ -63,4 +64,12 @@ void uart_put_int(int32_t v)
         buf[--i] = '-';
     }
     uart_write(buf + i, sizeof buf - (size_t)i);
+}
+
+int uart_getc(void)
+{
+    if (!(UART_STATE & STATE_RX_FULL)) {
+        return -1;
+    }
+    return (int)(UART_DATA & 0xFFu);
 }

@@ -12,5 +12,9 @@ void uart_write(const void *data, size_t n);
 void uart_puts(const char *s);
 /* A decimal integer, with '-' when negative. */
 void uart_put_int(int32_t v);
+/* The byte UART0 has received, or -1 when none is waiting (never blocks). The UART
+ * holds one byte: poll at least once per byte time of the baud rate (QEMU holds
+ * further input back until it is read, a real UART would drop it). */
+int uart_getc(void);
 
 #endif

@@ -1,0 +1,221 @@
+/* tinykit device-check harness for QEMU mps2-an386 (Cortex-M4F): the generated plain-C
+ * model (tk_model.c) answers input tensors the host sends over UART0 in tinykit's
+ * frames (protocol in ../../common/tk_link.h; host: tinykit.deploy.evaluate_on_device).
+ *
+ *   HELLO            -> an INFO frame (JSON): board, sizes, the model's CRC-32, the
+ *                       largest request payload, the counter ("none" until tk_cycles)
+ *   INPUT chunk(s)   -> one ANSWER per chunk; the chunk completing the input runs the
+ *                       model and its ANSWER holds the output tensor
+ *   corrupt frame    -> an ANSWER with the error (CRC, COBS, length, too long), never a
+ *                       crash; the host resends
+ *
+ * Settings (firmware_config.h, from tinykit.deploy.emulated.build): BAUD,
+ * TK_HARNESS_MAX_PAYLOAD (bytes of a request's payload, chunks of the input are at
+ * most this minus the offset), TK_HARNESS_STOP_AFTER (tests: after this many answers
+ * the board reads on but answers nothing more; 0: never). */
+#include <stdint.h>
+
+#include "firmware_config.h"
+#include "tk_harness_model.h"
+#include "tk_link.h"
+#include "tk_model.h"
+#include "uart.h"
+
+#ifndef BAUD
+#define BAUD 115200
+#endif
+#ifndef TK_HARNESS_MAX_PAYLOAD
+#define TK_HARNESS_MAX_PAYLOAD 256
+#endif
+#ifndef TK_HARNESS_STOP_AFTER
+#define TK_HARNESS_STOP_AFTER 0
+#endif
+#define INFO_MAX 256
+#define ANSWER_MAX (TK_LINK_ANSWER_HEADER + TK_MODEL_OUTPUT_SIZE)
+#define SEND_MAX (ANSWER_MAX > INFO_MAX ? ANSWER_MAX : INFO_MAX)
+
+/* -- The instruction count of one inference -------------------------------------
+ * TK_CYCLES_HOOK: boards/common/tk_cycles.{h,c} (instructions under QEMU -icount) is
+ * being written on a parallel branch. Once it lands, include "tk_cycles.h", call its
+ * start in counter_start and its reading in counter_read, add tk_cycles.c to the
+ * Makefile's SRCS and set COUNTER_KIND to "instructions". Until then every answer
+ * carries 0 and the INFO frame says "counter":"none". */
+#define COUNTER_KIND "none"
+
+static void counter_start(void)
+{
+}
+
+static uint64_t counter_read(void)
+{
+    return 0;
+}
+
+/* -- Sending ------------------------------------------------------------------- */
+static uint32_t tx_seq;         /* +1 per frame the board sends */
+static uint32_t answers;        /* frames sent, for TK_HARNESS_STOP_AFTER */
+
+static void send(uint8_t type, const void *payload, uint16_t n)
+{
+    static uint8_t raw[SEND_MAX + TK_FRAME_OVERHEAD];
+    static uint8_t enc[TK_FRAME_ENCODED_MAX(SEND_MAX)];
+    size_t len = tk_frame_pack(type, tx_seq++, payload, n, raw);
+    uart_write(enc, tk_frame_encode(raw, len, enc));
+    answers++;
+}
+
+static int8_t input[TK_MODEL_INPUT_SIZE];
+static int8_t output[TK_MODEL_OUTPUT_SIZE];
+
+static void answer(tk_link_status status, uint8_t detail, uint32_t request_seq,
+                   uint32_t received, uint64_t count, int with_output)
+{
+    static uint8_t payload[ANSWER_MAX];
+    tk_link_answer a = {(uint8_t)status, detail, request_seq, received, count};
+    size_t n = tk_link_answer_pack(&a, payload);
+    if (with_output) {
+        for (int i = 0; i < TK_MODEL_OUTPUT_SIZE; i++) {
+            payload[n++] = (uint8_t)output[i];
+        }
+    }
+    send(TK_FRAME_TYPE_ANSWER, payload, (uint16_t)n);
+}
+
+static size_t put_text(char *out, size_t at, const char *s)
+{
+    while (*s && at < INFO_MAX) {
+        out[at++] = *s++;
+    }
+    return at;
+}
+
+static size_t put_uint(char *out, size_t at, uint32_t v)
+{
+    char digits[10];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n && at < INFO_MAX) {
+        out[at++] = digits[--n];
+    }
+    return at;
+}
+
+static void send_info(uint32_t hello_seq)
+{
+    static char info[INFO_MAX];
+    size_t n = put_text(info, 0, "{\"app\":\"harness\",\"board\":\"" BOARD_NAME "\",\"protocol\":1,"
+                                 "\"hello_seq\":");
+    n = put_uint(info, n, hello_seq);
+    n = put_text(info, n, ",\"input_size\":");
+    n = put_uint(info, n, TK_MODEL_INPUT_SIZE);
+    n = put_text(info, n, ",\"output_size\":");
+    n = put_uint(info, n, TK_MODEL_OUTPUT_SIZE);
+    n = put_text(info, n, ",\"max_payload\":");
+    n = put_uint(info, n, TK_HARNESS_MAX_PAYLOAD);
+    n = put_text(info, n, ",\"model_crc32\":");
+    n = put_uint(info, n, TK_HARNESS_MODEL_CRC32);
+    n = put_text(info, n, ",\"counter\":\"" COUNTER_KIND "\"}");
+    send(TK_FRAME_TYPE_INFO, info, (uint16_t)n);
+}
+
+/* -- The requests ---------------------------------------------------------------- */
+static int synced;              /* a HELLO has come: expect is set */
+static uint32_t expect;         /* sequence number of the next new request */
+static uint32_t received;       /* bytes of the current input received */
+
+static void run_model(uint32_t seq)
+{
+    counter_start();
+    tk_status status = tk_model_invoke(input, output);
+    uint64_t count = counter_read();
+    if (status != TK_OK) {
+        answer(TK_LINK_MODEL_ERROR, (uint8_t)status, seq, received, 0, 0);
+    } else {
+        answer(TK_LINK_OK, 0, seq, received, count, 1);
+    }
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void on_input(const tk_frame_in *f)
+{
+    if (f->length <= TK_LINK_INPUT_HEADER) {
+        answer(TK_LINK_BAD_REQUEST, 0, f->seq, received, 0, 0);
+        return;
+    }
+    uint32_t offset = get_u32(f->payload);
+    uint32_t n = f->length - TK_LINK_INPUT_HEADER;
+    if (synced && f->seq == expect - 1u) {
+        /* The last request again: its answer was lost. Answer it again. */
+        if (offset + n == TK_MODEL_INPUT_SIZE && received == TK_MODEL_INPUT_SIZE) {
+            run_model(f->seq);
+        } else {
+            answer(TK_LINK_OK, 0, f->seq, received, 0, 0);
+        }
+        return;
+    }
+    if (!synced || f->seq != expect) {
+        answer(TK_LINK_OUT_OF_SEQUENCE, 0, f->seq, received, 0, 0);
+        return;
+    }
+    if (offset != 0 && (offset != received || received == TK_MODEL_INPUT_SIZE)) {
+        answer(TK_LINK_BAD_REQUEST, 1, f->seq, received, 0, 0);
+        return;
+    }
+    if (offset > TK_MODEL_INPUT_SIZE || n > TK_MODEL_INPUT_SIZE - offset) {
+        answer(TK_LINK_BAD_REQUEST, 2, f->seq, received, 0, 0);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        input[offset + i] = (int8_t)f->payload[TK_LINK_INPUT_HEADER + i];
+    }
+    received = offset + n;
+    expect = f->seq + 1u;
+    if (received == TK_MODEL_INPUT_SIZE) {
+        run_model(f->seq);
+    } else {
+        answer(TK_LINK_OK, 0, f->seq, received, 0, 0);
+    }
+}
+
+static void on_frame(const tk_frame_in *f)
+{
+    if (f->type == TK_FRAME_TYPE_HELLO) {
+        synced = 1;
+        expect = f->seq + 1u;
+        received = 0;
+        send_info(f->seq);
+    } else if (f->type == TK_FRAME_TYPE_INPUT) {
+        on_input(f);
+    } else {
+        answer(TK_LINK_BAD_REQUEST, 3, f->seq, received, 0, 0);
+    }
+}
+
+int main(void)
+{
+    static uint8_t rx[TK_FRAME_ENCODED_MAX(TK_HARNESS_MAX_PAYLOAD)];
+    tk_frame_reader reader;
+    tk_frame_in frame;
+    uart_init(BAUD);
+    tk_frame_reader_init(&reader, rx, sizeof rx);
+    for (;;) {
+        int c = uart_getc();
+        if (c < 0 || (TK_HARNESS_STOP_AFTER > 0 && answers >= TK_HARNESS_STOP_AFTER)) {
+            continue;
+        }
+        tk_link_status status = tk_frame_reader_feed(&reader, (uint8_t)c, &frame);
+        if (status == TK_LINK_OK) {
+            on_frame(&frame);
+        } else if (status != TK_LINK_PENDING) {
+            /* A corrupt frame: say so with the request expected next. */
+            answer(status, 0, expect, received, 0, 0);
+        }
+    }
+}
