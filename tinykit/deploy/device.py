@@ -28,7 +28,7 @@ import secrets
 import struct
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -76,6 +76,7 @@ class DeviceEvaluation:
     """
     outputs: np.ndarray
     reference: np.ndarray
+    board: dict
     accuracy: float | None
     reference_accuracy: float | None
     label_agreement: float
@@ -88,7 +89,6 @@ class DeviceEvaluation:
     corrupt_answers: int = 0
     lost_answers: int = 0
     resyncs: int = 0
-    board: dict = field(default_factory=dict)
 
     @property
     def instructions_per_inference(self) -> float | None:
