@@ -477,7 +477,7 @@ def _sizes(elf):
     return tuple(int(n) for n in nums)
 
 
-def generate_project(tfl, x, *, out="build", name=None, source="") -> Project:
+def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp") -> Project:
     """Write the inference firmware's sources for ``tfl`` and the inputs ``x``.
 
     The project folder ``out/<name>/`` holds ``tk_model.h/.c`` (the model as plain C,
@@ -492,6 +492,8 @@ def generate_project(tfl, x, *, out="build", name=None, source="") -> Project:
         name: project name; default ``"infer_mps2-an386"``.
         source: a few words on where the model came from, for the generated headers
             (default: the model's own ``source``).
+        kernels: ``"dsp"`` (Cortex-M4 DSP kernels, the default) or ``"plain"`` (the
+            reference loops); see :func:`tinykit.deploy.cmodel.generate_c_model`.
 
     Returns:
         A :class:`~tinykit.deploy.project.Project` (board ``"mps2-an386"``, app ``"infer"``).
@@ -509,7 +511,7 @@ def generate_project(tfl, x, *, out="build", name=None, source="") -> Project:
     b = get_board(BOARD)
     model = as_model(tfl)
     source = source or model.source
-    header, csrc, info = generate_c_model(model, source=source)
+    header, csrc, info = generate_c_model(model, source=source, kernels=kernels)
     b.check_fit(model.flash_bytes, info["buffer_bytes"])
     q = np.asarray(model.quantize(x), dtype=np.int8).reshape(-1, info["input_size"])
     what = f"{len(q)} inputs for {source or 'an int8 model'}"
@@ -533,7 +535,8 @@ def generate_project(tfl, x, *, out="build", name=None, source="") -> Project:
     meta = {"generator": f"tinykit {__version__} ({gen})", "board": b.name, "app": "infer",
             "source": source, "inputs": len(q), "input_size": info["input_size"],
             "output_size": info["output_size"], "ops": info["ops"],
-            "flash_bytes": model.flash_bytes, "buffer_bytes": info["buffer_bytes"]}
+            "flash_bytes": model.flash_bytes, "buffer_bytes": info["buffer_bytes"],
+            "kernels": kernels, "macs": info["macs"]}
     (folder / "tinykit.json").write_text(json.dumps(meta, indent=2) + "\n")
     return Project(path=folder, board=b.name, app="infer", files=paths + [folder / "tinykit.json"],
                    arena_bytes=info["buffer_bytes"], flash_bytes=model.flash_bytes)
@@ -607,7 +610,7 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
                      instructions=np.array([counts[i] for i in range(count)], np.int64))
 
 
-def run(tfl, x, *, build_dir=None, timeout=300, source="") -> DeviceRun:
+def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp") -> DeviceRun:
     """Run the int8 model on the emulated board for every input in ``x``.
 
     Args:
@@ -616,6 +619,7 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="") -> DeviceRun:
         build_dir: where to build (default: the per-user cache).
         timeout: seconds the firmware may take from boot to its last output.
         source: a few words on where the model came from, for the generated headers.
+        kernels: ``"dsp"`` or ``"plain"`` (see :func:`generate_project`).
 
     Returns:
         A :class:`DeviceRun`; ``outputs`` are the raw int8 outputs, one row per input,
@@ -634,7 +638,7 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="") -> DeviceRun:
     """
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tinykit-infer-") as tmp:
-        project = generate_project(tfl, x, out=tmp, source=source)
+        project = generate_project(tfl, x, out=tmp, source=source, kernels=kernels)
         generated = time.perf_counter() - t0
         device = run_project(project, build_dir=build_dir, timeout=timeout)
     device.build_seconds += generated
