@@ -11,7 +11,7 @@
 
 /* b's bytes 0 and 2 (ror 8: 1 and 3), sign-extended, plus a's halves. */
 #define SXTAB16(a, b) ((uint32_t)__sxtab16((int16x2_t)(a), (int8x4_t)(b)))
-#define SXTAB16_ROR8(a, b) ((uint32_t)__sxtab16((int16x2_t)(a), (int8x4_t)ror8(b)))
+#define SXTAB16_ROR8(a, b) sxtab16_ror8((a), (b))
 #define SXTB16(b) ((uint32_t)__sxtb16((int8x4_t)(b)))
 #define SXTB16_ROR8(b) ((uint32_t)__sxtb16((int8x4_t)ror8(b)))
 #define SMLAD(a, b, acc) __smlad((int16x2_t)(a), (int16x2_t)(b), (acc))
@@ -21,6 +21,14 @@
 static inline uint32_t ror8(uint32_t x)
 {
     return (x >> 8) | (x << 24);
+}
+
+/* One instruction (the compiler would rotate first). */
+static inline uint32_t sxtab16_ror8(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(b));
+    return r;
 }
 
 /* round(a * b / 2^32) */
@@ -124,6 +132,16 @@ __attribute__((noinline)) static int8_t requantize_one(int32_t acc, const tk_req
     if (v < rq->activation.min) v = rq->activation.min;
     if (v > rq->activation.max) v = rq->activation.max;
     return (int8_t)v;
+}
+
+/* The short form with the channel's constants at hand (rq->fast layers only). */
+static inline int8_t requantize_short(int32_t acc, int32_t multiplier, int32_t e,
+                                      int32_t zero_point, int32_t lo, int32_t hi)
+{
+    const int32_t x = smmulr((int32_t)((uint32_t)acc << 1), multiplier);
+    int32_t v = ((x + ((int32_t)1 << (e - 1)) + (x >> 31)) >> e) + zero_point;
+    v = v < lo ? lo : v;
+    return (int8_t)(v > hi ? hi : v);
 }
 
 static tk_status requant_check(const tk_requant *rq, int32_t channels)
@@ -279,6 +297,19 @@ static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter
         int32_t acc[2][2] = {{b0, b1}, {b0, b1}};
         product_pair(pair, pw, groups, acc);
         pw += 2 * groups;
+        if (rq->fast && rq->quant.count == channels) {
+            const int32_t m0 = rq->quant.multiplier[o], e0 = -rq->quant.shift[o];
+            const int32_t m1 = rq->quant.multiplier[o + 1], e1 = -rq->quant.shift[o + 1];
+            const int32_t zp = rq->quant.output_zero_point;
+            const int32_t lo = rq->activation.min, hi = rq->activation.max;
+            out0[o] = requantize_short(acc[0][0], m0, e0, zp, lo, hi);
+            out0[o + 1] = requantize_short(acc[0][1], m1, e1, zp, lo, hi);
+            if (out1 != NULL) {
+                out1[o] = requantize_short(acc[1][0], m0, e0, zp, lo, hi);
+                out1[o + 1] = requantize_short(acc[1][1], m1, e1, zp, lo, hi);
+            }
+            continue;
+        }
         out0[o] = requantize_one(acc[0][0], rq, o);
         out0[o + 1] = requantize_one(acc[0][1], rq, o + 1);
         if (out1 != NULL) {
@@ -490,6 +521,17 @@ tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
                             pi += (size_t)dw * c;
                             pw += (size_t)c / 2;
                         }
+                    }
+                    if (rq->fast && rq->quant.count == c) {
+                        const int32_t *m = rq->quant.multiplier + ch, *sh = rq->quant.shift + ch;
+                        const int32_t zp = rq->quant.output_zero_point;
+                        const int32_t lo = rq->activation.min, hi = rq->activation.max;
+                        store32(out, (uint32_t)(uint8_t)requantize_short(a0, m[0], -sh[0], zp, lo, hi)
+                                | (uint32_t)(uint8_t)requantize_short(a1, m[1], -sh[1], zp, lo, hi) << 8
+                                | (uint32_t)(uint8_t)requantize_short(a2, m[2], -sh[2], zp, lo, hi) << 16
+                                | (uint32_t)(uint8_t)requantize_short(a3, m[3], -sh[3], zp, lo, hi) << 24);
+                        out += 4;
+                        continue;
                     }
                     const uint32_t packed = (uint32_t)(uint8_t)requantize_one(a0, rq, ch)
                         | (uint32_t)(uint8_t)requantize_one(a1, rq, ch + 1) << 8
