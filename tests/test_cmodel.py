@@ -56,7 +56,8 @@ def small_softmax():
 
 
 @needs_cc
-def test_every_kernel_matches_tflm_bit_for_bit(tmp_path):
+@pytest.mark.parametrize("kernels", ["dsp", "plain"])
+def test_every_kernel_matches_tflm_bit_for_bit(kernels, tmp_path):
     keras.utils.set_random_seed(3)
     model = small_kws_like_model()
     rng = np.random.default_rng(0)
@@ -65,7 +66,7 @@ def test_every_kernel_matches_tflm_bit_for_bit(tmp_path):
     ops = set(tfl.ops)
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D",
             "FULLY_CONNECTED", "SOFTMAX"} <= ops
-    got = run_host(tfl, x, build_dir=tmp_path)
+    got = run_host(tfl, x, build_dir=tmp_path, kernels=kernels)
     want = convert.run_tflm(tfl, x)
     assert got.shape == want.shape == (40, 6)
     np.testing.assert_array_equal(got, want)
@@ -166,7 +167,7 @@ def test_generated_c_is_clean_c99_and_headers_compile_as_cpp(small_softmax, tmp_
                                        "int run(const int8_t *in, int8_t *out) {\n"
                                        "  return tk_model_invoke(in, out) == TK_OK;\n}\n"})
     cc = shutil.which("gcc") or shutil.which("cc")
-    for src in (tmp_path / "tk_model.c", RUNTIME_DIR / "tk_kernels.c"):
+    for src in (tmp_path / "tk_model.c", RUNTIME_DIR / "tk_kernels.c", RUNTIME_DIR / "tk_fast.c"):
         subprocess.run([cc, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-c",
                         "-I", str(RUNTIME_DIR), "-I", str(tmp_path), str(src),
                         "-o", str(tmp_path / (src.stem + ".o"))],

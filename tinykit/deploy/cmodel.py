@@ -10,6 +10,12 @@ compares their outputs with the TFLite Micro interpreter's, bit for bit::
     raw = run_host(tfl, x_test)
     assert (raw == tinykit.convert.run_tflm(tfl, x_test)).all()
 
+Two kernel sets (``kernels=``): ``"dsp"`` (the default) re-lays the weights at
+generation time for ``cruntime/tk_fast.c``, whose inner loops use the Cortex-M4/M7/M33
+DSP extension (dual 16-bit multiply-accumulates) when the compiler targets it and the
+same operations in portable C elsewhere; ``"plain"`` calls the reference loops of
+``cruntime/tk_kernels.c`` only. Both give TFLM's bytes.
+
 Supported ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, MAX_POOL_2D,
 AVERAGE_POOL_2D, RESHAPE, SOFTMAX and int8-to-int8 QUANTIZE, on int8 activations with
 per-channel or per-tensor int8 weights. Anything else is a DeployError at generation
@@ -39,6 +45,8 @@ from ..errors import DeployError
 from . import codegen
 
 RUNTIME_DIR = runtime_dir()
+KERNELS = ("dsp", "plain")
+RUNTIME_SOURCES = ("tk_kernels.c", "tk_fast.c")
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D",
              "AVERAGE_POOL_2D", "RESHAPE", "SOFTMAX", "QUANTIZE")
 GENERATOR = "tinykit.deploy.cmodel"
@@ -188,18 +196,20 @@ def _nhwc(shape):
     return (1,) * (4 - len(shape)) + shape if len(shape) < 4 else shape
 
 
-def generate_c_model(tfl, prefix="tk_model", source=""):
+def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
     """C source running ``tfl`` with tinykit's portable kernels.
 
     Args:
         tfl: int8 .tflite bytes (``tinykit.convert.to_int8``).
         prefix: the name of the files and of the ``<prefix>_invoke`` function.
         source: a short description of the model for the generated banner.
+        kernels: ``"dsp"`` (weights re-laid out for ``tk_fast.c``) or ``"plain"`` (the
+            reference loops of ``tk_kernels.c``).
 
     Returns:
         ``(header_text, source_text, info)``; ``info`` has ``input_size``,
-        ``output_size``, ``output_shape``, ``buffer_bytes`` (RAM for activations) and
-        ``ops``. The header
+        ``output_size``, ``output_shape``, ``buffer_bytes`` (RAM for activations and
+        scratch), ``macs`` (multiply-accumulates per inference) and ``ops``. The header
         declares ``tk_status <prefix>_invoke(const int8_t *input, int8_t *output)``,
         which returns ``TK_OK`` or the first kernel error.
 
@@ -213,6 +223,8 @@ def generate_c_model(tfl, prefix="tk_model", source=""):
         ['CONV_2D', 'MAX_POOL_2D', 'RESHAPE', 'FULLY_CONNECTED', 'SOFTMAX']
     """
     codegen.identifier(prefix)
+    if kernels not in KERNELS:
+        raise DeployError(f"kernels={kernels!r}; expected one of {', '.join(KERNELS)}.")
     tensors, ops, t_in, t_out = _read(bytes(tfl))
     unsupported = sorted({name for name, *_ in ops if name not in SUPPORTED})
     if unsupported:
@@ -225,9 +237,12 @@ def generate_c_model(tfl, prefix="tk_model", source=""):
                               f"model needs int8 input and output (convert with "
                               f"tinykit.convert.to_int8).")
     blocks, calls = [], []  # one block of C constants per op, one kernel call per op
-    # Activations ping-pong between two buffers; RESHAPE is a no-op on NHWC data.
+    # Activations ping-pong between the two ends of one arena (an op's input at one end,
+    # its output at the other), so the arena is the largest input + output of any op;
+    # RESHAPE is a no-op on NHWC data. Sizes are rounded up to words for the fast kernels.
     where = {t_in: 0}
-    biggest = int(np.prod(tensors[t_in].shape))
+    arena = 0
+    state = {"kernels": kernels, "scratch_words": 0, "macs": 0}
     for k, (name, ins, outs, opt) in enumerate(ops):
         at = f"op {k} ({name})"
         x, y = tensors[ins[0]], tensors[outs[0]]
@@ -251,8 +266,8 @@ def generate_c_model(tfl, prefix="tk_model", source=""):
             continue
         dst = 1 - src
         where[outs[0]] = dst
-        biggest = max(biggest, int(np.prod(y.shape)))
-        a, b = f"buf[{src}]", f"buf[{dst}]"
+        arena = max(arena, _round4(int(np.prod(x.shape))) + _round4(int(np.prod(y.shape))))
+        a, b = _place(src, x), _place(dst, y)
         p = f"op{k}"
         decls = [f"// op {k}: {name}, {x.shape} -> {y.shape}"]
         blocks.append(decls)
@@ -267,16 +282,20 @@ def generate_c_model(tfl, prefix="tk_model", source=""):
                       codegen.struct("tk_dims", f"{p}_dims", _nhwc(x.shape))]
             calls.append(f"tk_quantize(&{p}_quant, &{p}_dims, {a}, {b})")
         elif name in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
-            calls.append(_pool(k, at, name, x, y, opt, decls, a, b))
+            calls.append(_pool(k, at, name, x, y, opt, decls, a, b, state))
         else:
             calls.append(_weighted(k, at, name, x, y, [tensors[i] if i >= 0 else None
-                                                       for i in ins[1:]], opt, decls, a, b))
+                                                       for i in ins[1:]], opt, decls, a, b,
+                                   state))
     n_in = int(np.prod(tensors[t_in].shape))
     n_out = int(np.prod(tensors[t_out].shape))
     last = where[t_out]
     op_names = list(dict.fromkeys(n for n, *_ in ops))
     what = f"{source or 'an int8 TFLite model'} (ops: {', '.join(op_names)})"
     P = prefix.upper()
+    includes = ["string.h", f'"{prefix}.h"', '"tk_kernels.h"']
+    if kernels == "dsp":
+        includes.append('"tk_fast.h"')
     header = codegen.header(f"{prefix}.h", [
         "\n".join([codegen.define(f"{P}_INPUT_SIZE", n_in),
                    codegen.define(f"{P}_OUTPUT_SIZE", n_out),
@@ -288,19 +307,36 @@ def generate_c_model(tfl, prefix="tk_model", source=""):
         f"// {P}_OUTPUT_SIZE int8 outputs. Returns TK_OK, or the first kernel error.\n"
         f"tk_status {prefix}_invoke(const int8_t *input, int8_t *output);",
     ], generator=GENERATOR, inputs=what, includes=("stdint.h", '"tk_kernels.h"'))
+    arena = max(arena, _round4(n_in), _round4(n_out))
     body = (f"tk_status {prefix}_invoke(const int8_t *input, int8_t *output)\n{{\n"
-            f"  tk_status status;\n  memcpy(buf[0], input, {n_in});\n"
+            f"  tk_status status;\n  memcpy({_place(0, tensors[t_in])}, input, {n_in});\n"
             + "".join(f"  status = {c};\n  if (status != TK_OK) return status;\n" for c in calls)
-            + f"  memcpy(output, buf[{last}], {n_out});\n  return TK_OK;\n}}")
-    buffers = ("// Activations: two buffers of the largest tensor, used in turn.\n"
-               f"static int8_t buf[2][{biggest}];")
+            + f"  memcpy(output, {_place(last, tensors[t_out])}, {n_out});\n  return TK_OK;\n}}")
+    # Word-aligned: the fast kernels read and write four int8 values at a time.
+    buffers = ("// Activations: each op reads from one end of the arena and writes at the other.\n"
+               f"#define ARENA_BYTES {arena}\n"
+               "static uint32_t arena_words[ARENA_BYTES / 4];\n"
+               "#define arena ((int8_t *)arena_words)")
+    scratch = state["scratch_words"]
+    if scratch:
+        buffers += ("\n// Widened input rows of the fast convolutions.\n"
+                    f"static uint32_t scratch[{scratch}];")
     source_text = codegen.source(
         ["\n".join(block) for block in blocks] + [buffers, body],
-        generator=GENERATOR, inputs=what,
-        includes=("string.h", f'"{prefix}.h"', '"tk_kernels.h"'))
-    info = {"input_size": n_in, "output_size": n_out, "buffer_bytes": 2 * biggest,
-            "ops": op_names, "output_shape": tuple(tensors[t_out].shape)}
+        generator=GENERATOR + f" (kernels={kernels})", inputs=what, includes=tuple(includes))
+    info = {"input_size": n_in, "output_size": n_out,
+            "buffer_bytes": arena + 4 * scratch, "macs": state["macs"],
+            "ops": op_names, "output_shape": tuple(tensors[t_out].shape), "kernels": kernels}
     return header, source_text, info
+
+
+def _round4(n):
+    return (n + 3) // 4 * 4
+
+
+def _place(end, t):
+    """Where tensor ``t`` lies in the arena: at its start (end 0) or ending at its end."""
+    return "arena" if end == 0 else f"(arena + ARENA_BYTES - {_round4(int(np.prod(t.shape)))})"
 
 
 def _softmax(k, at, x, y, opt, decls, a, b):
@@ -323,7 +359,7 @@ def _softmax(k, at, x, y, opt, decls, a, b):
     return f"tk_softmax(&{p}_params, &{p}_dims, {a}, {b})"
 
 
-def _pool(k, at, name, x, y, opt, decls, a, b):
+def _pool(k, at, name, x, y, opt, decls, a, b, state):
     p = f"op{k}"
     if len(x.shape) != 4:
         raise DeployError(f"{at}: expected a 4-D NHWC input, found shape {x.shape}.")
@@ -337,10 +373,45 @@ def _pool(k, at, name, x, y, opt, decls, a, b):
               codegen.struct("tk_dims", f"{p}_input_dims", x.shape),
               codegen.struct("tk_dims", f"{p}_output_dims", y.shape)]
     fn = "tk_max_pool" if name == "MAX_POOL_2D" else "tk_avg_pool"
+    if state["kernels"] == "dsp" and name == "MAX_POOL_2D" and x.shape[3] % 4 == 0:
+        fn = "tk_fast_max_pool"
     return f"{fn}(&{p}_params, &{p}_input_dims, {a}, &{p}_output_dims, {b})"
 
 
-def _weighted(k, at, name, x, y, consts, opt, decls, a, b):
+def _words(data):
+    """int8 or int16 values (a multiple of 4 bytes) as little-endian uint32 words."""
+    raw = np.ascontiguousarray(data).astype(data.dtype.newbyteorder("<")).tobytes()
+    return np.frombuffer(raw, "<u4")
+
+
+def _conv_filter_words(w2d):
+    """(outputs, depth) int8 weights in tk_fast_conv's layout: pairs of outputs, groups
+    of 4 values, the 4 weights of the pair's first output then its second's; an odd
+    last output alone."""
+    o, depth = w2d.shape
+    depth4 = (depth + 3) // 4 * 4
+    padded = np.zeros((o, depth4), np.int8)
+    padded[:, :depth] = w2d
+    pairs = padded[:o - o % 2].reshape(o // 2, 2, depth4 // 4, 4).transpose(0, 2, 1, 3)
+    return _words(np.concatenate([pairs.reshape(-1), padded[o - o % 2:].reshape(-1)]))
+
+
+def _depthwise_filter_words(w):
+    """(1, kh, kw, c) int8 weights in tk_fast_depthwise's layout: per tap, per 4 channels,
+    int16 pairs (w[c], w[c+2]) and (w[c+1], w[c+3])."""
+    _, kh, kw, c = w.shape
+    taps = w.reshape(kh * kw, c // 4, 4).astype(np.int16)
+    return _words(taps[:, :, [0, 2, 1, 3]])
+
+
+def _acc_bound(w2d, bias):
+    """The largest |accumulator| any input can give, per output: |bias| + 255 * sum|w|
+    (inputs minus the zero point lie in [-255, 255])."""
+    b = np.abs(bias.astype(np.int64)) if bias is not None else 0
+    return b + 255 * np.abs(w2d.astype(np.int64)).sum(axis=1)
+
+
+def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
     """CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED: weights, bias and requantization."""
     p = f"op{k}"
     w = consts[0] if consts else None
@@ -366,8 +437,26 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b):
         real = [float(in_scale) * float(np.float32(s)) / float(out_scale) for s in w.scale]
     mults, shifts = zip(*(quantize_multiplier(r) for r in real))
     act = _act_range(opt.fusedActivationFunction, y, at)
-    decls += [codegen.array("int8_t", f"{p}_filter", w.data, static=True),
-              codegen.array("int32_t", f"{p}_multiplier", mults, static=True),
+    wq = w.data.reshape(w.shape)
+    w2d = wq.reshape(wq.shape[0], -1) if name != "DEPTHWISE_CONV_2D" else \
+        wq.reshape(-1, wq.shape[-1]).T
+    if name == "DEPTHWISE_CONV_2D":
+        state["macs"] += int(np.prod(y.shape)) * w2d.shape[1]
+    elif name == "CONV_2D":
+        state["macs"] += int(np.prod(y.shape)) * w2d.shape[1]
+    else:
+        state["macs"] += int(np.prod(x.shape)) * w2d.shape[0]
+    fast = state["kernels"] == "dsp" and (
+        name != "DEPTHWISE_CONV_2D" or (y.shape[3] == x.shape[3] and x.shape[3] % 4 == 0))
+    if fast:
+        layout = (_depthwise_filter_words(wq) if name == "DEPTHWISE_CONV_2D"
+                  else _conv_filter_words(w2d))
+        decls.append(codegen.array("uint32_t", f"{p}_filter", layout, static=True,
+                                   comment="// The weights as the fast kernel reads them "
+                                           "(tk_fast.h)."))
+    else:
+        decls.append(codegen.array("int8_t", f"{p}_filter", w.data, static=True))
+    decls += [codegen.array("int32_t", f"{p}_multiplier", mults, static=True),
               codegen.array("int32_t", f"{p}_shift", shifts, static=True)]
     bias_name = "NULL"
     if bias is not None:
@@ -375,8 +464,16 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b):
             raise DeployError(f"{at}: {bias.data.size} bias values for {n_out} outputs.")
         decls.append(codegen.array("int32_t", f"{p}_bias", bias.data, static=True))
         bias_name = f"{p}_bias"
-    decls.append(codegen.struct("tk_quant", f"{p}_quant", (int(x.zero_point[0]), int(y.zero_point[0]),
-                                                    f"{p}_multiplier", f"{p}_shift", len(real))))
+    quant = (int(x.zero_point[0]), int(y.zero_point[0]), f"{p}_multiplier", f"{p}_shift",
+             len(real))
+    if fast:
+        # The short requantization is exact when 2 * acc cannot overflow and every
+        # channel shifts right (tk_fast.h); the generator knows both from the weights.
+        bound = _acc_bound(w2d, bias.data if bias is not None else None)
+        short = bool(max(shifts) <= -1 and bound.max() < 2 ** 30)
+        decls.append(codegen.struct("tk_requant", f"{p}_quant", (quant, act, int(short))))
+    else:
+        decls.append(codegen.struct("tk_quant", f"{p}_quant", quant))
     if name == "FULLY_CONNECTED":
         if len(w.shape) != 2:
             raise DeployError(f"{at}: expected 2-D weights (outputs, depth), found {w.shape}.")
@@ -386,6 +483,18 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b):
             raise DeployError(f"{at}: an input of {size} values is not a whole number of "
                               f"rows of {depth}.")
         rows = size // depth
+        if fast:
+            depth4 = (depth + 3) // 4 * 4
+            if rows > 1:
+                state["scratch_words"] = max(state["scratch_words"], depth4 + depth4 // 4)
+            decls += [codegen.struct("tk_conv_params", f"{p}_params",
+                                     ((1, 1), (1, 1), (0, 0), act)),
+                      codegen.struct("tk_dims", f"{p}_input_dims", (1, rows, 1, depth)),
+                      codegen.struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
+                      codegen.struct("tk_dims", f"{p}_output_dims", (1, rows, 1, units))]
+            return (f"tk_fast_conv(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
+                    f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, "
+                    f"{'scratch' if rows > 1 else 'NULL'})")
         decls += [codegen.struct("tk_fc_params", f"{p}_params", (act,)),
                   codegen.struct("tk_dims", f"{p}_input_dims", (rows, 1, 1, depth)),
                   codegen.struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
@@ -411,6 +520,16 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b):
               codegen.struct("tk_dims", f"{p}_input_dims", x.shape),
               codegen.struct("tk_dims", f"{p}_filter_dims", w.shape),
               codegen.struct("tk_dims", f"{p}_output_dims", y.shape)]
+    if fast and name == "CONV_2D":
+        decls[-4] = codegen.struct("tk_conv_params", f"{p}_params", conv)
+        depth4 = (kh * kw * x.shape[3] + 3) // 4 * 4
+        state["scratch_words"] = max(state["scratch_words"], depth4 + depth4 // 4)
+        return (f"tk_fast_conv(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
+                f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, scratch)")
+    if fast:
+        decls[-4] = codegen.struct("tk_conv_params", f"{p}_params", conv)
+        return (f"tk_fast_depthwise(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
+                f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b})")
     fn = "tk_conv2d" if name == "CONV_2D" else "tk_depthwise_conv2d"
     return (f"{fn}(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, &{p}_filter_dims, "
             f"{p}_filter, {bias_name}, &{p}_output_dims, {b})")
@@ -448,7 +567,7 @@ def _host_cc():
     return require_tool("gcc")
 
 
-def run_host(tfl, x, *, build_dir=None) -> np.ndarray:
+def run_host(tfl, x, *, build_dir=None, kernels="dsp") -> np.ndarray:
     """Run the plain-C model on this machine, compiled with its C compiler.
 
     The C (``generate_c_model``) and a small main reading inputs from stdin are compiled
@@ -459,6 +578,8 @@ def run_host(tfl, x, *, build_dir=None) -> np.ndarray:
         tfl: int8 .tflite bytes.
         x: float inputs, quantized as the board does (``tinykit.convert.quantize_inputs``).
         build_dir: where to keep the compiled programs.
+        kernels: ``"dsp"`` or ``"plain"`` (see :func:`generate_c_model`); on the host
+            the DSP operations are their portable-C equivalents.
 
     Returns:
         The raw int8 outputs, one row per input (shaped as the model's output), as
@@ -476,13 +597,14 @@ def run_host(tfl, x, *, build_dir=None) -> np.ndarray:
     """
     from ..convert import quantize_inputs
     cc = _host_cc()
-    header, source_text, info = generate_c_model(tfl)
+    header, source_text, info = generate_c_model(tfl, kernels=kernels)
     main = codegen.source([_HOST_MAIN.format(P="TK_MODEL", prefix="tk_model")],
                           generator=GENERATOR + ".run_host", inputs="the host harness",
                           includes=("stdio.h", '"tk_model.h"'))
-    kernels = [RUNTIME_DIR / "tk_kernels.c", RUNTIME_DIR / "tk_kernels.h"]
+    runtime = [RUNTIME_DIR / f for f in RUNTIME_SOURCES]
+    runtime += [p.with_suffix(".h") for p in runtime]
     digest = hashlib.sha256()
-    for text in (header, source_text, main, cc, *(p.read_text() for p in kernels)):
+    for text in (header, source_text, main, cc, *(p.read_text() for p in runtime)):
         digest.update(text.encode() + b"\0")
     root = Path(build_dir) if build_dir else Path(tempfile.gettempdir()) / "tinykit-cmodel"
     folder = root / digest.hexdigest()[:16]
@@ -492,7 +614,7 @@ def run_host(tfl, x, *, build_dir=None) -> np.ndarray:
         partial = folder / f"tk_model_host.{os.getpid()}.tmp"
         cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-I", str(RUNTIME_DIR),
                "-I", str(folder), str(folder / "main.c"), str(folder / "tk_model.c"),
-               str(RUNTIME_DIR / "tk_kernels.c"), "-o", str(partial)]
+               *(str(RUNTIME_DIR / f) for f in RUNTIME_SOURCES), "-o", str(partial)]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=_COMPILE_TIMEOUT)
         except subprocess.TimeoutExpired as exc:

@@ -66,7 +66,12 @@ _MAX_OUTPUT = 64 << 20          # bytes of UART output read_until keeps at most
 
 @dataclass
 class DeviceRun:
-    """Outputs the emulated board computed, and what it took."""
+    """Outputs the emulated board computed, and what it took.
+
+    ``instructions`` holds the instructions each inference took (one per input, QEMU
+    ``-icount``: exact, and the same on every run), counted by the firmware's own timer
+    (``boards/common/tk_cycles.h``) around the model's invoke call.
+    """
     outputs: np.ndarray
     elf: Path
     text_bytes: int
@@ -74,6 +79,7 @@ class DeviceRun:
     bss_bytes: int
     build_seconds: float
     run_seconds: float
+    instructions: np.ndarray = None
 
 
 def require_emulator() -> str:
@@ -359,7 +365,18 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def boot(elf, *, serial="stdio", timeout=20.0) -> Machine:
+def icount_shift() -> int:
+    """The ``-icount shift=N`` of board.toml's ``[run] icount``: each instruction takes
+    2^N ns of the emulated board's time (firmware gets it as ``TK_ICOUNT_SHIFT``)."""
+    b = get_board(BOARD)
+    found = re.search(r"shift=(\d+)", " ".join(b.run.get("icount", [])))
+    if not found:
+        raise DeployError(f"{b.folder / 'board.toml'}: [run] icount needs a "
+                          f"'-icount shift=N' to count instructions.")
+    return int(found.group(1))
+
+
+def boot(elf, *, serial="stdio", timeout=20.0, icount=False) -> Machine:
     """Boot ``elf`` on the emulated board, with UART0 on ``serial``.
 
     The command line is board.toml's ``[run]``: ``emulator``, ``args``, then the
@@ -371,6 +388,8 @@ def boot(elf, *, serial="stdio", timeout=20.0) -> Machine:
             holds the board until a client connects to ``url``) or ``"pty"`` (the board
             is paused until :meth:`Machine.resume`, once the pty is open).
         timeout: seconds to wait for QEMU's tcp or pty connection to be there.
+        icount: add board.toml's ``[run] icount`` arguments: the board's timers then
+            count executed instructions (see :func:`icount_shift`).
 
     Returns:
         A running :class:`Machine` (``close()`` stops it).
@@ -391,7 +410,9 @@ def boot(elf, *, serial="stdio", timeout=20.0) -> Machine:
     qemu = require_tool(b.run["emulator"])
     for _ in range(3):                          # a free port can be taken meanwhile
         values = {"elf": str(elf), "port": _free_port() if serial == "tcp" else ""}
-        cmd = [qemu] + [a.format(**values) for a in [*b.run["args"], *b.run["serial"][serial]]]
+        extra = list(b.run.get("icount", [])) if icount else []
+        cmd = [qemu] + [a.format(**values)
+                        for a in [*b.run["args"], *extra, *b.run["serial"][serial]]]
         machine = Machine(cmd, serial, elf)
         if serial == "stdio":
             return machine
@@ -456,7 +477,7 @@ def _sizes(elf):
     return tuple(int(n) for n in nums)
 
 
-def generate_project(tfl, x, *, out="build", name=None, source="") -> Project:
+def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp") -> Project:
     """Write the inference firmware's sources for ``tfl`` and the inputs ``x``.
 
     The project folder ``out/<name>/`` holds ``tk_model.h/.c`` (the model as plain C,
@@ -471,6 +492,8 @@ def generate_project(tfl, x, *, out="build", name=None, source="") -> Project:
         name: project name; default ``"infer_mps2-an386"``.
         source: a few words on where the model came from, for the generated headers
             (default: the model's own ``source``).
+        kernels: ``"dsp"`` (Cortex-M4 DSP kernels, the default) or ``"plain"`` (the
+            reference loops); see :func:`tinykit.deploy.cmodel.generate_c_model`.
 
     Returns:
         A :class:`~tinykit.deploy.project.Project` (board ``"mps2-an386"``, app ``"infer"``).
@@ -488,7 +511,7 @@ def generate_project(tfl, x, *, out="build", name=None, source="") -> Project:
     b = get_board(BOARD)
     model = as_model(tfl)
     source = source or model.source
-    header, csrc, info = generate_c_model(model, source=source)
+    header, csrc, info = generate_c_model(model, source=source, kernels=kernels)
     b.check_fit(model.flash_bytes, info["buffer_bytes"])
     q = np.asarray(model.quantize(x), dtype=np.int8).reshape(-1, info["input_size"])
     what = f"{len(q)} inputs for {source or 'an int8 model'}"
@@ -512,7 +535,8 @@ def generate_project(tfl, x, *, out="build", name=None, source="") -> Project:
     meta = {"generator": f"tinykit {__version__} ({gen})", "board": b.name, "app": "infer",
             "source": source, "inputs": len(q), "input_size": info["input_size"],
             "output_size": info["output_size"], "ops": info["ops"],
-            "flash_bytes": model.flash_bytes, "buffer_bytes": info["buffer_bytes"]}
+            "flash_bytes": model.flash_bytes, "buffer_bytes": info["buffer_bytes"],
+            "kernels": kernels, "macs": info["macs"]}
     (folder / "tinykit.json").write_text(json.dumps(meta, indent=2) + "\n")
     return Project(path=folder, board=b.name, app="infer", files=paths + [folder / "tinykit.json"],
                    arena_bytes=info["buffer_bytes"], flash_bytes=model.flash_bytes)
@@ -531,6 +555,7 @@ def _project_sources(project) -> dict:
 def build_project(project, *, build_dir=None, config=None) -> Path:
     """Build the inference firmware of ``project`` (:func:`generate_project`); returns
     the ELF. ``config``: extra ``#define`` s, e.g. ``{"TK_FAULT_TEST": 1}``."""
+    config = {"TK_ICOUNT_SHIFT": icount_shift(), **(config or {})}
     return build("infer", _project_sources(project), config=config, build_dir=build_dir)
 
 
@@ -553,33 +578,39 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
     """
     t0 = time.perf_counter()
     sources = _project_sources(project)
-    elf = build("infer", sources, config=config, build_dir=build_dir)
+    elf = build_project(project, build_dir=build_dir, config=config)
     t1 = time.perf_counter()
-    with boot(elf) as machine:
+    with boot(elf, icount=True) as machine:
         lines = machine.read_until("done", timeout)
     t2 = time.perf_counter()
     size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
     count = next((int(m.group(1)) for m in map(re.compile(r"tinykit infer: (\d+) inputs").fullmatch,
                                                 lines) if m), None)
-    outputs = {}
+    outputs, counts = {}, {}
     for line in lines:
         found = re.fullmatch(r"out (\d+):((?: -?\d+)*)", line)
         if found:
             outputs[int(found.group(1))] = [int(v) for v in found.group(2).split()]
+        found = re.fullmatch(r"instructions (\d+): (\d+)", line)
+        if found:
+            counts[int(found.group(1))] = int(found.group(2))
     width = int(size.group(1)) if size else len(next(iter(outputs.values()), []))
-    if count is None or sorted(outputs) != list(range(count)) or any(
+    if count is None or sorted(outputs) != list(range(count)) or sorted(counts) != sorted(
+            outputs) or any(
             len(v) != width for v in outputs.values()):
         raise DeviceError(f"the emulated board printed {len(outputs)} output lines for "
                           f"{count if count is not None else 'an unknown number of'} inputs, "
-                          f"expected one of {width} values per input; last lines: "
+                          f"expected one of {width} values and an instruction count per "
+                          f"input; last lines: "
                           f"{lines[-3:]}", lines=lines[-20:])
     text, data, bss = _sizes(elf)
     rows = np.array([outputs[i] for i in range(count)], dtype=np.int8).reshape(count, width)
     return DeviceRun(outputs=rows, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
-                     build_seconds=t1 - t0, run_seconds=t2 - t1)
+                     build_seconds=t1 - t0, run_seconds=t2 - t1,
+                     instructions=np.array([counts[i] for i in range(count)], np.int64))
 
 
-def run(tfl, x, *, build_dir=None, timeout=300, source="") -> DeviceRun:
+def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp") -> DeviceRun:
     """Run the int8 model on the emulated board for every input in ``x``.
 
     Args:
@@ -588,6 +619,7 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="") -> DeviceRun:
         build_dir: where to build (default: the per-user cache).
         timeout: seconds the firmware may take from boot to its last output.
         source: a few words on where the model came from, for the generated headers.
+        kernels: ``"dsp"`` or ``"plain"`` (see :func:`generate_project`).
 
     Returns:
         A :class:`DeviceRun`; ``outputs`` are the raw int8 outputs, one row per input,
@@ -606,7 +638,7 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="") -> DeviceRun:
     """
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tinykit-infer-") as tmp:
-        project = generate_project(tfl, x, out=tmp, source=source)
+        project = generate_project(tfl, x, out=tmp, source=source, kernels=kernels)
         generated = time.perf_counter() - t0
         device = run_project(project, build_dir=build_dir, timeout=timeout)
     device.build_seconds += generated

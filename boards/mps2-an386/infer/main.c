@@ -3,15 +3,21 @@
  *
  *   tinykit infer: <count> inputs
  *   out <index>: <v0> <v1> ...          one line per input
+ *   instructions <index>: <n>           what tk_model_invoke took (TK_ICOUNT_SHIFT set)
  *   done
  *
  * or, when the model returns a non-zero status, "error <index>: tk_model_invoke
  * returned <status>" and stops. A fault prints a FAULT line (startup.c).
- * tinykit.deploy.emulated builds it, boots it and compares the outputs with the
- * TFLite Micro interpreter's. */
+ * tinykit.deploy.emulated builds it, boots it (QEMU -icount: instructions are counted
+ * exactly, boards/common/tk_cycles.h) and compares the outputs with the TFLite Micro
+ * interpreter's.
+ *
+ * TK_CYCLES_TEST=1 prints, before the inputs, "loop <n>: <instructions>" for counted
+ * loops of 2 n + 1 instructions, to check the instruction count. */
 #include <stdint.h>
 
 #include "firmware_config.h"
+#include "tk_cycles.h"
 #include "tk_inputs.h"
 #include "tk_model.h"
 #include "uart.h"
@@ -22,6 +28,9 @@
 #ifndef TK_HANG_TEST
 #define TK_HANG_TEST 0      /* 1: stop silently before the first output */
 #endif
+#ifndef TK_CYCLES_TEST
+#define TK_CYCLES_TEST 0    /* 1: time loops of a known number of instructions first */
+#endif
 
 static void stop(void)
 {
@@ -30,10 +39,56 @@ static void stop(void)
     }
 }
 
+static void put_u64(uint64_t v)
+{
+    char digits[20];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    while (n) {
+        uart_putc((uint8_t)digits[--n]);
+    }
+}
+
+#ifdef TK_ICOUNT_SHIFT
+/* Instructions between two readings, less those of one reading. */
+static uint64_t instructions(uint64_t ticks, uint64_t overhead)
+{
+    return tk_cycles_instructions(ticks) - tk_cycles_instructions(overhead);
+}
+
+/* 2 n + 1 instructions: mov, then n times subs and bne. */
+__attribute__((noinline)) static void count_loop(uint32_t n)
+{
+    __asm__ volatile("mov r0, %0\n"
+                     "1: subs r0, r0, #1\n"
+                     "bne 1b\n" : : "r"(n) : "r0", "cc");
+}
+
+static void cycles_test(uint64_t overhead)
+{
+    static const uint32_t loops[] = {1, 1000, 123457, 3000000};
+    for (unsigned i = 0; i < sizeof loops / sizeof loops[0]; i++) {
+        const uint64_t t0 = tk_cycles_now();
+        count_loop(loops[i]);
+        const uint64_t ticks = tk_cycles_now() - t0;
+        uart_puts("loop ");
+        put_u64(loops[i]);
+        uart_puts(": ");
+        put_u64(instructions(ticks, overhead));
+        uart_puts("\r\n");
+    }
+}
+#endif
+
 int main(void)
 {
     static int8_t out[TK_MODEL_OUTPUT_SIZE];
     uart_init(115200);
+    tk_cycles_init();
+    const uint64_t overhead = tk_cycles_overhead();
     uart_puts("tinykit infer: ");
     uart_put_int((int32_t)tk_input_count);
     uart_puts(" inputs\r\n");
@@ -43,8 +98,15 @@ int main(void)
     if (TK_HANG_TEST) {
         stop();
     }
+#ifdef TK_ICOUNT_SHIFT
+    if (TK_CYCLES_TEST) {
+        cycles_test(overhead);
+    }
+#endif
     for (uint32_t n = 0; n < tk_input_count; n++) {
+        const uint64_t t0 = tk_cycles_now();
         tk_status status = tk_model_invoke(tk_inputs + n * TK_MODEL_INPUT_SIZE, out);
+        const uint64_t ticks = tk_cycles_now() - t0;
         if (status != TK_OK) {
             uart_puts("error ");
             uart_put_int((int32_t)n);
@@ -61,6 +123,16 @@ int main(void)
             uart_put_int(out[i]);
         }
         uart_puts("\r\n");
+#ifdef TK_ICOUNT_SHIFT
+        uart_puts("instructions ");
+        uart_put_int((int32_t)n);
+        uart_puts(": ");
+        put_u64(instructions(ticks, overhead));
+        uart_puts("\r\n");
+#else
+        (void)ticks;
+        (void)overhead;
+#endif
     }
     uart_puts("done\r\n");
     stop();

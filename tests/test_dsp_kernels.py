@@ -1,0 +1,190 @@
+"""tinykit's fast int8 kernels (cruntime/tk_fast.c, kernels="dsp") and the instruction
+count of the emulated board: bit for bit equal to the TFLite Micro interpreter on the
+host (the DSP operations in portable C) and on QEMU's Cortex-M4F (the DSP extension),
+for randomized layers and the example models; instructions counted exactly."""
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from tinykit import convert, models
+from tinykit.deploy import emulated
+from tinykit.deploy.cmodel import RUNTIME_DIR, generate_c_model, run_host
+from tinykit.models._keras import keras
+
+from test_cmodel import small_kws_like_model
+
+CC = shutil.which("gcc") or shutil.which("cc")
+needs_cc = pytest.mark.skipif(CC is None, reason="no host C compiler (gcc)")
+MISSING = [t for t in ("qemu-system-arm", "arm-none-eabi-gcc", "make") if shutil.which(t) is None]
+needs_qemu = pytest.mark.skipif(bool(MISSING), reason=f"{', '.join(MISSING)} not installed; "
+                                f"run `sh boards/install-tools.sh`")
+L = keras.layers
+
+
+def random_layers(seed):
+    """A small model of layers with shapes, strides, paddings and depth drawn at random:
+    kxk and 1x1 convolutions, depthwise 3x3 and kx1 (channels a multiple of 4 or not),
+    max pooling, dense with an odd number of units; per-channel scales, random zero
+    points (ranges not centred on 0)."""
+    rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)
+    h, w, c = int(rng.integers(6, 14)), int(rng.integers(3, 9)), int(rng.integers(1, 6))
+    inp = keras.Input((h, w, c))
+    act = ["relu", None, "relu6"]
+    x = L.Conv2D(int(rng.choice([4, 5, 8, 12])), (int(rng.integers(1, 5)), int(rng.integers(1, 4))),
+                 strides=(int(rng.integers(1, 3)), int(rng.integers(1, 3))),
+                 padding=str(rng.choice(["same", "valid"])), activation=act[seed % 3])(inp)
+    if x.shape[3] % 4 == 0:
+        x = L.MaxPooling2D((2, 1), padding="same")(x)
+    x = L.DepthwiseConv2D((3, 3) if seed % 2 else (int(rng.integers(2, 5)), 1),
+                          padding="same", activation="relu")(x)
+    x = L.Conv2D(int(rng.choice([3, 8, 16])), (1, 1), use_bias=False)(x)
+    x = L.BatchNormalization()(x)                  # folded into the 1x1 convolution
+    x = L.ReLU()(x) if seed % 3 else x
+    x = L.Flatten()(x)
+    x = L.Dense(int(rng.choice([5, 7, 10])))(x)
+    out = L.Softmax()(x)
+    model = keras.Model(inp, out)
+    bn = [layer for layer in model.layers if isinstance(layer, L.BatchNormalization)][0]
+    n = bn.get_weights()[0].shape
+    bn.set_weights([rng.uniform(0.5, 2, n), rng.normal(0, 1, n), rng.normal(0, 1, n),
+                    rng.uniform(0.5, 2, n)])
+    rep = (rng.normal(size=(60, h, w, c)) * rng.uniform(0.5, 3) + rng.uniform(-1, 2)
+           ).astype(np.float32)
+    return convert.to_int8(model, representative=rep), rep
+
+
+@needs_cc
+@pytest.mark.parametrize("seed", range(4))
+def test_random_layers_match_tflm_on_the_host(seed, tmp_path):
+    tfl, x = random_layers(seed)
+    want = convert.run_tflm(tfl, x)
+    assert len(np.unique(want)) > 3
+    for kernels in ("dsp", "plain"):
+        got = run_host(tfl, x, build_dir=tmp_path, kernels=kernels)
+        np.testing.assert_array_equal(got, want, err_msg=f"kernels={kernels}")
+
+
+def test_dsp_kernels_are_used_and_weights_re_laid_out():
+    tfl, _ = random_layers(1)
+    _, source, info = generate_c_model(tfl, kernels="dsp")
+    _, plain, _ = generate_c_model(tfl, kernels="plain")
+    assert "tk_fast_conv(" in source and "tk_fast_depthwise(" in source
+    assert "tk_fast" not in plain and "tk_conv2d(" in plain
+    assert info["kernels"] == "dsp" and info["macs"] > 0
+
+
+FAST_REQUANT = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "tk_kernels.h"
+#include "tk_fast.h"
+static unsigned long long s = 88172645463325252ull;
+static unsigned long long next(void) { s ^= s << 13; s ^= s >> 7; s ^= s << 17; return s; }
+int main(void) {
+  long bad = 0, n = 0;
+  for (long i = 0; i < 3000000; i++) {
+    int32_t m = (int32_t)((1u << 30) + (uint32_t)(next() % (1u << 30)));
+    int32_t shift = -(int32_t)(1 + next() % 31);
+    int32_t bits = (int32_t)(next() % 31);              /* |acc| < 2^30 */
+    int32_t acc = (int32_t)(next() % (1ull << bits)) * ((next() & 1) ? 1 : -1);
+    if (i % 7 == 0)  /* a tie: k * 2^(e-1), still below 2^30 */
+      acc = (int32_t)((next() % (1ull << (31 + shift))) << (-shift - 1)) * ((next() & 1) ? 1 : -1);
+    n++;
+    if (tk_fast_requantize(acc, m, shift) != tk_requantize(acc, m, shift)) bad++;
+  }
+  printf("%ld %ld\n", n, bad);
+  return 0;
+}
+"""
+
+
+@needs_cc
+def test_fast_requantization_equals_tflites(tmp_path):
+    """SMMULR(2 acc, m) and the one-line rounding shift give TFLite's result on millions
+    of accumulators, multipliers and shifts (ties included: every 7th value is a
+    multiple of half the divisor)."""
+    (tmp_path / "rq.c").write_text(FAST_REQUANT)
+    exe = tmp_path / "rq"
+    subprocess.run([CC, "-std=c99", "-O2", "-Wall", "-I", str(RUNTIME_DIR), str(tmp_path / "rq.c"),
+                    str(RUNTIME_DIR / "tk_kernels.c"), str(RUNTIME_DIR / "tk_fast.c"),
+                    "-o", str(exe)], check=True, timeout=180)
+    n, bad = map(int, subprocess.run([str(exe)], capture_output=True, text=True, check=True,
+                                     timeout=180).stdout.split())
+    assert n == 3000000 and bad == 0
+
+
+# ---------------------------------------------------------------- the emulated board
+
+@needs_qemu
+def test_instruction_count_is_exact(tmp_path):
+    """Loops of 2 n + 1 instructions: the counts differ by exactly 2 per iteration, also
+    when the timer wraps between readings (a small reload value)."""
+    tfl, x = random_layers(0)
+    project = emulated.generate_project(tfl, x[:1], out=tmp_path)
+    for config in ({"TK_CYCLES_TEST": 1}, {"TK_CYCLES_TEST": 1, "TK_CYCLES_RELOAD": "1000000u"}):
+        elf = emulated.build_project(project, build_dir=tmp_path / "b", config=config)
+        with emulated.boot(elf, icount=True) as board:
+            lines = board.read_until("done", timeout=120)
+        loops = {int(m.group(1)): int(m.group(2)) for m in
+                 (re.fullmatch(r"loop (\d+): (\d+)", s) for s in lines) if m}
+        n = sorted(loops)[:3]                   # 1, 1000, 123457 (< one timer period)
+        assert n == [1, 1000, 123457]
+        assert loops[n[1]] - loops[n[0]] == 2 * (n[1] - n[0])
+        assert loops[n[2]] - loops[n[1]] == 2 * (n[2] - n[1])
+        assert 3 <= loops[1] < 40               # the loop and the call around it
+
+
+@needs_qemu
+def test_dsp_kernels_on_the_board_match_tflm_and_count_the_same_every_run(tmp_path):
+    keras.utils.set_random_seed(3)
+    x = np.random.default_rng(0).normal(size=(8, 20, 10, 1)).astype(np.float32)
+    kws = convert.to_int8(small_kws_like_model(), representative=x)
+    models_ = [(kws, x)] + [random_layers(seed) for seed in (1, 2)]
+    for tfl, xs in models_:
+        xs = np.concatenate([xs[:4], xs[:1]])            # the first input twice
+        runs = {k: emulated.run(tfl, xs, build_dir=tmp_path, kernels=k) for k in ("dsp", "plain")}
+        want = convert.run_tflm(tfl, xs)
+        for k, device in runs.items():
+            np.testing.assert_array_equal(device.outputs, want, err_msg=f"kernels={k}")
+            assert device.instructions.shape == (5,)
+            assert device.instructions[0] == device.instructions[4]   # repeatable
+        assert runs["dsp"].instructions.max() < runs["plain"].instructions.min()
+
+
+def untrained(name, shape, classes, seed=0):
+    keras.utils.set_random_seed(seed)
+    model = models.build(name, shape, classes)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, L.BatchNormalization):
+            n = layer.get_weights()[0].shape
+            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.2, n),
+                               rng.normal(0, 0.2, n), rng.uniform(0.5, 2.0, n)])
+    rep = rng.normal(size=(32,) + shape).astype(np.float32)
+    return convert.to_int8(model, representative=rep), rep
+
+
+@needs_cc
+@pytest.mark.parametrize("name, shape, classes", [("gesture_cnn", (119, 6), 5),
+                                                  ("ds_cnn", (49, 10), 12)])
+def test_example_models_on_the_host(name, shape, classes, tmp_path):
+    tfl, x = untrained(name, shape, classes)
+    np.testing.assert_array_equal(run_host(tfl, x[:8], build_dir=tmp_path),
+                                  convert.run_tflm(tfl, x[:8]))
+
+
+@pytest.mark.slow
+@needs_qemu
+@pytest.mark.parametrize("name, shape, classes, goal", [("gesture_cnn", (119, 6), 5, 2.5),
+                                                        ("ds_cnn", (49, 10), 12, None)])
+def test_example_models_on_the_board(name, shape, classes, goal, tmp_path):
+    tfl, x = untrained(name, shape, classes)
+    device = emulated.run(tfl, x[:6], build_dir=tmp_path, timeout=900)
+    np.testing.assert_array_equal(device.outputs, convert.run_tflm(tfl, x[:6]))
+    macs = generate_c_model(tfl)[2]["macs"]
+    if goal is not None:
+        assert device.instructions.max() / macs <= goal
