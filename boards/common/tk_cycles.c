@@ -53,4 +53,9 @@ uint64_t tk_cycles_instructions(uint64_t ticks)
     const uint64_t ns_per_tick = 1000000000u / (BOARD_CLOCK_HZ);
     return (ticks * ns_per_tick + ((uint64_t)1 << (TK_ICOUNT_SHIFT - 1))) >> TK_ICOUNT_SHIFT;
 }
+
+uint64_t tk_cycles_measured(uint64_t ticks, uint64_t overhead)
+{
+    return tk_cycles_instructions(ticks) - tk_cycles_instructions(overhead);
+}
 #endif

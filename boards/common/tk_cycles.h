@@ -46,6 +46,10 @@ uint64_t tk_cycles_overhead(void);
 #ifdef TK_ICOUNT_SHIFT
 /* Instructions executed in `ticks` under QEMU -icount shift=TK_ICOUNT_SHIFT. */
 uint64_t tk_cycles_instructions(uint64_t ticks);
+
+/* Instructions of the code between two tk_cycles_now() readings `ticks` apart, less
+ * those of the readings themselves (`overhead`, from tk_cycles_overhead()). */
+uint64_t tk_cycles_measured(uint64_t ticks, uint64_t overhead);
 #endif
 
 #ifdef __cplusplus

@@ -64,7 +64,7 @@ class DeviceEvaluation:
         byte_agreement: fraction of inputs whose output bytes all equal TFLM's.
         mismatches: inputs whose outputs differ from TFLM's in any byte.
         instructions: per inference, as the board's counter read them (None when
-            the board has no counter: its info says ``"counter": "none"``).
+            the board does not count instructions: its info says another ``"counter"``).
         seconds: per input, the host's time from the first chunk sent to the answer
             (transfer and inference).
         resends: requests sent again (any reason below).
@@ -357,7 +357,7 @@ def evaluate_on_device(url, model, x, y=None, *, timeout=5.0, retries=3, connect
         truth = _labels(y, n)
         accuracy = float(np.mean(labels == truth)) if n else 0.0
         ref_accuracy = float(np.mean(ref_labels == truth)) if n else 0.0
-    counter = info.get("counter", "none") != "none"
+    counter = info.get("counter") == "instructions"
     return DeviceEvaluation(
         outputs=outputs, reference=reference, accuracy=accuracy,
         reference_accuracy=ref_accuracy,

@@ -658,6 +658,7 @@ def boot_harness(tfl, *, build_dir=None, config=None, source="") -> Machine:
         ...     check = tinykit.deploy.evaluate_on_device(board.url, tfl, x_test, y_test)
     """
     from .device import harness_sources
+    config = {"TK_ICOUNT_SHIFT": icount_shift(), **(config or {})}
     elf = build("harness", harness_sources(tfl, source=source), config=config,
                 build_dir=build_dir)
-    return boot(elf, serial="tcp")
+    return boot(elf, serial="tcp", icount=True)

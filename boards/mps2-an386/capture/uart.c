@@ -51,6 +51,19 @@ void uart_puts(const char *s)
     }
 }
 
+void uart_put_row(const char *tag, uint32_t index, const int8_t *values, int32_t n)
+{
+    uart_puts(tag);
+    uart_putc(' ');
+    uart_put_int((int32_t)index);
+    uart_putc(':');
+    for (int32_t i = 0; i < n; i++) {
+        uart_putc(' ');
+        uart_put_int(values[i]);
+    }
+    uart_puts("\r\n");
+}
+
 void uart_put_int(int32_t v)
 {
     char buf[12];

@@ -129,14 +129,7 @@ int main(void)
         if (status != TK_OK) {
             fail(n, "tk_frontend_copy", status);
         }
-        uart_puts("clip ");
-        uart_put_int((int32_t)n);
-        uart_putc(':');
-        for (int32_t i = 0; i < TK_AUDIO_FRONTEND_INPUT_SIZE; i++) {
-            uart_putc(' ');
-            uart_put_int(input[i]);
-        }
-        uart_puts("\r\n");
+        uart_put_row("clip", n, input, TK_AUDIO_FRONTEND_INPUT_SIZE);
     }
     FRONTEND_MEASURE_REPORT();
     uart_puts("done\r\n");

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "firmware_config.h"
+#include "tk_cycles.h"
 #include "tk_harness_model.h"
 #include "tk_link.h"
 #include "tk_model.h"
@@ -35,20 +36,30 @@
 #define SEND_MAX (ANSWER_MAX > INFO_MAX ? ANSWER_MAX : INFO_MAX)
 
 /* -- The instruction count of one inference -------------------------------------
- * TK_CYCLES_HOOK: boards/common/tk_cycles.{h,c} (instructions under QEMU -icount) is
- * being written on a parallel branch. Once it lands, include "tk_cycles.h", call its
- * start in counter_start and its reading in counter_read, add tk_cycles.c to the
- * Makefile's SRCS and set COUNTER_KIND to "instructions". Until then every answer
- * carries 0 and the INFO frame says "counter":"none". */
-#define COUNTER_KIND "none"
+ * boards/common/tk_cycles: timer 0's ticks, and exact instructions under QEMU -icount
+ * (tinykit.deploy.emulated.boot_harness turns it on and sets TK_ICOUNT_SHIFT). On a
+ * board without that setting the answer carries timer ticks. */
+#ifdef TK_ICOUNT_SHIFT
+#define COUNTER_KIND "instructions"
+#else
+#define COUNTER_KIND "ticks"
+#endif
+
+static uint64_t counter_t0, counter_overhead;
 
 static void counter_start(void)
 {
+    counter_t0 = tk_cycles_now();
 }
 
 static uint64_t counter_read(void)
 {
-    return 0;
+    const uint64_t ticks = tk_cycles_now() - counter_t0;
+#ifdef TK_ICOUNT_SHIFT
+    return tk_cycles_measured(ticks, counter_overhead);
+#else
+    return ticks > counter_overhead ? ticks - counter_overhead : 0u;
+#endif
 }
 
 /* -- Sending ------------------------------------------------------------------- */
@@ -204,6 +215,8 @@ int main(void)
     tk_frame_reader reader;
     tk_frame_in frame;
     uart_init(BAUD);
+    tk_cycles_init();
+    counter_overhead = tk_cycles_overhead();
     tk_frame_reader_init(&reader, rx, sizeof rx);
     for (;;) {
         int c = uart_getc();

@@ -53,12 +53,6 @@ static void put_u64(uint64_t v)
 }
 
 #ifdef TK_ICOUNT_SHIFT
-/* Instructions between two readings, less those of one reading. */
-static uint64_t instructions(uint64_t ticks, uint64_t overhead)
-{
-    return tk_cycles_instructions(ticks) - tk_cycles_instructions(overhead);
-}
-
 /* 2 n + 1 instructions: mov, then n times subs and bne. */
 __attribute__((noinline)) static void count_loop(uint32_t n)
 {
@@ -77,7 +71,7 @@ static void cycles_test(uint64_t overhead)
         uart_puts("loop ");
         put_u64(loops[i]);
         uart_puts(": ");
-        put_u64(instructions(ticks, overhead));
+        put_u64(tk_cycles_measured(ticks, overhead));
         uart_puts("\r\n");
     }
 }
@@ -115,19 +109,12 @@ int main(void)
             uart_puts("\r\n");
             stop();
         }
-        uart_puts("out ");
-        uart_put_int((int32_t)n);
-        uart_putc(':');
-        for (int i = 0; i < TK_MODEL_OUTPUT_SIZE; i++) {
-            uart_putc(' ');
-            uart_put_int(out[i]);
-        }
-        uart_puts("\r\n");
+        uart_put_row("out", n, out, TK_MODEL_OUTPUT_SIZE);
 #ifdef TK_ICOUNT_SHIFT
         uart_puts("instructions ");
         uart_put_int((int32_t)n);
         uart_puts(": ");
-        put_u64(instructions(ticks, overhead));
+        put_u64(tk_cycles_measured(ticks, overhead));
         uart_puts("\r\n");
 #else
         (void)ticks;

@@ -1,0 +1,36 @@
+# What every firmware of this board shares; each firmware's Makefile sets NAME (the
+# ELF's name) and SRCS (its own sources), then includes this file.
+#
+# tinykit.deploy.emulated.build runs make in a build folder, never here:
+#
+#   make -f <firmware folder>/Makefile GEN=<dir> BUILD=<dir> CPU="<board.toml cpu_flags>" \
+#        RUNTIME=<tinykit's C runtime, tinykit._resources.runtime_dir()>
+#     -> $(BUILD)/$(NAME).elf
+#
+# GEN holds the generated sources, firmware_config.h among them (the board's clock and
+# UART0 from board.toml, and the build's settings). Every firmware gets the board's
+# startup code, UART driver and linker script (capture/), boards/common (frames, the
+# link protocol, the instruction counter) and tinykit's C runtime (kernels, fast
+# kernels, audio front end); --gc-sections keeps only what it uses. Nothing is written
+# outside BUILD.
+CROSS   ?= arm-none-eabi-
+CC      := $(CROSS)gcc
+BOARD_DIR := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+PORT    := $(BOARD_DIR)/capture
+SHARED  := $(abspath $(BOARD_DIR)/../common)
+$(foreach v,GEN BUILD CPU RUNTIME,$(if $($(v)),,$(error $(v) is not set: see $(BOARD_DIR)/firmware.mk)))
+
+CFLAGS  := $(CPU) -O2 -g -std=c11 -Wall -Wextra -ffunction-sections -fdata-sections
+CFLAGS  += -I$(GEN) -I$(RUNTIME) -I$(PORT) -I$(SHARED)
+LDFLAGS := $(CPU) -T $(PORT)/mps2-an386.ld -nostartfiles --specs=nano.specs --specs=nosys.specs
+LDFLAGS += -Wl,--gc-sections -Wl,-Map=$(BUILD)/$(NAME).map
+SRCS    += $(PORT)/startup.c $(PORT)/uart.c $(wildcard $(SHARED)/*.c $(RUNTIME)/*.c $(GEN)/*.c)
+HDRS    := $(wildcard $(PORT)/*.h $(SHARED)/*.h $(RUNTIME)/*.h $(GEN)/*.h)
+ELF     := $(BUILD)/$(NAME).elf
+
+.PHONY: all
+all: $(ELF)
+
+$(ELF): $(sort $(SRCS)) $(HDRS) $(PORT)/mps2-an386.ld $(MAKEFILE_LIST)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) $(sort $(SRCS)) $(LDFLAGS) -lm -o $@
