@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) bench/gesture.py --json bench/gesture.json
 	$(PY) bench/kws.py --json bench/kws.json
 	$(PY) bench/capture.py --json bench/capture.json
+	$(PY) bench/device.py --json bench/device.json
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
