@@ -177,7 +177,7 @@ def test_generated_sketch_runs_and_predicts_what_tflm_predicts(trained, root, tm
     (tmp_path / "tk_model.h").write_text(header)
     (tmp_path / "tk_model.c").write_text(source)
     objs = []
-    for src in (tmp_path / "tk_model.c", RUNTIME_DIR / "tk_kernels.c"):
+    for src in (tmp_path / "tk_model.c", RUNTIME_DIR / "tk_kernels.c", RUNTIME_DIR / "tk_fast.c"):
         obj = tmp_path / (src.stem + ".o")
         subprocess.run([cc, "-c", "-O1", "-I", str(RUNTIME_DIR), "-I", str(tmp_path), str(src),
                         "-o", str(obj)], check=True)
