@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs, from Debian, the system tools tinykit uses for the emulated board:
-# the Arm cross compiler with newlib, QEMU (board mps2-an386) and socat.
+# the Arm cross compiler with newlib, QEMU (board mps2-an386) and socat; and the
+# flash tools of real boards (tinykit.deploy.flash): bossac, OpenOCD and dfu-util.
 # Does nothing when they are already there.
 set -e
 missing=""
@@ -8,6 +9,9 @@ command -v arm-none-eabi-gcc >/dev/null 2>&1 || missing="$missing gcc-arm-none-e
 [ -d /usr/lib/arm-none-eabi/newlib ] || [ -d /usr/lib/arm-none-eabi/lib ] || missing="$missing libnewlib-arm-none-eabi"
 command -v qemu-system-arm >/dev/null 2>&1 || missing="$missing qemu-system-arm"
 command -v socat >/dev/null 2>&1 || missing="$missing socat"
+command -v bossac >/dev/null 2>&1 || missing="$missing bossa-cli"
+command -v openocd >/dev/null 2>&1 || missing="$missing openocd"
+command -v dfu-util >/dev/null 2>&1 || missing="$missing dfu-util"
 [ -z "$missing" ] && exit 0
 echo "installing:$missing"
 SUDO=""

@@ -1,0 +1,109 @@
+"""Each `tinykit` command on bundled data, sim:// ports and the emulated board (fast
+mode: TINYKIT_FAST=1, one epoch)."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tinykit import cli
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`tinykit train gesture magic_wand` once, for the commands that need its model."""
+    out = tmp_path_factory.mktemp("train")
+    code = cli.main(["train", "gesture", "magic_wand", "--out", str(out), "--epochs", "1",
+                     "--fast"])
+    assert code == 0
+    return out / "gesture_nano33ble"
+
+
+def test_train_gesture_writes_the_model_and_its_project(trained):
+    for name in ("model.tflite", "labels.txt", "model_features.json", "tinykit.json",
+                 "gesture_nano33ble.ino"):
+        assert (trained / name).is_file(), name
+    meta = json.loads((trained / "tinykit.json").read_text())
+    assert meta["board"] == "nano33ble" and len(meta["labels"]) == 5
+
+
+def test_export_makes_a_project_and_a_plain_export(trained, tmp_path, capsys):
+    model = trained / "model.tflite"
+    args = ["export", str(model), "--labels", str(trained / "labels.txt"),
+            "--features", str(trained / "model_features.json"), "--out", str(tmp_path)]
+    assert cli.main(args + ["--board", "nano33ble", "--name", "wand"]) == 0
+    assert (tmp_path / "wand" / "wand.ino").is_file()
+    assert "tinykit flash" in capsys.readouterr().out
+    assert cli.main(args) == 0
+    assert (tmp_path / "model_data.h").is_file()
+    # Labels that do not match the model's outputs: an error, exit 1.
+    assert cli.main(["export", str(model), "--labels", "a,b", "--out", str(tmp_path)]) == 1
+    assert "tinykit: error: 2 labels given but the model has 5 outputs" in capsys.readouterr().err
+
+
+def test_flash_an_emulated_project_runs_it_on_the_board(trained, tmp_path, capsys):
+    if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc (sh boards/install-tools.sh)")
+    from tinykit import convert
+    from tinykit.deploy import emulated
+    tfl = convert.as_model((trained / "model.tflite").read_bytes())
+    x = np.random.default_rng(0).uniform(-1, 1, (3, *tfl.input.shape[1:])).astype(np.float32)
+    project = emulated.generate_project(tfl, x, out=tmp_path)
+    assert cli.main(["flash", str(project.path)]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line and line[0] in "-0123456789"]
+    expected = tfl.run(x, on="tflm")
+    got = np.array([[int(v) for v in r.split()] for r in rows[:3]])
+    np.testing.assert_array_equal(got, np.asarray(expected).reshape(3, -1))
+
+
+def test_flash_errors_exit_1_with_a_clear_message(trained, tmp_path, capsys, monkeypatch):
+    assert cli.main(["flash", str(tmp_path)]) == 1
+    assert "is not a tinykit project (no tinykit.json)" in capsys.readouterr().err
+    monkeypatch.setenv("PATH", str(tmp_path))          # no arduino-cli
+    assert cli.main(["flash", str(trained), "--port", "/dev/ttyACM97"]) == 1
+    assert "tinykit: error: `arduino-cli` was not found" in capsys.readouterr().err
+
+
+def test_capture_records_gestures_from_the_simulated_board(tmp_path, capsys):
+    assert cli.main(["capture", "sim://imu?speed=max", "--label", "Revelio", "--out",
+                     str(tmp_path), "--gestures", "3", "--quiet"]) == 0
+    assert "saved 3 gestures" in capsys.readouterr().out
+    lines = (tmp_path / "Revelio.csv").read_text().strip().splitlines()
+    assert len([line for line in lines if line and line[0] in "-0123456789"]) == 3 * 119
+
+
+def test_capture_refuses_bad_arguments(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["capture", "sim://imu", "--label", "x", "--out", str(tmp_path),
+                  "--gestures", "0"])
+    assert e.value.code == 2
+    assert cli.main(["capture", "/dev/ttyACM97", "--label", "x", "--out", str(tmp_path),
+                     "--gestures", "1"]) == 1
+    assert "tinykit: error: cannot open port '/dev/ttyACM97'" in capsys.readouterr().err
+
+
+def test_monitor_prints_the_boards_lines(capsys):
+    assert cli.main(["monitor", "sim://imu?speed=max", "--seconds", "0.5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "aX,aY,aZ,gX,gY,gZ"
+    assert len(lines) > 10 and all(len(line.split(",")) == 6 for line in lines[1:10])
+
+
+def test_boards_and_ports(capsys):
+    assert cli.main(["boards"]) == 0
+    out = capsys.readouterr().out
+    assert "nano33ble" in out and "mps2-an386" in out
+    assert cli.main(["ports"]) == 0
+    assert "sim://imu" in capsys.readouterr().out
+    assert cli.main(["ports", "--no-sim"]) == 0
+    assert "sim://" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_train_kws_exports_the_model_and_its_feature_settings(tmp_path):
+    assert cli.main(["train", "kws", "speech_commands", "--out", str(tmp_path),
+                     "--epochs", "1", "--fast"]) == 0
+    for name in ("ds_cnn.tflite", "ds_cnn_features.json", "audio_features.h", "labels.txt"):
+        assert (tmp_path / "kws" / name).is_file(), name
