@@ -84,3 +84,19 @@ def test_the_model_runs_on_every_backend_it_names(tfl):
         tfl.run(x, on="gpu")
     with pytest.raises(ModelError, match="not .* a .tflite|expected an int8 .tflite model"):
         convert.verify("model.tflite", x)
+
+
+def test_a_board_description_can_extend_another(tmp_path, monkeypatch):
+    for name, text in {"base": 'name = "base"\nclock_hz = 8\n[firmware]\nfw = "fw/"\n'
+                               '[run]\nargs = ["-M", "x"]\nemulator = "qemu"\n',
+                       "child": 'extends = "base"\nname = "child"\n[run]\nargs = ["-M", "y"]\n',
+                       "loop": 'extends = "loop2"\nname = "loop"\n',
+                       "loop2": 'extends = "loop"\nname = "loop2"\n'}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "board.toml").write_text(text)
+    monkeypatch.setenv("TINYKIT_BOARDS", str(tmp_path))
+    child = deploy.board("child")
+    assert child.clock_hz == 8 and child.run == {"args": ["-M", "y"], "emulator": "qemu"}
+    assert child.firmware_dir("fw") == tmp_path / "base" / "fw"      # where the base keeps it
+    with pytest.raises(DeployError, match="extend each other in a circle"):
+        deploy.board("loop")

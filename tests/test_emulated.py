@@ -153,3 +153,23 @@ def test_the_board_description_drives_the_build_and_the_boot():
     assert set(b.run["serial"]) == set(emulated.SERIALS)
     with pytest.raises(DeployError, match="no 'bootloader' firmware"):
         b.firmware_dir("bootloader")
+
+
+@pytest.mark.parametrize("board, cpu", [("mps2-an385", "cortex-m3"), ("mps2-an500", "cortex-m7")])
+def test_other_emulated_cores_compute_what_tflm_computes(model, build_dir, board, cpu):
+    """The M3 (no DSP extension: the fast kernels' portable C) and the M7 (DSP) build the
+    same firmware with their own -mcpu and boot their own QEMU machine."""
+    tfl, x = model
+    b = deploy.board(board)
+    assert f"-mcpu={cpu}" in b.cpu_flags
+    assert board in b.run["args"] and b.firmware_dir("infer").name == "infer"
+    for kernels in ("plain", "dsp"):
+        device = emulated.run(tfl, x, board=board, kernels=kernels, build_dir=build_dir,
+                              timeout=120)
+        np.testing.assert_array_equal(device.outputs, tfl.run(x))
+        assert device.instructions.min() > 0
+
+
+def test_only_emulated_boards_are_booted():
+    with pytest.raises(DeployError, match="not emulated.*mps2-an385.*mps2-an386.*mps2-an500"):
+        emulated.emulated_board("nano33ble")

@@ -6,6 +6,7 @@ how the emulator boots it, so adding a board is adding a folder.
 """
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,7 @@ class Board:
             raise DeployError(f"board {self.name!r} has no {name!r} firmware; it has "
                               f"{sorted(self.firmware)} (the [firmware] table of "
                               f"{self.folder / 'board.toml'}).")
-        return self.folder / self.firmware[name]
+        return self.folder / self.firmware[name]    # an absolute path stays as it is
 
     def check_fit(self, flash_bytes, arena_bytes):
         """Raise DeployError if a model of this size cannot fit beside the firmware."""
@@ -79,17 +80,38 @@ def board(name) -> Board:
     if isinstance(name, Board):
         return name
     path = boards_root() / str(name) / "board.toml"
+    data = _description(path, name)
+    kwargs = {k: data.pop(k) for k in list(data) if k in _KNOWN}
+    kwargs.setdefault("title", name)
+    kwargs["sensors"] = tuple(kwargs.get("sensors", ()))
+    kwargs["cpu_flags"] = tuple(kwargs.get("cpu_flags", ()))
+    return Board(folder=path.parent, apps=data.pop("apps", {}), extra=data, **kwargs)
+
+
+def _description(path, name, seen=()):
+    """board.toml as a dict; ``extends = "other"`` starts from that board's description
+    (its tables merged key by key, its firmware folders kept where they are)."""
     if not path.is_file():
         raise DeployError(f"unknown board {name!r}; known boards: {boards()}.")
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise DeployError(f"{path}: not valid TOML ({e}).") from None
-    kwargs = {k: data.pop(k) for k in list(data) if k in _KNOWN}
-    kwargs.setdefault("title", name)
-    kwargs["sensors"] = tuple(kwargs.get("sensors", ()))
-    kwargs["cpu_flags"] = tuple(kwargs.get("cpu_flags", ()))
-    return Board(folder=path.parent, apps=data.pop("apps", {}), extra=data, **kwargs)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    if base_name in seen or base_name == name:
+        raise DeployError(f"{path}: boards extend each other in a circle ({base_name!r}).")
+    base_path = path.parent.parent / base_name / "board.toml"
+    base = _description(base_path, base_name, (*seen, name))
+    base["firmware"] = {k: os.path.normpath(base_path.parent / v)
+                        for k, v in base.get("firmware", {}).items()}
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return base
 
 
 def boards() -> list:

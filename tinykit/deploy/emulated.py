@@ -47,6 +47,7 @@ from .._tools import require_tool, run_tool
 from ..errors import DeployError, DeviceError, ParameterError
 from . import codegen
 from .boards import board as get_board
+from .boards import boards
 from .cmodel import generate_c_model
 from .project import Project
 
@@ -80,6 +81,18 @@ class DeviceRun:
     build_seconds: float
     run_seconds: float
     instructions: np.ndarray = None
+
+
+def emulated_board(name=BOARD):
+    """The :class:`~tinykit.deploy.boards.Board` ``name``, if QEMU emulates it (its
+    flasher is ``"qemu"``): ``mps2-an386`` (Cortex-M4F), ``mps2-an385`` (M3),
+    ``mps2-an500`` (M7)."""
+    b = get_board(name)
+    if b.flasher != "qemu":
+        raise DeployError(f"board {b.name!r} is not emulated (its flasher is {b.flasher!r}); "
+                          f"emulated boards: "
+                          f"{[n for n in boards() if get_board(n).flasher == 'qemu']}.")
+    return b
 
 
 def require_emulator() -> str:
@@ -126,7 +139,7 @@ def _digest(files, make_vars, folders) -> str:
     return h.hexdigest()[:16]
 
 
-def build(firmware, sources, *, config=None, build_dir=None) -> Path:
+def build(firmware, sources, *, config=None, build_dir=None, board=BOARD) -> Path:
     """Build the board's ``firmware`` with ``sources`` compiled in; returns the ELF.
 
     The build runs ``make -f boards/mps2-an386/<firmware>/Makefile`` in a folder of its
@@ -141,6 +154,7 @@ def build(firmware, sources, *, config=None, build_dir=None) -> Path:
         config: ``#define`` s of the firmware (``{"LOOPS": 1}``), written with the
             board's clock and UART0 into the generated ``firmware_config.h``.
         build_dir: parent folder of the build (default: the per-user cache).
+        board: the emulated board to build for (its ``cpu_flags`` and firmware).
 
     Returns:
         The ELF, ``<build_dir>/<firmware>-<hash>/<firmware>.elf``.
@@ -154,7 +168,7 @@ def build(firmware, sources, *, config=None, build_dir=None) -> Path:
         >>> elf = build("capture", {"capture_data.c": data_c("imu")},
         ...             config={"CAPTURE_MODE_imu": 1})  # doctest: +SKIP
     """
-    b = get_board(BOARD)
+    b = emulated_board(board)
     makefile = b.firmware_dir(firmware) / "Makefile"
     if not makefile.is_file():
         raise DeployError(f"{makefile} not found: the {firmware} firmware of {b.name} is "
@@ -162,7 +176,9 @@ def build(firmware, sources, *, config=None, build_dir=None) -> Path:
     files = dict(sources)
     files["firmware_config.h"] = _config_header(b, dict(config or {}))
     make_vars = {"CPU": " ".join(b.cpu_flags)}
-    key = f"{firmware}-{_digest(files, make_vars, [b.folder, b.folder.parent / COMMON, runtime_dir()])}"
+    folders = dict.fromkeys([b.folder, makefile.parent.parent, b.folder.parent / COMMON,
+                             runtime_dir()])      # the board's, its firmware's, shared C
+    key = f"{firmware}-{_digest(files, make_vars, folders)}"
     root = (Path(build_dir) if build_dir else _cache_root() / "build" / b.name).resolve()
     out = root / key
     elf = out / f"{firmware}.elf"
@@ -207,8 +223,8 @@ class Machine:
         process: the QEMU process.
     """
 
-    def __init__(self, cmd, serial, elf):
-        self.serial, self.elf, self.url = serial, Path(elf), None
+    def __init__(self, cmd, serial, elf, board=BOARD):
+        self.serial, self.elf, self.url, self.board = serial, Path(elf), None, board
         self._paused = False
         self._cond = threading.Condition()
         self._out, self._err, self._open = bytearray(), bytearray(), 2
@@ -347,7 +363,7 @@ class Machine:
 
     def __repr__(self):
         state = "running" if self.process.poll() is None else "stopped"
-        return f"Machine({self.elf.name} on {BOARD}, serial={self.serial}, {state})"
+        return f"Machine({self.elf.name} on {self.board}, serial={self.serial}, {state})"
 
 
 _running = set()
@@ -365,10 +381,10 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def icount_shift() -> int:
+def icount_shift(board=BOARD) -> int:
     """The ``-icount shift=N`` of board.toml's ``[run] icount``: each instruction takes
     2^N ns of the emulated board's time (firmware gets it as ``TK_ICOUNT_SHIFT``)."""
-    b = get_board(BOARD)
+    b = emulated_board(board)
     found = re.search(r"shift=(\d+)", " ".join(b.run.get("icount", [])))
     if not found:
         raise DeployError(f"{b.folder / 'board.toml'}: [run] icount needs a "
@@ -376,7 +392,7 @@ def icount_shift() -> int:
     return int(found.group(1))
 
 
-def boot(elf, *, serial="stdio", timeout=20.0, icount=False) -> Machine:
+def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD) -> Machine:
     """Boot ``elf`` on the emulated board, with UART0 on ``serial``.
 
     The command line is board.toml's ``[run]``: ``emulator``, ``args``, then the
@@ -390,6 +406,7 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False) -> Machine:
         timeout: seconds to wait for QEMU's tcp or pty connection to be there.
         icount: add board.toml's ``[run] icount`` arguments: the board's timers then
             count executed instructions (see :func:`icount_shift`).
+        board: the emulated board (``elf`` must be built for it).
 
     Returns:
         A running :class:`Machine` (``close()`` stops it).
@@ -406,14 +423,14 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False) -> Machine:
         raise ParameterError(f"serial={serial!r}; expected one of {', '.join(SERIALS)}.")
     if not Path(elf).is_file():
         raise DeployError(f"no firmware image at {elf}: build it first (build()).")
-    b = get_board(BOARD)
+    b = emulated_board(board)
     qemu = require_tool(b.run["emulator"])
     for _ in range(3):                          # a free port can be taken meanwhile
         values = {"elf": str(elf), "port": _free_port() if serial == "tcp" else ""}
         extra = list(b.run.get("icount", [])) if icount else []
         cmd = [qemu] + [a.format(**values)
                         for a in [*b.run["args"], *extra, *b.run["serial"][serial]]]
-        machine = Machine(cmd, serial, elf)
+        machine = Machine(cmd, serial, elf, b.name)
         if serial == "stdio":
             return machine
 
@@ -477,7 +494,8 @@ def _sizes(elf):
     return tuple(int(n) for n in nums)
 
 
-def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp") -> Project:
+def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp",
+                     board=BOARD) -> Project:
     """Write the inference firmware's sources for ``tfl`` and the inputs ``x``.
 
     The project folder ``out/<name>/`` holds ``tk_model.h/.c`` (the model as plain C,
@@ -489,14 +507,15 @@ def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp"
         tfl: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
         x: float inputs, quantized with the model's input scale and zero point.
         out: parent folder of the project.
-        name: project name; default ``"infer_mps2-an386"``.
+        name: project name; default ``"infer_<board>"``.
         source: a few words on where the model came from, for the generated headers
             (default: the model's own ``source``).
         kernels: ``"dsp"`` (Cortex-M4 DSP kernels, the default) or ``"plain"`` (the
             reference loops); see :func:`tinykit.deploy.cmodel.generate_c_model`.
+        board: the emulated board (see :func:`run`).
 
     Returns:
-        A :class:`~tinykit.deploy.project.Project` (board ``"mps2-an386"``, app ``"infer"``).
+        A :class:`~tinykit.deploy.project.Project` (of ``board``, app ``"infer"``).
 
     Raises:
         DeployError: the model uses an op the plain-C kernels lack, or does not fit.
@@ -508,7 +527,7 @@ def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp"
     """
     from .. import __version__
     from ..convert import as_model
-    b = get_board(BOARD)
+    b = emulated_board(board)
     model = as_model(tfl)
     source = source or model.source
     header, csrc, info = generate_c_model(model, source=source, kernels=kernels)
@@ -543,9 +562,10 @@ def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp"
 
 
 def _project_sources(project) -> dict:
-    if project.board != BOARD or project.app != "infer":
-        raise DeployError(f"{project!r} is not an inference project for {BOARD}: make one "
-                          f"with tinykit.deploy.emulated.generate_project.")
+    if project.app != "infer":
+        raise DeployError(f"{project!r} is not an inference project for an emulated board: "
+                          f"make one with tinykit.deploy.emulated.generate_project.")
+    emulated_board(project.board)
     files = {p.name: p.read_text() for p in map(Path, project.files) if p.suffix in (".c", ".h")}
     if "tk_model.h" not in files:
         raise DeployError(f"{project.path} has no tk_model.h: generate the project again.")
@@ -555,15 +575,16 @@ def _project_sources(project) -> dict:
 def build_project(project, *, build_dir=None, config=None) -> Path:
     """Build the inference firmware of ``project`` (:func:`generate_project`); returns
     the ELF. ``config``: extra ``#define`` s, e.g. ``{"TK_FAULT_TEST": 1}``."""
-    config = {"TK_ICOUNT_SHIFT": icount_shift(), **(config or {})}
-    return build("infer", _project_sources(project), config=config, build_dir=build_dir)
+    sources = _project_sources(project)
+    config = {"TK_ICOUNT_SHIFT": icount_shift(project.board), **(config or {})}
+    return build("infer", sources, config=config, build_dir=build_dir, board=project.board)
 
 
 def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceRun:
     """Build ``project`` (:func:`generate_project`), boot it and read its outputs.
 
     Args:
-        project: an inference project for this board.
+        project: an inference project for an emulated board.
         build_dir: where to build (default: the per-user cache).
         timeout: seconds the firmware may take from boot to its last output.
         config: extra ``#define`` s for the firmware (see :func:`build_project`).
@@ -580,7 +601,7 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
     sources = _project_sources(project)
     elf = build_project(project, build_dir=build_dir, config=config)
     t1 = time.perf_counter()
-    with boot(elf, icount=True) as machine:
+    with boot(elf, icount=True, board=project.board) as machine:
         lines = machine.read_until("done", timeout)
     t2 = time.perf_counter()
     size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
@@ -610,7 +631,8 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
                      instructions=np.array([counts[i] for i in range(count)], np.int64))
 
 
-def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp") -> DeviceRun:
+def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
+        board=BOARD) -> DeviceRun:
     """Run the int8 model on the emulated board for every input in ``x``.
 
     Args:
@@ -620,6 +642,8 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp") -> Dev
         timeout: seconds the firmware may take from boot to its last output.
         source: a few words on where the model came from, for the generated headers.
         kernels: ``"dsp"`` or ``"plain"`` (see :func:`generate_project`).
+        board: the emulated board: ``"mps2-an386"`` (Cortex-M4F), ``"mps2-an385"`` (M3,
+            no DSP extension: the fast kernels' portable C), ``"mps2-an500"`` (M7).
 
     Returns:
         A :class:`DeviceRun`; ``outputs`` are the raw int8 outputs, one row per input,
@@ -638,7 +662,8 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp") -> Dev
     """
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tinykit-infer-") as tmp:
-        project = generate_project(tfl, x, out=tmp, source=source, kernels=kernels)
+        project = generate_project(tfl, x, out=tmp, source=source, kernels=kernels,
+                                   board=board)
         generated = time.perf_counter() - t0
         device = run_project(project, build_dir=build_dir, timeout=timeout)
     device.build_seconds += generated
@@ -646,7 +671,7 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp") -> Dev
 
 
 # -- the device-check harness: the model answers inputs sent over UART0 ------------
-def boot_harness(tfl, *, build_dir=None, config=None, source="") -> Machine:
+def boot_harness(tfl, *, build_dir=None, config=None, source="", board=BOARD) -> Machine:
     """Build the ``harness`` firmware for ``tfl`` and boot it with UART0 on a TCP port.
 
     The board waits for requests on ``machine.url`` (``socket://127.0.0.1:PORT``);
@@ -658,7 +683,7 @@ def boot_harness(tfl, *, build_dir=None, config=None, source="") -> Machine:
         ...     check = tinykit.deploy.evaluate_on_device(board.url, tfl, x_test, y_test)
     """
     from .device import harness_sources
-    config = {"TK_ICOUNT_SHIFT": icount_shift(), **(config or {})}
+    config = {"TK_ICOUNT_SHIFT": icount_shift(board), **(config or {})}
     elf = build("harness", harness_sources(tfl, source=source), config=config,
-                build_dir=build_dir)
-    return boot(elf, serial="tcp", icount=True)
+                build_dir=build_dir, board=board)
+    return boot(elf, serial="tcp", icount=True, board=board)

@@ -58,8 +58,10 @@ void Reset_Handler(void)
     for (dst = &_sbss; dst < &_ebss; ) {
         *dst++ = 0;
     }
+#if defined(__ARM_FP)                /* a core with an FPU (M4F, M7): switch it on */
     SCB_CPACR |= (0xFu << 20);    /* full access to CP10 and CP11, the FPU */
     __asm__ volatile("dsb\n\tisb");
+#endif
     main();
     for (;;) {
         __asm__ volatile("wfi");
