@@ -155,10 +155,12 @@ def test_the_board_description_drives_the_build_and_the_boot():
         b.firmware_dir("bootloader")
 
 
-@pytest.mark.parametrize("board, cpu", [("mps2-an385", "cortex-m3"), ("mps2-an500", "cortex-m7")])
+@pytest.mark.parametrize("board, cpu", [("mps2-an385", "cortex-m3"), ("mps2-an500", "cortex-m7"),
+                                        ("mps2-an505", "cortex-m33")])
 def test_other_emulated_cores_compute_what_tflm_computes(model, build_dir, board, cpu):
-    """The M3 (no DSP extension: the fast kernels' portable C) and the M7 (DSP) build the
-    same firmware with their own -mcpu and boot their own QEMU machine."""
+    """The M3 (no DSP extension: the fast kernels' portable C), the M7 and the M33 (DSP)
+    build the same firmware with their own -mcpu, memory map (the M33's secure aliases)
+    and clock, and boot their own QEMU machine."""
     tfl, x = model
     b = deploy.board(board)
     assert f"-mcpu={cpu}" in b.cpu_flags
@@ -171,5 +173,5 @@ def test_other_emulated_cores_compute_what_tflm_computes(model, build_dir, board
 
 
 def test_only_emulated_boards_are_booted():
-    with pytest.raises(DeployError, match="not emulated.*mps2-an385.*mps2-an386.*mps2-an500"):
+    with pytest.raises(DeployError, match="not emulated.*mps2-an385.*mps2-an386.*mps2-an500.*mps2-an505"):
         emulated.emulated_board("nano33ble")

@@ -22,7 +22,7 @@ $(foreach v,GEN BUILD CPU RUNTIME,$(if $($(v)),,$(error $(v) is not set: see $(B
 
 CFLAGS  := $(CPU) -O2 -g -std=c11 -Wall -Wextra -ffunction-sections -fdata-sections
 CFLAGS  += -I$(GEN) -I$(RUNTIME) -I$(PORT) -I$(SHARED)
-LDFLAGS := $(CPU) -T $(PORT)/mps2-an386.ld -nostartfiles --specs=nano.specs --specs=nosys.specs
+LDFLAGS := $(CPU) -L$(GEN) -T $(PORT)/mps2-an386.ld -nostartfiles --specs=nano.specs --specs=nosys.specs
 LDFLAGS += -Wl,--gc-sections -Wl,-Map=$(BUILD)/$(NAME).map
 SRCS    += $(PORT)/startup.c $(PORT)/uart.c $(wildcard $(SHARED)/*.c $(RUNTIME)/*.c $(GEN)/*.c)
 HDRS    := $(wildcard $(PORT)/*.h $(SHARED)/*.h $(RUNTIME)/*.h $(GEN)/*.h)
@@ -31,6 +31,6 @@ ELF     := $(BUILD)/$(NAME).elf
 .PHONY: all
 all: $(ELF)
 
-$(ELF): $(sort $(SRCS)) $(HDRS) $(PORT)/mps2-an386.ld $(MAKEFILE_LIST)
+$(ELF): $(sort $(SRCS)) $(HDRS) $(PORT)/mps2-an386.ld $(GEN)/memory.ld $(MAKEFILE_LIST)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) $(sort $(SRCS)) $(LDFLAGS) -lm -o $@

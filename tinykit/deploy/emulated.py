@@ -86,7 +86,7 @@ class DeviceRun:
 def emulated_board(name=BOARD):
     """The :class:`~tinykit.deploy.boards.Board` ``name``, if QEMU emulates it (its
     flasher is ``"qemu"``): ``mps2-an386`` (Cortex-M4F), ``mps2-an385`` (M3),
-    ``mps2-an500`` (M7)."""
+    ``mps2-an500`` (M7), ``mps2-an505`` (M33)."""
     b = get_board(name)
     if b.flasher != "qemu":
         raise DeployError(f"board {b.name!r} is not emulated (its flasher is {b.flasher!r}); "
@@ -119,12 +119,29 @@ def _config_header(b, config) -> str:
                   codegen.define("UART0_BASE", f"0x{int(uart.pop('base')):08x}u")]
     board_part += [codegen.define(f"UART0_{k.upper()}_OFFSET", f"0x{int(v):02x}u")
                    for k, v in uart.items()]
+    if "timer0" in b.extra:
+        board_part.append(codegen.define("TK_TIMER0_BASE",
+                                         f"0x{int(b.extra['timer0']['base']):08x}u"))
     build_part = [codegen.define(k, v) for k, v in config.items()]
-    parts = ["// The board (clock_hz, [uart0]).\n" + "\n".join(board_part)]
+    parts = ["// The board (clock_hz, [uart0], [timer0]).\n" + "\n".join(board_part)]
     if build_part:
         parts.append("// This build's settings.\n" + "\n".join(build_part))
     return codegen.header("firmware_config.h", parts, generator="tinykit.deploy.emulated.build",
                           inputs=f"{b.name}/board.toml and the build's settings", includes=())
+
+
+def _memory_map(b) -> str:
+    """The linker script's MEMORY (included by the firmware's own script) from board.toml:
+    code and constants at flash_origin, data and stack at ram_origin."""
+    for key in ("flash_origin", "flash_bytes", "ram_origin", "ram_bytes"):
+        if key not in b.extra and not getattr(b, key, 0):
+            raise DeployError(f"{b.folder / 'board.toml'} needs {key} (the memory map).")
+    flash = (int(b.extra["flash_origin"]), int(b.flash_bytes))
+    ram = (int(b.extra["ram_origin"]), int(b.ram_bytes))
+    text = codegen.banner("tinykit.deploy.emulated.build", f"{b.name}/board.toml")
+    return ("/*\n" + text.replace("// ", " * ") + " */\nMEMORY\n{\n"
+            f"  FLASH (rx)  : ORIGIN = 0x{flash[0]:08x}, LENGTH = {flash[1]}\n"
+            f"  RAM   (rwx) : ORIGIN = 0x{ram[0]:08x}, LENGTH = {ram[1]}\n}}\n")
 
 
 def _digest(files, make_vars, folders) -> str:
@@ -175,6 +192,7 @@ def build(firmware, sources, *, config=None, build_dir=None, board=BOARD) -> Pat
                           f"missing from this tinykit installation.")
     files = dict(sources)
     files["firmware_config.h"] = _config_header(b, dict(config or {}))
+    files["memory.ld"] = _memory_map(b)
     make_vars = {"CPU": " ".join(b.cpu_flags)}
     folders = dict.fromkeys([b.folder, makefile.parent.parent, b.folder.parent / COMMON,
                              runtime_dir()])      # the board's, its firmware's, shared C
@@ -643,7 +661,8 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
         source: a few words on where the model came from, for the generated headers.
         kernels: ``"dsp"`` or ``"plain"`` (see :func:`generate_project`).
         board: the emulated board: ``"mps2-an386"`` (Cortex-M4F), ``"mps2-an385"`` (M3,
-            no DSP extension: the fast kernels' portable C), ``"mps2-an500"`` (M7).
+            no DSP extension: the fast kernels' portable C), ``"mps2-an500"`` (M7),
+            ``"mps2-an505"`` (M33).
 
     Returns:
         A :class:`DeviceRun`; ``outputs`` are the raw int8 outputs, one row per input,
