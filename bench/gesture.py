@@ -6,7 +6,10 @@ interpreter, size and arena, over several seeds.
 
 Prints a table (one row per seed, then mean and range) and writes JSON with
 ``float_accuracy``, ``int8_accuracy``, ``params``, ``flash_bytes``, ``arena_bytes``,
-``seconds`` (means) plus the per-seed runs.
+``seconds`` (means) plus the per-seed runs. With ``--folds K`` (default 5; 0 skips it)
+it also cross-validates on grouped folds of all the data (train and test pooled:
+``tinykit.recipes.cross_validate``) and writes ``fold_accuracy_mean``,
+``fold_accuracy_std`` and ``fold_accuracies``.
 """
 import argparse
 import json
@@ -39,6 +42,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="magic_wand", help="bundled name or IMU_Capture folder")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--folds", type=int, default=5, help="grouped folds (0: none)")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args()
     runs = [run(args.data, s) for s in args.seeds]
@@ -55,6 +59,11 @@ def main():
     print(f"{'range':>6} " + " ".join(
         f"{fmt(k, summary[k + '_range'][0]) + '-' + fmt(k, summary[k + '_range'][1]):>15}"
         for k in KEYS))
+    if args.folds:
+        cv = recipes.cross_validate("gesture", args.data, folds=args.folds, seed=args.seeds[0])
+        print(cv.summary())
+        summary.update(fold_accuracy_mean=cv.mean, fold_accuracy_std=cv.std,
+                       fold_accuracies=cv.accuracies, fold_seconds=cv.seconds)
     if args.json:
         Path(args.json).write_text(json.dumps({**summary, "data": args.data, "runs": runs},
                                               indent=2) + "\n")

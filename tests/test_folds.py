@@ -1,0 +1,70 @@
+"""Grouped folds: no speaker or recording on both sides, every item tested once, labels
+balanced; and cross-validation of a recipe over them."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tinykit import datasets, recipes
+from tinykit.datasets.folds import assign_folds, groups_of
+from tinykit.errors import DatasetError, ParameterError
+
+
+def _disjoint(folds):
+    seen = [set(f.groups_test) for f in folds]
+    return all(not (a & b) for i, a in enumerate(seen) for b in seen[i + 1:])
+
+
+def test_speech_folds_never_share_a_speaker_and_test_every_clip_once():
+    ds = datasets.load("speech_commands")
+    folds = datasets.grouped_folds(ds, 5)
+    assert _disjoint(folds)
+    tested = [s for f in folds for s in f.dataset.files_test]
+    everything = list(ds.files_train) + list(ds.files_val) + list(ds.files_test)
+    assert sorted(map(str, tested)) == sorted(map(str, everything))
+    for f in folds:                               # train and test of a fold: no speaker shared
+        train_groups = set(groups_of(dataclasses.replace(
+            f.dataset, files_test=[], y_test=np.zeros(0, np.int64)))[2])
+        assert not train_groups & set(f.groups_test)
+        assert len(f.dataset.files_val) == 0
+        counts = np.bincount(f.dataset.y_test, minlength=ds.num_classes)
+        assert counts.min() >= 1                  # every word in every fold's test
+    sizes = [len(f.dataset.y_test) for f in folds]
+    assert max(sizes) - min(sizes) <= 0.2 * np.mean(sizes)
+
+
+def test_imu_folds_keep_recording_files_whole_when_labels_have_several():
+    ds = datasets.load("magic_wand")
+    # magic_wand has one file per label and split: the folds are stratified by gesture.
+    folds = datasets.grouped_folds(ds, 5)
+    assert [np.bincount(f.dataset.y_test, minlength=5).tolist() for f in folds] == [[5] * 5] * 5
+    # Six recording files per label: every file lands whole in one fold.
+    n = len(ds.y_train)
+    files = [f"{ds.labels[y]}_{i % 6}.csv:{i}" for i, y in enumerate(ds.y_train)]
+    many = dataclasses.replace(ds, x_test=ds.x_train[:0], y_test=ds.y_train[:0],
+                               sources_train=files, sources_test=[])
+    folds = datasets.grouped_folds(many, 5, seed=1)
+    assert _disjoint(folds)
+    assert all(g.endswith(".csv") for f in folds for g in f.groups_test)
+    assert sum(len(f.dataset.y_test) for f in folds) == n
+
+
+def test_fold_arguments_are_checked():
+    with pytest.raises(ParameterError, match="at least 2 folds"):
+        assign_folds([0, 1], ["a", "b"], k=1)
+    with pytest.raises(DatasetError, match="2 groups .* cannot fill 3 folds"):
+        assign_folds([0, 1, 0], ["a", "b", "a"], k=3)
+    with pytest.raises(ParameterError, match="ImuDataset or SpeechCommands"):
+        datasets.grouped_folds([1, 2, 3], 2)
+
+
+@pytest.mark.slow    # two trainings: about 20 s alone, minutes on a busy machine
+def test_cross_validation_scores_every_gesture_once(monkeypatch):
+    monkeypatch.setenv("TINYKIT_FAST", "1")
+    cv = recipes.cross_validate("gesture", "magic_wand", folds=2, epochs=1, repeat=1)
+    assert len(cv.accuracies) == 2 and all(0 <= a <= 1 for a in cv.accuracies)
+    assert sum(t for _, t in cv.per_group.values()) == 125      # 100 train + 25 test
+    assert cv.mean == pytest.approx(np.mean(cv.accuracies))
+    assert "grouped folds" in cv.summary()
+    with pytest.raises(ParameterError, match="cross_validate runs"):
+        recipes.cross_validate("resnet", "magic_wand")
