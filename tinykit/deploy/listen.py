@@ -43,7 +43,7 @@ TYPE_END = 0x32
 TYPE_DONE = 0x33
 PROTOCOL = 1
 HELLO = struct.Struct("<IIIIdd")           # every, smooth, ignore mask, 0, threshold, suppress
-COUNTERS = struct.Struct("<IIIIIIIIIQQ")   # see Listening
+COUNTERS = struct.Struct("<IIIIIIIIIIQQ")   # see Listening
 DETECTION = struct.Struct("<HHId")         # class, 0, hops, score
 FIRMWARE = "listen"
 MAX_SMOOTH = 64                            # the firmware's TK_LISTEN_MAX_SMOOTH
@@ -62,6 +62,7 @@ class Listening:
         missing: sequence numbers it never received intact (lost or corrupt): each such
             hop was replaced by silence.
         malformed: audio frames of the wrong size; ``unknown``: frames it ignored.
+        overruns: times its UART lost a byte (RX overrun: it read too late).
         runs: model runs; ``board_hops``: hops the board processed (its clock).
         frontend_count, model_count: the board's counter over the whole stream (front
             end pushes; model runs with input copy and smoothing), in ``counter`` units
@@ -77,6 +78,7 @@ class Listening:
     missing: int
     malformed: int
     unknown: int
+    overruns: int
     runs: int
     board_hops: int
     frontend_count: int
@@ -110,7 +112,7 @@ class Listening:
                     f"{self.realtime_fraction():.1%} of 64 MHz")
         return (f"{self.seconds:.1f} s of audio, {self.runs} model runs: {len(self.detections)} "
                 f"detections ({words}); {self.corrupt} corrupt, {self.missing} missing, "
-                f"{self.malformed} malformed frames{cost}.")
+                f"{self.malformed} malformed frames, {self.overruns} UART overruns{cost}.")
 
 
 def _check_settings(settings, labels, every, threshold, window, suppress, ignore):
@@ -286,11 +288,11 @@ def listen(url, model, settings, labels, audio, *, every=5, threshold=0.6, windo
                                   f"frames answered).", lines=[json.dumps(info)])
             if on(frame) == TYPE_DONE:
                 break
-    (_, frames, corrupt, missing, malformed, board_hops, runs, _, unknown,
+    (_, frames, corrupt, missing, malformed, board_hops, runs, _, unknown, overruns,
      fe_count, model_count) = last
     return Listening(detections=found, hops=hops, seconds=hops * hop / s.sample_rate,
                      frames=frames, corrupt=corrupt, missing=missing, malformed=malformed,
-                     unknown=unknown, runs=runs, board_hops=board_hops,
+                     unknown=unknown, overruns=overruns, runs=runs, board_hops=board_hops,
                      frontend_count=fe_count, model_count=model_count,
                      counter=info.get("counter", "ticks"), every=int(every), board=info,
                      lost_acks=lost)

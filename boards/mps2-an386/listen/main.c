@@ -55,6 +55,11 @@
 #define TK_LISTEN_MAX_FILL 50    /* missing hops replaced by silence; more: the stream restarts */
 #endif
 
+/* The UART's RX overrun flag (CMSDK APB UART STATE bit 3): a byte came while one was
+ * waiting and was lost. uart.c does not look at it; the listen firmware counts it. */
+#define UART0_STATE (*(volatile uint32_t *)(UART0_BASE + UART0_STATE_OFFSET))
+#define STATE_RX_OVERRUN 0x8u
+
 #define TYPE_ACK 0x30
 #define TYPE_DETECTION 0x31
 #define TYPE_END 0x32
@@ -67,7 +72,7 @@
 #define CLIP_SAMPLES (TK_AUDIO_FRONTEND_WINDOW_SAMPLES + (TK_AUDIO_FRONTEND_NUM_FRAMES - 1) * HOP)
 #define HOPS_PER_CLIP (CLIP_SAMPLES / HOP)
 #define HELLO_SIZE 32u
-#define ACK_SIZE 52u
+#define ACK_SIZE 56u
 #define DETECTION_SIZE 16u
 #define INFO_MAX 320
 #define SEND_MAX INFO_MAX
@@ -101,6 +106,7 @@ typedef struct {
 typedef struct {
     uint32_t last_seq, frames, corrupt, missing, malformed, hops, runs, detections;
     uint32_t unknown;
+    uint32_t overruns;     /* bytes the UART lost: RX overrun (STATE bit 3) seen */
     uint64_t frontend_count, model_count;
 } listen_counters;
 
@@ -170,7 +176,7 @@ static double get_f64(const uint8_t *p)
 }
 
 /* ACK and DONE: last_seq, frames, corrupt, missing, malformed, hops, model runs,
- * detections, unknown (u32 each), front-end count, model count (u64 each). */
+ * detections, unknown, UART overruns (u32 each), front-end count, model count (u64 each). */
 static void send_counters(uint8_t type)
 {
     uint8_t payload[ACK_SIZE];
@@ -178,7 +184,8 @@ static void send_counters(uint8_t type)
     const listen_counters *c = &counters;
     const uint32_t fields[] = {c->last_seq, c->frames,     c->corrupt,
                                c->missing,  c->malformed,  c->hops,
-                               c->runs,     c->detections, c->unknown};
+                               c->runs,     c->detections, c->unknown,
+                               c->overruns};
     for (unsigned i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         p = put_u32(p, fields[i]);
     }
@@ -463,6 +470,10 @@ int main(void)
     reset_all();
     tk_frame_reader_init(&reader, rx, sizeof rx);
     for (;;) {
+        if (UART0_STATE & STATE_RX_OVERRUN) {
+            UART0_STATE = STATE_RX_OVERRUN;     /* write 1 to clear */
+            counters.overruns++;
+        }
         int c = uart_getc();
         if (c < 0) {
             continue;
