@@ -186,7 +186,7 @@ class _Port:
 
 
 def listen(url, model, settings, labels, audio, *, every=5, threshold=0.6, window=0.5,
-           suppress=1.0, ignore=IGNORED, in_flight=4, timeout=10.0, connect_timeout=10.0,
+           suppress=1.0, ignore=IGNORED, in_flight=1, timeout=10.0, connect_timeout=10.0,
            baudrate=115200, tamper=None) -> Listening:
     """Stream ``audio`` to a board running the listen firmware; return what it heard.
 
@@ -201,7 +201,10 @@ def listen(url, model, settings, labels, audio, *, every=5, threshold=0.6, windo
         every: hops between model runs (``stride = every * hop`` in
             :func:`tinykit.streaming.detect`).
         threshold, window, suppress, ignore: as in :func:`tinykit.streaming.detect`.
-        in_flight: audio frames sent ahead of the board's answers.
+        in_flight: audio frames sent ahead of the board's answers. 1 (the default) sends
+            each hop only once the board has answered the last, so nothing arrives
+            while it computes: a real UART without a FIFO loses no byte (the emulated
+            board is no faster with more).
         timeout: seconds to wait for an answer (a model run included) before the host
             sends on; the board silent for three deadlines in a row is an error.
         connect_timeout: seconds for the board's first answer, asked for every second.
