@@ -32,7 +32,7 @@ def encode(data: bytes) -> bytes:
         out += data[start:end]
         if end >= n:
             break
-        if data[end] == 0:
+        if end - start < 254:        # the block ended at a zero (not full)
             start = end + 1          # the zero is implied by the code byte
             if start == n:           # data ends with a zero: one more empty block
                 out.append(1)

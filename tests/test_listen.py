@@ -1,0 +1,203 @@
+"""The streaming keyword firmware (boards/mps2-an386/listen) against tinykit.streaming: a
+stream of bundled Speech Commands test clips played to the emulated board over its UART in
+frames; its detections equal tinykit.streaming.detect's on the host with the same int8
+model (TFLM), same keywords, times within one hop; bad frames are counted and the board
+keeps going."""
+import shutil
+
+import numpy as np
+import pytest
+
+import tinykit
+from tinykit import convert, streaming
+from tinykit.deploy import listen as L
+from tinykit.errors import DeviceError, ParameterError
+from tinykit.features import AudioFeatures, extract, fit_normalization
+from tinykit.models._keras import keras
+
+MISSING = [t for t in ("qemu-system-arm", "arm-none-eabi-gcc", "make") if shutil.which(t) is None]
+needs_qemu = pytest.mark.skipif(bool(MISSING), reason=f"{', '.join(MISSING)} not installed; "
+                                f"run `sh boards/install-tools.sh`")
+# The detector's settings of the default test: low enough that a briefly trained model
+# on a few clips detects something (the check is equality with the host, not accuracy).
+DETECT = dict(threshold=0.4, window=0.2, suppress=1.0)
+EVERY = 5                       # hops between model runs: stride 0.1 s
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return tinykit.datasets.load("speech_commands")
+
+
+@pytest.fixture(scope="module")
+def settings(ds):
+    x, _ = ds.audio("train")
+    return fit_normalization(extract(x, AudioFeatures(), normalized=False), AudioFeatures())
+
+
+@pytest.fixture(scope="module")
+def model(ds, settings):
+    """A small int8 model on 49x10 MFCC, briefly trained, its input calibrated on the
+    training features."""
+    x, y = ds.audio("train")
+    f = extract(x, settings)
+    keras.utils.set_random_seed(0)
+    inp = keras.Input(f.shape[1:])
+    h = keras.layers.Reshape(f.shape[1:] + (1,))(inp)
+    h = keras.layers.Conv2D(8, (5, 3), strides=(2, 2), activation="relu")(h)
+    out = keras.layers.Softmax()(keras.layers.Dense(ds.num_classes)(keras.layers.Flatten()(h)))
+    m = keras.Model(inp, out)
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.fit(f, y, epochs=40, batch_size=32, verbose=0)
+    return convert.to_int8(m, representative=f)
+
+
+def keyword_stream(ds, settings, model, n, *, confident=True, seed=0):
+    """int16 stream of n keyword test clips (those the model gets right, when
+    ``confident``), with noise and short gaps, and its truth."""
+    xt, yt = ds.audio("test")
+    keep = [i for i in range(len(yt)) if ds.labels[yt[i]] not in streaming.IGNORED]
+    if confident:
+        p = model.predict(extract(xt[keep], settings))
+        keep = [i for i, row in zip(keep, p) if row.argmax() == yt[i]]
+    keep = keep[:n]
+    audio, truth = streaming.make_stream(xt[keep], yt[keep], ds.labels, noise=ds.noise,
+                                         noise_level=0.02, gap=(0.4, 0.8), seed=seed)
+    return L.as_int16(audio), truth
+
+
+@pytest.fixture(scope="module")
+def board(model, settings):
+    if MISSING:
+        pytest.skip(f"{', '.join(MISSING)} not installed; run `sh boards/install-tools.sh`")
+    with L.boot_listen(model, settings) as machine:      # built once in the cache
+        yield machine
+
+
+def host_detections(pcm, model, settings, labels, every=EVERY, **kw):
+    stride = every * settings.stride_samples / settings.sample_rate
+    return streaming.detect(pcm / 32768.0, model, settings, labels, stride=stride, **kw)
+
+
+def assert_same(device, host, settings):
+    hop = settings.stride_samples / settings.sample_rate
+    assert [d.label for d in device] == [d.label for d in host]
+    for d, h in zip(device, host):
+        assert abs(d.time - h.time) <= hop + 1e-9, (d, h)
+        # The board quantizes its own features (equal to Python's on >= 99.5% of the
+        # values, never a step apart): scores may differ a little, not much.
+        assert abs(d.score - h.score) <= 0.05, (d, h)
+
+
+def expected_runs(hops, settings, every):
+    per_clip = settings.clip_samples // settings.stride_samples
+    return 0 if hops < per_clip else (hops - per_clip) // every + 1
+
+
+@needs_qemu
+def test_board_detects_what_the_host_detects(board, ds, settings, model):
+    pcm, truth = keyword_stream(ds, settings, model, 3)
+    host = host_detections(pcm, model, settings, ds.labels, **DETECT)
+    heard = L.listen(board.url, model, settings, ds.labels, pcm, every=EVERY, **DETECT)
+    print(f"host:   {host}\ndevice: {heard.detections}\n{heard.summary()}")
+    assert len(host) >= 2, "the test stream should give real detections"
+    assert_same(heard.detections, host, settings)
+    hops = len(pcm) // settings.stride_samples
+    assert (heard.hops, heard.frames, heard.board_hops) == (hops, hops, hops)
+    assert heard.corrupt == heard.missing == heard.malformed == heard.unknown == heard.overruns == 0
+    assert heard.runs == expected_runs(hops, settings, EVERY)
+    assert heard.counter == "instructions" and heard.frontend_count > 0 < heard.model_count
+    assert 0 < heard.realtime_fraction(64e6) < 1
+
+
+@needs_qemu
+def test_bad_frames_are_counted_and_the_board_keeps_going(board, ds, settings, model):
+    rng = np.random.default_rng(1)
+    pcm = (rng.normal(0, 2000, settings.sample_rate * 6 // 5)).astype(np.int16)   # 1.2 s
+    hops = len(pcm) // settings.stride_samples
+    sent = {"audio": 0}
+
+    def tamper(direction, wire):
+        if wire[:1] == b"\x00" or len(wire) < 600:      # the resync byte, HELLO, END
+            return wire
+        k = sent["audio"]
+        sent["audio"] += 1
+        if k == 10:                                      # one flipped byte: a CRC error
+            bad = bytearray(wire)
+            bad[100] = bad[100] % 255 + 1 if bad[100] != 255 else 1
+            return bytes(bad)
+        if k == 30:                                      # lost on the way: a gap
+            return b""
+        if k == 45:                                      # garbage before a good frame
+            return b"\x13\x37\x00" + wire
+        return wire
+
+    heard = L.listen(board.url, model, settings, ds.labels, pcm, every=EVERY,
+                     tamper=tamper, timeout=5.0, **DETECT)
+    print(heard.summary())
+    assert heard.corrupt == 2                 # the flipped frame, the garbage
+    assert heard.missing == 2                 # the flipped frame's and the lost frame's number
+    assert heard.frames == hops - 2
+    assert heard.board_hops == hops           # missing hops were replaced by silence
+    assert heard.runs == expected_runs(hops, settings, EVERY)
+    # And it still listens: a clean stream afterwards gives the host's detections.
+    again = L.listen(board.url, model, settings, ds.labels, pcm, every=EVERY, **DETECT)
+    assert again.corrupt == again.missing == 0 and again.frames == hops
+    assert_same(again.detections, host_detections(pcm, model, settings, ds.labels, **DETECT),
+                settings)
+
+
+@needs_qemu
+def test_the_board_says_which_model_and_settings_it_runs(board, ds, settings, model):
+    heard = L.listen(board.url, model, settings, ds.labels, np.zeros(3200, np.int16))
+    info = dict(heard.board)
+    assert info["app"] == "listen" and info["classes"] == len(ds.labels)
+    assert heard.runs == 0 and heard.detections == []       # less than a second: no window
+    info["model_crc32"] ^= 1
+    with pytest.raises(DeviceError, match="another model"):
+        L._check_board(info, model, settings, len(ds.labels))
+
+
+def test_frames_with_a_full_cobs_block_before_a_zero_decode():
+    """254 non-zero bytes then a zero: the encoder used to drop that zero, so about one
+    audio frame in 1600 of a real stream reached the board (and FrameDecoder) corrupt."""
+    from tinykit.capture import cobs
+    from tinykit.capture.frames import TYPE_AUDIO, FrameDecoder, encode_frame
+    for data in (bytes([7]) * 254 + b"\x00\x05", bytes([7]) * 254 + b"\x00",
+                 bytes([7]) * 508 + b"\x00\x00", bytes([7]) * 254, bytes(300)):
+        assert cobs.decode(cobs.encode(data)) == data
+    pcm = np.full(320, 0x0707, np.int16)
+    pcm[127 - 4] = 0                                      # header (8) + 246 bytes, then 0
+    frame = encode_frame(TYPE_AUDIO, 0x01010101, pcm.tobytes())
+    got = FrameDecoder().feed(frame)
+    assert len(got) == 1 and np.array_equal(got[0].samples(), pcm)
+
+
+def test_bad_arguments_are_parameter_errors(ds, settings, model):
+    audio = np.zeros(settings.sample_rate, np.int16)
+    url = "loop://"
+    with pytest.raises(ParameterError, match="every"):
+        L.listen(url, model, settings, ds.labels, audio, every=0)
+    with pytest.raises(ParameterError, match="labels"):
+        L.listen(url, model, settings, ds.labels[:3], audio)
+    with pytest.raises(ParameterError, match="window"):
+        L.listen(url, model, settings, ds.labels, audio, every=1, window=5.0)
+    with pytest.raises(ParameterError, match="mono"):
+        L.listen(url, model, settings, ds.labels, np.zeros((2, 100)))
+    with pytest.raises(ParameterError, match="threshold"):
+        L.listen(url, model, settings, ds.labels, audio, threshold=2.0)
+
+
+@pytest.mark.slow
+@needs_qemu
+def test_every_keyword_test_clip_default_settings(board, ds, settings, model):
+    """All keyword test clips (about a minute of audio), the detector's defaults."""
+    pcm, truth = keyword_stream(ds, settings, model, 1000, confident=False, seed=2)
+    host = host_detections(pcm, model, settings, ds.labels)
+    heard = L.listen(board.url, model, settings, ds.labels, pcm, every=EVERY)
+    print(f"host:   {host}\ndevice: {heard.detections}\n{heard.summary()}")
+    print("host", streaming.evaluate(host, truth), "\ndevice",
+          streaming.evaluate(heard.detections, truth))
+    assert_same(heard.detections, host, settings)
+    assert heard.corrupt == heard.missing == heard.overruns == 0
+    assert heard.frames == heard.hops == len(pcm) // settings.stride_samples
