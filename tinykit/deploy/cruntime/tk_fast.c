@@ -13,14 +13,16 @@
 #define SXTAB16(a, b) ((uint32_t)__sxtab16((int16x2_t)(a), (int8x4_t)(b)))
 #define SXTAB16_ROR8(a, b) sxtab16_ror8((a), (b))
 #define SXTB16(b) ((uint32_t)__sxtb16((int8x4_t)(b)))
-#define SXTB16_ROR8(b) ((uint32_t)__sxtb16((int8x4_t)ror8(b)))
+#define SXTB16_ROR8(b) sxtb16_ror8(b)
 #define SMLAD(a, b, acc) __smlad((int16x2_t)(a), (int16x2_t)(b), (acc))
 #define SMLABB(a, b, acc) __smlabb((int32_t)(a), (int32_t)(b), (acc))
 #define SMLATT(a, b, acc) __smlatt((int32_t)(a), (int32_t)(b), (acc))
 
-static inline uint32_t ror8(uint32_t x)
+static inline uint32_t sxtb16_ror8(uint32_t b)
 {
-    return (x >> 8) | (x << 24);
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(b));
+    return r;
 }
 
 /* One instruction (the compiler would rotate first). */
@@ -31,11 +33,19 @@ static inline uint32_t sxtab16_ror8(uint32_t a, uint32_t b)
     return r;
 }
 
-/* round(a * b / 2^32) */
-static inline int32_t smmulr(int32_t a, int32_t b)
+/* acc + round(a * b / 2^32), from the 64-bit product */
+static inline int32_t smmlar(int32_t a, int32_t b, int32_t acc)
 {
     int32_t r;
-    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* v / 2 (rounded down) saturated to int8 */
+static inline int32_t ssat8_asr1(int32_t v)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1, asr #1" : "=r"(r) : "r"(v));
     return r;
 }
 
@@ -80,9 +90,16 @@ static inline int32_t wrap_add(int32_t acc, int32_t p)
 #define SMLABB(a, b, acc) wrap_add((acc), half((a), 0) * half((b), 0))
 #define SMLATT(a, b, acc) wrap_add((acc), half((a), 1) * half((b), 1))
 
-static inline int32_t smmulr(int32_t a, int32_t b)
+static inline int32_t smmlar(int32_t a, int32_t b, int32_t acc)
 {
-    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+    const uint64_t t = ((uint64_t)(uint32_t)acc << 32) + (uint64_t)((int64_t)a * b) + 0x80000000u;
+    return (int32_t)(uint32_t)(t >> 32);      /* modulo 2^64, as the instruction */
+}
+
+static inline int32_t ssat8_asr1(int32_t v)
+{
+    v >>= 1;
+    return v < INT8_MIN ? INT8_MIN : v > INT8_MAX ? INT8_MAX : v;
 }
 
 static inline uint32_t max4(uint32_t a, uint32_t b)
@@ -112,48 +129,60 @@ static inline void store32(int8_t *p, uint32_t v)
 
 int32_t tk_fast_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
-    /* SaturatingRoundingDoublingHighMul(acc, m) = floor((acc * m + 2^30) / 2^31) for
-     * m > 0 (both signs of acc: TFLite's nudge and truncation toward zero agree with
-     * this floor), which is SMMULR(2 acc, m) while 2 acc fits. Then TFLite's
-     * RoundingDivideByPOT by e = -shift >= 1: round half away from zero. */
-    const int32_t e = -shift;
-    const int32_t x = smmulr((int32_t)((uint32_t)acc << 1), multiplier);
-    return (x + ((int32_t)1 << (e - 1)) + (x >> 31)) >> e;
+    /* multiplier in [2^30, 2^31), shift <= -1: the generator's constants are
+     * m' = 2 m - 2^32 and s = -shift - 1 (tk_fast.h). */
+    const int32_t x = smmlar(acc, (int32_t)(2u * (uint32_t)multiplier), acc);
+    return (((x + (x >> 31)) >> (-shift - 1)) + 1) >> 1;
 }
 
-__attribute__((noinline)) static int8_t requantize_one(int32_t acc, const tk_requant *rq,
-                                                      int32_t channel)
+/* The short form, zero point added and saturated to int8 (c = 1 + 2 zero point). */
+static inline int32_t short_form(int32_t acc, int32_t m2, int32_t s, int32_t c)
 {
-    const tk_quant *q = &rq->quant;
-    const int32_t k = q->count == 1 ? 0 : channel;
-    int32_t v = rq->fast ? tk_fast_requantize(acc, q->multiplier[k], q->shift[k])
-                         : tk_requantize(acc, q->multiplier[k], q->shift[k]);
-    v += q->output_zero_point;
-    if (v < rq->activation.min) v = rq->activation.min;
-    if (v > rq->activation.max) v = rq->activation.max;
-    return (int8_t)v;
+    const int32_t x = smmlar(acc, m2, acc);
+    return ssat8_asr1(((x + (x >> 31)) >> s) + c);
 }
 
-/* The short form with the channel's constants at hand (rq->fast layers only). */
-static inline int8_t requantize_short(int32_t acc, int32_t multiplier, int32_t e,
-                                      int32_t zero_point, int32_t lo, int32_t hi)
+/* Any layer's requantization of output channel ch, saturated to int8 (the fused
+ * activation is applied to packed words afterwards, clamp4). */
+static inline int32_t requant(int32_t acc, const tk_requant *rq, int32_t ch)
 {
-    const int32_t x = smmulr((int32_t)((uint32_t)acc << 1), multiplier);
-    int32_t v = ((x + ((int32_t)1 << (e - 1)) + (x >> 31)) >> e) + zero_point;
-    v = v < lo ? lo : v;
-    return (int8_t)(v > hi ? hi : v);
+    const int32_t k = rq->count == 1 ? 0 : ch;
+    const int32_t m = rq->multiplier[k], sh = rq->shift[k];
+    if (rq->fast) {
+        return short_form(acc, m, sh, 1 + 2 * rq->output_zero_point);
+    }
+    const int32_t v = tk_requantize(acc, m, sh) + rq->output_zero_point;
+    return v < INT8_MIN ? INT8_MIN : v > INT8_MAX ? INT8_MAX : v;
+}
+
+static inline uint32_t pack4(int32_t b0, int32_t b1, int32_t b2, int32_t b3)
+{
+    return (uint32_t)(uint8_t)b0 | (uint32_t)(uint8_t)b1 << 8 | (uint32_t)(uint8_t)b2 << 16 |
+           (uint32_t)(uint8_t)b3 << 24;
+}
+
+/* The activation's range on four int8 values (lo4, hi4: the bounds in every byte). */
+static inline uint32_t clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
+{
+    return ~max4(~max4(v, lo4), ~hi4);    /* ~ reverses the order of int8 values */
+}
+
+static inline uint32_t bytes4(int32_t v)
+{
+    return (uint8_t)v * 0x01010101u;
 }
 
 static tk_status requant_check(const tk_requant *rq, int32_t channels)
 {
-    if (rq == NULL || rq->quant.multiplier == NULL || rq->quant.shift == NULL) {
+    if (rq == NULL || rq->multiplier == NULL || rq->shift == NULL) {
         return TK_ERROR_ARGUMENT;
     }
     if (rq->activation.min < INT8_MIN || rq->activation.max > INT8_MAX ||
-        rq->activation.min > rq->activation.max) {
+        rq->activation.min > rq->activation.max || rq->input_zero_point < INT8_MIN ||
+        rq->input_zero_point > INT8_MAX) {
         return TK_ERROR_ARGUMENT;
     }
-    return (rq->quant.count == 1 || rq->quant.count == channels) ? TK_OK : TK_ERROR_SIZE;
+    return (rq->count == 1 || rq->count == channels) ? TK_OK : TK_ERROR_SIZE;
 }
 
 static int dims_ok(const tk_dims *d)
@@ -283,53 +312,53 @@ static inline void product_pair(const uint32_t *px, const uint32_t *pw, int32_t 
     acc[1][1] = a11;
 }
 
+
 /* Two rows of the pair buffer times every filter: outputs of both pixels (out1 NULL:
  * only the first). An odd last output channel has its weights alone, 4 per word. */
 static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter,
                     const int32_t *bias, const tk_requant *rq, int32_t channels,
                     int8_t *out0, int8_t *out1)
 {
-    int32_t o = 0;
+    const uint32_t lo4 = bytes4(rq->activation.min), hi4 = bytes4(rq->activation.max);
     const uint32_t *pw = filter;
-    for (; o + 1 < channels; o += 2) {
+    for (int32_t o = 0; o < channels; o += 2) {
         const int32_t b0 = bias != NULL ? bias[o] : 0;
-        const int32_t b1 = bias != NULL ? bias[o + 1] : 0;
-        int32_t acc[2][2] = {{b0, b1}, {b0, b1}};
-        product_pair(pair, pw, groups, acc);
-        pw += 2 * groups;
-        if (rq->fast && rq->quant.count == channels) {
-            const int32_t m0 = rq->quant.multiplier[o], e0 = -rq->quant.shift[o];
-            const int32_t m1 = rq->quant.multiplier[o + 1], e1 = -rq->quant.shift[o + 1];
-            const int32_t zp = rq->quant.output_zero_point;
-            const int32_t lo = rq->activation.min, hi = rq->activation.max;
-            out0[o] = requantize_short(acc[0][0], m0, e0, zp, lo, hi);
-            out0[o + 1] = requantize_short(acc[0][1], m1, e1, zp, lo, hi);
-            if (out1 != NULL) {
-                out1[o] = requantize_short(acc[1][0], m0, e0, zp, lo, hi);
-                out1[o + 1] = requantize_short(acc[1][1], m1, e1, zp, lo, hi);
+        uint32_t v;
+        if (o + 1 < channels) {
+            const int32_t b1 = bias != NULL ? bias[o + 1] : 0;
+            int32_t acc[2][2] = {{b0, b1}, {b0, b1}};
+            product_pair(pair, pw, groups, acc);
+            pw += 2 * groups;
+            if (rq->fast && rq->count != 1) {
+                const int32_t m0 = rq->multiplier[o], s0 = rq->shift[o];
+                const int32_t m1 = rq->multiplier[o + 1], s1 = rq->shift[o + 1];
+                const int32_t c = 1 + 2 * rq->output_zero_point;
+                v = pack4(short_form(acc[0][0], m0, s0, c), short_form(acc[0][1], m1, s1, c),
+                          short_form(acc[1][0], m0, s0, c), short_form(acc[1][1], m1, s1, c));
+            } else {
+                v = pack4(requant(acc[0][0], rq, o), requant(acc[0][1], rq, o + 1),
+                          requant(acc[1][0], rq, o), requant(acc[1][1], rq, o + 1));
             }
-            continue;
+        } else {                        /* an odd last output channel */
+            int32_t a0 = b0, a1 = b0;
+            const uint32_t *px = pair;
+            for (int32_t g = 0; g < groups; g++) {
+                const uint32_t w = pw[g], wa = SXTB16(w), wb = SXTB16_ROR8(w);
+                a0 = SMLAD(px[0], wa, a0);
+                a0 = SMLAD(px[1], wb, a0);
+                a1 = SMLAD(px[2], wa, a1);
+                a1 = SMLAD(px[3], wb, a1);
+                px += 4;
+            }
+            v = pack4(requant(a0, rq, o), 0, requant(a1, rq, o), 0);
         }
-        out0[o] = requantize_one(acc[0][0], rq, o);
-        out0[o + 1] = requantize_one(acc[0][1], rq, o + 1);
-        if (out1 != NULL) {
-            out1[o] = requantize_one(acc[1][0], rq, o);
-            out1[o + 1] = requantize_one(acc[1][1], rq, o + 1);
+        v = clamp4(v, lo4, hi4);
+        out0[o] = (int8_t)v;
+        if (out1 != NULL) out1[o] = (int8_t)(v >> 16);
+        if (o + 1 < channels) {
+            out0[o + 1] = (int8_t)(v >> 8);
+            if (out1 != NULL) out1[o + 1] = (int8_t)(v >> 24);
         }
-    }
-    if (o < channels) {
-        int32_t a0 = bias != NULL ? bias[o] : 0, a1 = a0;
-        const uint32_t *px = pair;
-        for (int32_t g = 0; g < groups; g++) {
-            const uint32_t w = pw[g], wa = SXTB16(w), wb = SXTB16_ROR8(w);
-            a0 = SMLAD(px[0], wa, a0);
-            a0 = SMLAD(px[1], wb, a0);
-            a1 = SMLAD(px[2], wa, a1);
-            a1 = SMLAD(px[3], wb, a1);
-            px += 4;
-        }
-        out0[o] = requantize_one(a0, rq, o);
-        if (out1 != NULL) out1[o] = requantize_one(a1, rq, o);
     }
 }
 
@@ -354,46 +383,14 @@ static const int8_t *window_in_place(const tk_conv_params *p, const tk_dims *in_
     return NULL;
 }
 
-/* One row of input (FULLY_CONNECTED) times every filter: widened as it is read. */
-static void product_one_row(const int8_t *in, int32_t groups, uint32_t zp2,
-                            const uint32_t *filter, const int32_t *bias,
-                            const tk_requant *rq, int32_t channels, int8_t *out)
-{
-    int32_t o = 0;
-    const uint32_t *pw = filter;
-    for (; o + 1 < channels; o += 2) {
-        int32_t a0 = bias != NULL ? bias[o] : 0, a1 = bias != NULL ? bias[o + 1] : 0;
-        for (int32_t g = 0; g < groups; g++) {
-            const uint32_t v = load32(in + 4 * g);
-            const uint32_t xa = SXTAB16(zp2, v), xb = SXTAB16_ROR8(zp2, v);
-            const uint32_t w0 = pw[0], w1 = pw[1];
-            pw += 2;
-            a0 = SMLAD(xa, SXTB16(w0), a0);
-            a0 = SMLAD(xb, SXTB16_ROR8(w0), a0);
-            a1 = SMLAD(xa, SXTB16(w1), a1);
-            a1 = SMLAD(xb, SXTB16_ROR8(w1), a1);
-        }
-        out[o] = requantize_one(a0, rq, o);
-        out[o + 1] = requantize_one(a1, rq, o + 1);
-    }
-    if (o < channels) {
-        int32_t a0 = bias != NULL ? bias[o] : 0;
-        for (int32_t g = 0; g < groups; g++) {
-            const uint32_t v = load32(in + 4 * g), w = pw[g];
-            a0 = SMLAD(SXTAB16(zp2, v), SXTB16(w), a0);
-            a0 = SMLAD(SXTAB16_ROR8(zp2, v), SXTB16_ROR8(w), a0);
-        }
-        out[o] = requantize_one(a0, rq, o);
-    }
-}
-
 tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
                        const tk_dims *input_dims, const int8_t *input,
                        const tk_dims *filter_dims, const uint32_t *filter,
                        const int32_t *bias, const tk_dims *output_dims, int8_t *output,
                        uint32_t *scratch)
 {
-    if (params == NULL || input == NULL || filter == NULL || output == NULL) {
+    if (params == NULL || input == NULL || filter == NULL || output == NULL ||
+        scratch == NULL) {
         return TK_ERROR_ARGUMENT;
     }
     if (!dims_ok(input_dims) || !dims_ok(filter_dims) || !dims_ok(output_dims) ||
@@ -412,31 +409,16 @@ tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
     }
     const int32_t depth = filter_dims->h * filter_dims->w * input_dims->c;
     const int32_t depth4 = (depth + 3) & ~3;
-    const int32_t zero_point = rq->quant.input_zero_point;
-    if (zero_point < INT8_MIN || zero_point > INT8_MAX) {
-        return TK_ERROR_ARGUMENT;
-    }
+    const int32_t zero_point = rq->input_zero_point;
     const uint32_t zp2 = minus_zero_point(zero_point);
     const int32_t ow = output_dims->w;
     const int32_t pixels = output_dims->h * ow;
     const size_t in_size = (size_t)input_dims->h * input_dims->w * input_dims->c;
-    if (pixels > 1 && scratch == NULL) {
-        return TK_ERROR_ARGUMENT;
-    }
     uint32_t *pair = scratch;                          /* depth4 words */
     int8_t *row = (int8_t *)(scratch + depth4);        /* depth4 bytes, when gathering */
     for (int32_t b = 0; b < input_dims->n; b++) {
         const int8_t *in = input + (size_t)b * in_size;
         int8_t *out = output + (size_t)b * pixels * oc;
-        if (pixels == 1 && (window_in_place(params, input_dims, in, filter_dims, 0, 0) ||
-                            scratch == NULL)) {
-            const int8_t *src = window_in_place(params, input_dims, in, filter_dims, 0, 0);
-            if (src == NULL) {
-                return TK_ERROR_ARGUMENT;              /* padding needs the scratch */
-            }
-            product_one_row(src, depth4 / 4, zp2, filter, bias, rq, oc, out);
-            continue;
-        }
         for (int32_t p = 0; p < pixels; p += 2) {
             const int two = p + 1 < pixels;
             for (int r = 0; r < 2; r++) {
@@ -459,9 +441,68 @@ tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
 
 /* ------------------------------------------------------------ depthwise */
 
+/* One tap of four channels: the weights' word unpacked (channels 0 and 2, 1 and 3), the
+ * input's word unpacked less the zero point, four multiply-accumulates. */
+#define DW_TAP(pi, pw) do { \
+        const uint32_t w_ = load32(pw), v_ = load32(pi); \
+        const uint32_t wa_ = SXTB16(w_), wb_ = SXTB16_ROR8(w_); \
+        const uint32_t xa_ = SXTAB16(zp2, v_), xb_ = SXTAB16_ROR8(zp2, v_); \
+        a0 = SMLABB(xa_, wa_, a0); \
+        a2 = SMLATT(xa_, wa_, a2); \
+        a1 = SMLABB(xb_, wb_, a1); \
+        a3 = SMLATT(xb_, wb_, a3); \
+    } while (0)
+
+/* The nine taps of a 3x3 window inside the input, four channels: input steps `tap`
+ * (along a row) and `row`, weights one word per tap (the generator's order). */
+static inline void dw_3x3(const int8_t *pi, const int8_t *pw, int32_t tap, int32_t row,
+                          uint32_t zp2, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+    uint32_t w, v, t0, t1;
+#define DW_ASM_TAP(vo) \
+        "ldr    %[w], [%[pw]], #4\n\t" \
+        "ldr    %[v], " vo "\n\t" \
+        "sxtb16 %[t0], %[w]\n\t" \
+        "sxtab16 %[t1], %[zp2], %[v]\n\t" \
+        "smlabb %[a0], %[t1], %[t0], %[a0]\n\t" \
+        "smlatt %[a2], %[t1], %[t0], %[a2]\n\t" \
+        "sxtb16 %[w], %[w], ror #8\n\t" \
+        "sxtab16 %[v], %[zp2], %[v], ror #8\n\t" \
+        "smlabb %[a1], %[v], %[w], %[a1]\n\t" \
+        "smlatt %[a3], %[v], %[w], %[a3]\n\t"
+#define DW_ASM_ROW \
+        DW_ASM_TAP("[%[pi]]") \
+        DW_ASM_TAP("[%[pi], %[tap]]") \
+        DW_ASM_TAP("[%[pi], %[tap], lsl #1]")
+    __asm__(DW_ASM_ROW
+            "add    %[pi], %[pi], %[row]\n\t"
+            DW_ASM_ROW
+            "add    %[pi], %[pi], %[row]\n\t"
+            DW_ASM_ROW
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [pi] "+r"(pi),
+              [pw] "+r"(pw), [w] "=&r"(w), [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1)
+            : [tap] "r"(tap), [row] "r"(row), [zp2] "r"(zp2)
+            : "memory");
+#undef DW_ASM_ROW
+#undef DW_ASM_TAP
+#else
+    for (int ky = 0; ky < 3; ky++) {
+        for (int kx = 0; kx < 3; kx++) {
+            DW_TAP(pi + ky * row + kx * tap, pw + 4 * (3 * ky + kx));
+        }
+    }
+#endif
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
 tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
                             const tk_dims *input_dims, const int8_t *input,
-                            const tk_dims *filter_dims, const uint32_t *filter,
+                            const tk_dims *filter_dims, const int8_t *filter,
                             const int32_t *bias, const tk_dims *output_dims, int8_t *output)
 {
     if (params == NULL || input == NULL || filter == NULL || output == NULL) {
@@ -477,17 +518,16 @@ tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
     if (status != TK_OK) {
         return status;
     }
-    const int32_t zero_point = rq->quant.input_zero_point;
-    if (zero_point < INT8_MIN || zero_point > INT8_MAX) {
-        return TK_ERROR_ARGUMENT;
-    }
-    const uint32_t zp2 = minus_zero_point(zero_point);
+    const uint32_t zp2 = minus_zero_point(rq->input_zero_point);
+    const uint32_t lo4 = bytes4(rq->activation.min), hi4 = bytes4(rq->activation.max);
     const int32_t ih = input_dims->h, iw = input_dims->w, kh = filter_dims->h,
                   kw = filter_dims->w, dh = params->dilation.h, dw = params->dilation.w;
-    const size_t in_size = (size_t)ih * iw * c;
+    const int32_t tap = dw * c, row = dh * iw * c;
+    const int fast = rq->fast && rq->count != 1;
+    const int32_t rc = 1 + 2 * rq->output_zero_point;
     int8_t *out = output;
     for (int32_t b = 0; b < input_dims->n; b++) {
-        const int8_t *in = input + (size_t)b * in_size;
+        const int8_t *in = input + (size_t)b * ih * iw * c;
         for (int32_t oy = 0; oy < output_dims->h; oy++) {
             const int32_t y0 = oy * params->stride.h - params->padding.h;
             /* the taps inside the input: ky in [ky0, ky1) */
@@ -499,47 +539,46 @@ tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
                 int32_t kx0 = 0, kx1 = kw;
                 while (kx0 < kw && x0 + kx0 * dw < 0) kx0++;
                 while (kx1 > kx0 && x0 + (kx1 - 1) * dw >= iw) kx1--;
+                const int32_t taps = kx1 - kx0;
+                const int8_t *pi0 = in + ((size_t)(y0 + ky0 * dh) * iw + x0 + kx0 * dw) * c;
+                const int full = kh == 3 && kw == 3 && taps == 3 && ky0 == 0 && ky1 == 3;
                 for (int32_t ch = 0; ch < c; ch += 4) {
-                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    int32_t acc[4] = {0, 0, 0, 0};
                     if (bias != NULL) {
-                        a0 = bias[ch];
-                        a1 = bias[ch + 1];
-                        a2 = bias[ch + 2];
-                        a3 = bias[ch + 3];
+                        memcpy(acc, bias + ch, sizeof acc);
                     }
-                    for (int32_t ky = ky0; ky < ky1; ky++) {
-                        const int8_t *pi = in + ((size_t)(y0 + ky * dh) * iw + x0 + kx0 * dw) * c + ch;
-                        const uint32_t *pw = filter + ((size_t)(ky * kw + kx0) * c + ch) / 2;
-                        for (int32_t kx = kx0; kx < kx1; kx++) {
-                            const uint32_t v = load32(pi);
-                            const uint32_t x02 = SXTAB16(zp2, v), x13 = SXTAB16_ROR8(zp2, v);
-                            const uint32_t w02 = pw[0], w13 = pw[1];
-                            a0 = SMLABB(x02, w02, a0);
-                            a2 = SMLATT(x02, w02, a2);
-                            a1 = SMLABB(x13, w13, a1);
-                            a3 = SMLATT(x13, w13, a3);
-                            pi += (size_t)dw * c;
-                            pw += (size_t)c / 2;
+                    const int8_t *pi = pi0 + ch;
+                    const int8_t *pw = filter + (size_t)ch * kh * kw + (ky0 * kw + kx0) * 4;
+                    if (full) {
+                        dw_3x3(pi, pw, tap, row, zp2, acc);
+                    } else {
+                        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+                        for (int32_t ky = ky0; ky < ky1; ky++) {
+                            for (int32_t t = 0; t < taps; t++) {
+                                DW_TAP(pi + t * tap, pw + 4 * t);
+                            }
+                            pi += row;
+                            pw += 4 * kw;
                         }
+                        acc[0] = a0;
+                        acc[1] = a1;
+                        acc[2] = a2;
+                        acc[3] = a3;
                     }
-                    if (rq->fast && rq->quant.count == c) {
-                        const int32_t *m = rq->quant.multiplier + ch, *sh = rq->quant.shift + ch;
-                        const int32_t zp = rq->quant.output_zero_point;
-                        const int32_t lo = rq->activation.min, hi = rq->activation.max;
-                        store32(out, (uint32_t)(uint8_t)requantize_short(a0, m[0], -sh[0], zp, lo, hi)
-                                | (uint32_t)(uint8_t)requantize_short(a1, m[1], -sh[1], zp, lo, hi) << 8
-                                | (uint32_t)(uint8_t)requantize_short(a2, m[2], -sh[2], zp, lo, hi) << 16
-                                | (uint32_t)(uint8_t)requantize_short(a3, m[3], -sh[3], zp, lo, hi) << 24);
-                        out += 4;
-                        continue;
+                    const int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+                    uint32_t v;
+                    if (fast) {
+                        const int32_t *m = rq->multiplier + ch;
+                        const int8_t *s = rq->shift + ch;
+                        v = pack4(short_form(a0, m[0], s[0], rc), short_form(a1, m[1], s[1], rc),
+                                  short_form(a2, m[2], s[2], rc), short_form(a3, m[3], s[3], rc));
+                    } else {
+                        v = pack4(requant(a0, rq, ch), requant(a1, rq, ch + 1),
+                                  requant(a2, rq, ch + 2), requant(a3, rq, ch + 3));
                     }
-                    const uint32_t packed = (uint32_t)(uint8_t)requantize_one(a0, rq, ch)
-                        | (uint32_t)(uint8_t)requantize_one(a1, rq, ch + 1) << 8
-                        | (uint32_t)(uint8_t)requantize_one(a2, rq, ch + 2) << 16
-                        | (uint32_t)(uint8_t)requantize_one(a3, rq, ch + 3) << 24;
-                    store32(out, packed);
-                    out += 4;
+                    store32(out + ch, clamp4(v, lo4, hi4));
                 }
+                out += c;
             }
         }
     }
@@ -548,8 +587,12 @@ tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
 
 /* ------------------------------------------------------------ pooling */
 
-tk_status tk_fast_max_pool(const tk_pool_params *params, const tk_dims *input_dims,
-                           const int8_t *input, const tk_dims *output_dims, int8_t *output)
+/* Both poolings, four channels at a time: the bytewise maximum (max4), or sums of
+ * int16 pairs (SXTAB16; exact for windows of up to 256 values) then TFLite's rounded
+ * division. */
+static tk_status pool4(const tk_pool_params *params, const tk_dims *input_dims,
+                       const int8_t *input, const tk_dims *output_dims, int8_t *output,
+                       int average)
 {
     if (params == NULL || input == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
@@ -561,13 +604,12 @@ tk_status tk_fast_max_pool(const tk_pool_params *params, const tk_dims *input_di
     if (params->filter.h < 1 || params->filter.w < 1 || params->stride.h < 1 ||
         params->stride.w < 1 || params->padding.h < 0 || params->padding.w < 0 ||
         params->activation.min < INT8_MIN || params->activation.max > INT8_MAX ||
-        params->activation.min > params->activation.max) {
+        params->activation.min > params->activation.max ||
+        (average && params->filter.h * params->filter.w > 256)) {
         return TK_ERROR_ARGUMENT;
     }
     const int32_t ih = input_dims->h, iw = input_dims->w, c = input_dims->c;
-    const uint32_t lo = (uint8_t)params->activation.min * 0x01010101u;
-    const uint32_t hi = (uint8_t)params->activation.max * 0x01010101u;
-    const int clamp = params->activation.min > INT8_MIN || params->activation.max < INT8_MAX;
+    const uint32_t lo4 = bytes4(params->activation.min), hi4 = bytes4(params->activation.max);
     int8_t *out = output;
     for (int32_t b = 0; b < input_dims->n; b++) {
         const int8_t *in = input + (size_t)b * ih * iw * c;
@@ -582,23 +624,47 @@ tk_status tk_fast_max_pool(const tk_pool_params *params, const tk_dims *input_di
                 if (ya >= yb || xa >= xb) {
                     return TK_ERROR_SIZE;      /* a window entirely in the padding */
                 }
+                const int32_t n = (yb - ya) * (xb - xa), half_n = n / 2;
                 for (int32_t ch = 0; ch < c; ch += 4) {
-                    uint32_t best = 0x80808080u;    /* -128 in every byte */
+                    uint32_t best = 0x80808080u, s02 = 0, s13 = 0;   /* -128 in every byte */
                     for (int32_t y = ya; y < yb; y++) {
                         const int8_t *pi = in + ((size_t)y * iw + xa) * c + ch;
                         for (int32_t x = xa; x < xb; x++) {
-                            best = max4(best, load32(pi));
+                            const uint32_t v = load32(pi);
+                            if (average) {
+                                s02 = SXTAB16(s02, v);
+                                s13 = SXTAB16_ROR8(s13, v);
+                            } else {
+                                best = max4(best, v);
+                            }
                             pi += c;
                         }
                     }
-                    if (clamp) {   /* min(v, hi) = ~max(~v, ~hi): ~ reverses int8 order */
-                        best = ~max4(~max4(best, lo), ~hi);
+                    if (average) {
+                        int32_t r[4] = {(int16_t)s02, (int16_t)s13, (int16_t)(s02 >> 16),
+                                        (int16_t)(s13 >> 16)};
+                        for (int i = 0; i < 4; i++) {
+                            r[i] = r[i] > 0 ? (r[i] + half_n) / n : (r[i] - half_n) / n;
+                        }
+                        best = pack4(r[0], r[1], r[2], r[3]);
                     }
-                    store32(out, best);
+                    store32(out, clamp4(best, lo4, hi4));
                     out += 4;
                 }
             }
         }
     }
     return TK_OK;
+}
+
+tk_status tk_fast_max_pool(const tk_pool_params *params, const tk_dims *input_dims,
+                           const int8_t *input, const tk_dims *output_dims, int8_t *output)
+{
+    return pool4(params, input_dims, input, output_dims, output, 0);
+}
+
+tk_status tk_fast_avg_pool(const tk_pool_params *params, const tk_dims *input_dims,
+                           const int8_t *input, const tk_dims *output_dims, int8_t *output)
+{
+    return pool4(params, input_dims, input, output_dims, output, 1);
 }
