@@ -486,7 +486,8 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
         rows = size // depth
         if fast:
             depth4 = (depth + 3) // 4 * 4
-            state["scratch_words"] = max(state["scratch_words"], depth4 + depth4 // 4)
+            if rows > 1:
+                state["scratch_words"] = max(state["scratch_words"], depth4 + depth4 // 4)
             decls += [codegen.struct("tk_conv_params", f"{p}_params",
                                      ((1, 1), (1, 1), (0, 0), act)),
                       codegen.struct("tk_dims", f"{p}_input_dims", (1, rows, 1, depth)),
@@ -494,7 +495,7 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
                       codegen.struct("tk_dims", f"{p}_output_dims", (1, rows, 1, units))]
             return (f"tk_fast_conv(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
                     f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, "
-                    f"scratch)")
+                    f"{'scratch' if rows > 1 else 'NULL'})")
         decls += [codegen.struct("tk_fc_params", f"{p}_params", (act,)),
                   codegen.struct("tk_dims", f"{p}_input_dims", (rows, 1, 1, depth)),
                   codegen.struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),

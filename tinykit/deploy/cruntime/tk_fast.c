@@ -144,7 +144,8 @@ static inline int32_t short_form(int32_t acc, int32_t m2, int32_t s, int32_t c)
 
 /* Any layer's requantization of output channel ch, saturated to int8 (the fused
  * activation is applied to packed words afterwards, clamp4). */
-static inline int32_t requant(int32_t acc, const tk_requant *rq, int32_t ch)
+__attribute__((noinline)) static int32_t requant(int32_t acc, const tk_requant *rq,
+                                                int32_t ch)
 {
     const int32_t k = rq->count == 1 ? 0 : ch;
     const int32_t m = rq->multiplier[k], sh = rq->shift[k];
@@ -155,11 +156,21 @@ static inline int32_t requant(int32_t acc, const tk_requant *rq, int32_t ch)
     return v < INT8_MIN ? INT8_MIN : v > INT8_MAX ? INT8_MAX : v;
 }
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+static inline uint32_t pack4(int32_t b0, int32_t b1, int32_t b2, int32_t b3)
+{
+    uint32_t r = (uint32_t)b0;
+    __asm__("bfi %0, %1, #8, #8\n\tbfi %0, %2, #16, #8\n\tbfi %0, %3, #24, #8"
+            : "+r"(r) : "r"(b1), "r"(b2), "r"(b3));
+    return r;
+}
+#else
 static inline uint32_t pack4(int32_t b0, int32_t b1, int32_t b2, int32_t b3)
 {
     return (uint32_t)(uint8_t)b0 | (uint32_t)(uint8_t)b1 << 8 | (uint32_t)(uint8_t)b2 << 16 |
            (uint32_t)(uint8_t)b3 << 24;
 }
+#endif
 
 /* The activation's range on four int8 values (lo4, hi4: the bounds in every byte). */
 static inline uint32_t clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
@@ -313,6 +324,12 @@ static inline void product_pair(const uint32_t *px, const uint32_t *pw, int32_t 
 }
 
 
+static inline void store16(int8_t *p, uint32_t v)
+{
+    const uint16_t h = (uint16_t)v;
+    memcpy(p, &h, 2);
+}
+
 /* Two rows of the pair buffer times every filter: outputs of both pixels (out1 NULL:
  * only the first). An odd last output channel has its weights alone, 4 per word. */
 static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter,
@@ -320,45 +337,63 @@ static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter
                     int8_t *out0, int8_t *out1)
 {
     const uint32_t lo4 = bytes4(rq->activation.min), hi4 = bytes4(rq->activation.max);
+    const int fast = rq->fast && rq->count != 1;
+    const int32_t rc = 1 + 2 * rq->output_zero_point;
     const uint32_t *pw = filter;
-    for (int32_t o = 0; o < channels; o += 2) {
+    int32_t o = 0;
+    for (; o + 1 < channels; o += 2) {
         const int32_t b0 = bias != NULL ? bias[o] : 0;
+        const int32_t b1 = bias != NULL ? bias[o + 1] : 0;
+        int32_t acc[2][2] = {{b0, b1}, {b0, b1}};
+        product_pair(pair, pw, groups, acc);
+        pw += 2 * groups;
         uint32_t v;
-        if (o + 1 < channels) {
-            const int32_t b1 = bias != NULL ? bias[o + 1] : 0;
-            int32_t acc[2][2] = {{b0, b1}, {b0, b1}};
-            product_pair(pair, pw, groups, acc);
-            pw += 2 * groups;
-            if (rq->fast && rq->count != 1) {
-                const int32_t m0 = rq->multiplier[o], s0 = rq->shift[o];
-                const int32_t m1 = rq->multiplier[o + 1], s1 = rq->shift[o + 1];
-                const int32_t c = 1 + 2 * rq->output_zero_point;
-                v = pack4(short_form(acc[0][0], m0, s0, c), short_form(acc[0][1], m1, s1, c),
-                          short_form(acc[1][0], m0, s0, c), short_form(acc[1][1], m1, s1, c));
-            } else {
-                v = pack4(requant(acc[0][0], rq, o), requant(acc[0][1], rq, o + 1),
-                          requant(acc[1][0], rq, o), requant(acc[1][1], rq, o + 1));
-            }
-        } else {                        /* an odd last output channel */
-            int32_t a0 = b0, a1 = b0;
-            const uint32_t *px = pair;
-            for (int32_t g = 0; g < groups; g++) {
-                const uint32_t w = pw[g], wa = SXTB16(w), wb = SXTB16_ROR8(w);
-                a0 = SMLAD(px[0], wa, a0);
-                a0 = SMLAD(px[1], wb, a0);
-                a1 = SMLAD(px[2], wa, a1);
-                a1 = SMLAD(px[3], wb, a1);
-                px += 4;
-            }
-            v = pack4(requant(a0, rq, o), 0, requant(a1, rq, o), 0);
+        if (fast) {
+            const int32_t m0 = rq->multiplier[o], s0 = rq->shift[o];
+            const int32_t m1 = rq->multiplier[o + 1], s1 = rq->shift[o + 1];
+            v = pack4(short_form(acc[0][0], m0, s0, rc), short_form(acc[0][1], m1, s1, rc),
+                      short_form(acc[1][0], m0, s0, rc), short_form(acc[1][1], m1, s1, rc));
+        } else {
+            v = pack4(requant(acc[0][0], rq, o), requant(acc[0][1], rq, o + 1),
+                      requant(acc[1][0], rq, o), requant(acc[1][1], rq, o + 1));
         }
         v = clamp4(v, lo4, hi4);
-        out0[o] = (int8_t)v;
-        if (out1 != NULL) out1[o] = (int8_t)(v >> 16);
-        if (o + 1 < channels) {
-            out0[o + 1] = (int8_t)(v >> 8);
-            if (out1 != NULL) out1[o + 1] = (int8_t)(v >> 24);
+        store16(out0 + o, v);
+        if (out1 != NULL) store16(out1 + o, v >> 16);
+    }
+    if (o < channels) {                 /* an odd last output channel */
+        int32_t a0 = bias != NULL ? bias[o] : 0, a1 = a0;
+        for (int32_t g = 0; g < groups; g++) {
+            const uint32_t w = pw[g], wa = SXTB16(w), wb = SXTB16_ROR8(w);
+            a0 = SMLAD(pair[4 * g], wa, a0);
+            a0 = SMLAD(pair[4 * g + 1], wb, a0);
+            a1 = SMLAD(pair[4 * g + 2], wa, a1);
+            a1 = SMLAD(pair[4 * g + 3], wb, a1);
         }
+        const uint32_t v = clamp4(pack4(requant(a0, rq, o), requant(a1, rq, o), 0, 0), lo4, hi4);
+        out0[o] = (int8_t)v;
+        if (out1 != NULL) out1[o] = (int8_t)(v >> 8);
+    }
+}
+
+/* One row read in place (FULLY_CONNECTED), widened as it is read, one output at a time
+ * (the weights of a pair's outputs alternate word by word). */
+static void product_one_row(const int8_t *in, int32_t groups, uint32_t zp2,
+                            const uint32_t *filter, const int32_t *bias,
+                            const tk_requant *rq, int32_t channels, int8_t *out)
+{
+    const uint32_t lo4 = bytes4(rq->activation.min), hi4 = bytes4(rq->activation.max);
+    for (int32_t o = 0; o < channels; o++) {
+        const int paired = (o | 1) < channels;
+        const uint32_t *pw = filter + (size_t)(o & ~1) * groups + (paired ? (o & 1) : 0);
+        int32_t acc = bias != NULL ? bias[o] : 0;
+        for (int32_t g = 0; g < groups; g++) {
+            const uint32_t v = load32(in + 4 * g), w = *pw;
+            acc = SMLAD(SXTAB16(zp2, v), SXTB16(w), acc);
+            acc = SMLAD(SXTAB16_ROR8(zp2, v), SXTB16_ROR8(w), acc);
+            pw += paired ? 2 : 1;
+        }
+        out[o] = (int8_t)clamp4((uint32_t)requant(acc, rq, o), lo4, hi4);
     }
 }
 
@@ -389,8 +424,7 @@ tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
                        const int32_t *bias, const tk_dims *output_dims, int8_t *output,
                        uint32_t *scratch)
 {
-    if (params == NULL || input == NULL || filter == NULL || output == NULL ||
-        scratch == NULL) {
+    if (params == NULL || input == NULL || filter == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
     if (!dims_ok(input_dims) || !dims_ok(filter_dims) || !dims_ok(output_dims) ||
@@ -419,6 +453,14 @@ tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
     for (int32_t b = 0; b < input_dims->n; b++) {
         const int8_t *in = input + (size_t)b * in_size;
         int8_t *out = output + (size_t)b * pixels * oc;
+        if (pixels == 1 && window_in_place(params, input_dims, in, filter_dims, 0, 0)) {
+            product_one_row(window_in_place(params, input_dims, in, filter_dims, 0, 0),
+                            depth4 / 4, zp2, filter, bias, rq, oc, out);
+            continue;
+        }
+        if (scratch == NULL) {
+            return TK_ERROR_ARGUMENT;
+        }
         for (int32_t p = 0; p < pixels; p += 2) {
             const int two = p + 1 < pixels;
             for (int r = 0; r < 2; r++) {
