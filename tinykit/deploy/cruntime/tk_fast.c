@@ -4,6 +4,13 @@
 #include <stddef.h>
 #include <string.h>
 
+/* The inner loops in assembly need 13 free registers: only where GCC optimizes for
+ * speed (at -O0 or -Os it keeps a frame pointer or spills; the C below is the same). */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__) && \
+    defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+#define TK_FAST_ASM 1
+#endif
+
 /* ------------------------------------------------------------ the DSP operations */
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
@@ -113,6 +120,14 @@ static inline uint32_t max4(uint32_t a, uint32_t b)
 }
 #endif
 
+/* Code that runs once per layer, row or window rather than per multiply-accumulate:
+ * compiled for size (flash is the other half of the goal). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define COLD __attribute__((optimize("Os")))
+#else
+#define COLD
+#endif
+
 static inline uint32_t load32(const int8_t *p)
 {
     uint32_t v;
@@ -144,7 +159,7 @@ static inline int32_t short_form(int32_t acc, int32_t m2, int32_t s, int32_t c)
 
 /* Any layer's requantization of output channel ch, saturated to int8 (the fused
  * activation is applied to packed words afterwards, clamp4). */
-__attribute__((noinline)) static int32_t requant(int32_t acc, const tk_requant *rq,
+__attribute__((noinline)) COLD static int32_t requant(int32_t acc, const tk_requant *rq,
                                                 int32_t ch)
 {
     const int32_t k = rq->count == 1 ? 0 : ch;
@@ -183,22 +198,26 @@ static inline uint32_t bytes4(int32_t v)
     return (uint8_t)v * 0x01010101u;
 }
 
-static tk_status requant_check(const tk_requant *rq, int32_t channels)
+static int dims_ok(const tk_dims *d)
+{
+    return d != NULL && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
+}
+
+static int range_ok(const tk_range *r)
+{
+    return r->min >= INT8_MIN && r->max <= INT8_MAX && r->min <= r->max;
+}
+
+COLD static tk_status requant_check(const tk_requant *rq, int32_t channels)
 {
     if (rq == NULL || rq->multiplier == NULL || rq->shift == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (rq->activation.min < INT8_MIN || rq->activation.max > INT8_MAX ||
-        rq->activation.min > rq->activation.max || rq->input_zero_point < INT8_MIN ||
+    if (!range_ok(&rq->activation) || rq->input_zero_point < INT8_MIN ||
         rq->input_zero_point > INT8_MAX) {
         return TK_ERROR_ARGUMENT;
     }
     return (rq->count == 1 || rq->count == channels) ? TK_OK : TK_ERROR_SIZE;
-}
-
-static int dims_ok(const tk_dims *d)
-{
-    return d != NULL && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
 }
 
 /* ------------------------------------------------------------ convolution as a product */
@@ -212,38 +231,38 @@ static inline uint32_t minus_zero_point(int32_t zero_point)
 
 /* Gather the window of output pixel (oy, ox) into `row` (depth4 int8: padding and the
  * values past depth are the zero point, so that they count as 0). */
-static void gather(const tk_conv_params *p, const tk_dims *in_d, const int8_t *in,
-                   const tk_dims *f_d, int32_t oy, int32_t ox, int8_t zero_point,
-                   int32_t depth4, int8_t *row)
+COLD static void gather(const tk_conv_params *p, const tk_dims *in_d, const int8_t *in,
+                        const tk_dims *f_d, int32_t oy, int32_t ox, int8_t zero_point,
+                        int32_t depth4, int8_t *row)
 {
-    const int32_t c = in_d->c, kw = f_d->w;
+    const int32_t c = in_d->c;
     const int32_t y0 = oy * p->stride.h - p->padding.h;
     const int32_t x0 = ox * p->stride.w - p->padding.w;
     int8_t *dst = row;
+    const int32_t run = f_d->w * c;          /* a window row, when it lies in the input */
+    const int whole = p->dilation.w == 1 && x0 >= 0 && x0 + f_d->w <= in_d->w;
     for (int32_t ky = 0; ky < f_d->h; ky++) {
         const int32_t y = y0 + ky * p->dilation.h;
-        if (y < 0 || y >= in_d->h) {
-            memset(dst, zero_point, (size_t)kw * c);
-            dst += kw * c;
+        if (whole && y >= 0 && y < in_d->h) {
+            const int8_t *src = in + ((size_t)y * in_d->w + x0) * c;
+            int32_t i = 0;
+            for (; i + 4 <= run; i += 4) store32(dst + i, load32(src + i));
+            for (; i < run; i++) dst[i] = src[i];
+            dst += run;
             continue;
         }
-        const int8_t *src_row = in + (size_t)y * in_d->w * c;
-        if (p->dilation.w == 1 && x0 >= 0 && x0 + kw <= in_d->w) {
-            memcpy(dst, src_row + (size_t)x0 * c, (size_t)kw * c);   /* the usual case */
-            dst += kw * c;
-            continue;
-        }
-        for (int32_t kx = 0; kx < kw; kx++) {
+        for (int32_t kx = 0; kx < f_d->w; kx++) {
             const int32_t x = x0 + kx * p->dilation.w;
-            if (x < 0 || x >= in_d->w) {
-                memset(dst, zero_point, (size_t)c);
-            } else {
-                memcpy(dst, src_row + (size_t)x * c, (size_t)c);
+            const int8_t *src = in + ((size_t)y * in_d->w + x) * c;
+            const int inside = y >= 0 && y < in_d->h && x >= 0 && x < in_d->w;
+            for (int32_t i = 0; i < c; i++) {
+                *dst++ = inside ? src[i] : zero_point;
             }
-            dst += c;
         }
     }
-    memset(dst, zero_point, (size_t)(row + depth4 - dst));
+    while (dst < row + depth4) {
+        *dst++ = zero_point;
+    }
 }
 
 /* Widen depth4 int8 values (minus the zero point) into row r (0 or 1) of the pair
@@ -267,30 +286,38 @@ static inline void product_pair(const uint32_t *px, const uint32_t *pw, int32_t 
                                 int32_t acc[2][2])
 {
     int32_t a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
-    /* 17 instructions per 16 multiply-accumulates. */
+#ifdef TK_FAST_ASM
+#define PAIR_GROUP \
+        "ldm    %[px]!, {%[x0a], %[x0b], %[x1a], %[x1b]}\n\t" \
+        "ldr    %[w], [%[pw]], #4\n\t" \
+        "sxtb16 %[wa], %[w]\n\t" \
+        "sxtb16 %[w], %[w], ror #8\n\t" \
+        "smlad  %[a00], %[x0a], %[wa], %[a00]\n\t" \
+        "smlad  %[a10], %[x1a], %[wa], %[a10]\n\t" \
+        "smlad  %[a00], %[x0b], %[w], %[a00]\n\t" \
+        "smlad  %[a10], %[x1b], %[w], %[a10]\n\t" \
+        "ldr    %[w], [%[pw]], #4\n\t" \
+        "sxtb16 %[wa], %[w]\n\t" \
+        "sxtb16 %[w], %[w], ror #8\n\t" \
+        "smlad  %[a01], %[x0a], %[wa], %[a01]\n\t" \
+        "smlad  %[a11], %[x1a], %[wa], %[a11]\n\t" \
+        "smlad  %[a01], %[x0b], %[w], %[a01]\n\t" \
+        "smlad  %[a11], %[x1b], %[w], %[a11]\n\t"
+    /* 16 multiply-accumulates in 16 instructions and a half: two groups per loop, an
+     * odd count entering at the second. */
     const uint32_t *end = px + 4 * groups;
     /* LDM fills registers in ascending order: pin the four that take the pair. */
     register uint32_t x0a __asm__("r8"), x0b __asm__("r9"), x1a __asm__("r10"),
         x1b __asm__("r11");
     uint32_t w, wa;
     __asm__ volatile(
+        "sub    %[w], %[end], %[px]\n\t"
+        "tst    %[w], #16\n\t"
+        "bne    2f\n\t"
         "1:\n\t"
-        "ldm    %[px]!, {%[x0a], %[x0b], %[x1a], %[x1b]}\n\t"
-        "ldr    %[w], [%[pw]], #4\n\t"
-        "sxtb16 %[wa], %[w]\n\t"
-        "sxtb16 %[w], %[w], ror #8\n\t"
-        "smlad  %[a00], %[x0a], %[wa], %[a00]\n\t"
-        "smlad  %[a10], %[x1a], %[wa], %[a10]\n\t"
-        "smlad  %[a00], %[x0b], %[w], %[a00]\n\t"
-        "smlad  %[a10], %[x1b], %[w], %[a10]\n\t"
-        "ldr    %[w], [%[pw]], #4\n\t"
-        "sxtb16 %[wa], %[w]\n\t"
-        "sxtb16 %[w], %[w], ror #8\n\t"
-        "smlad  %[a01], %[x0a], %[wa], %[a01]\n\t"
-        "smlad  %[a11], %[x1a], %[wa], %[a11]\n\t"
-        "smlad  %[a01], %[x0b], %[w], %[a01]\n\t"
-        "smlad  %[a11], %[x1b], %[w], %[a11]\n\t"
+        PAIR_GROUP
+        "2:\n\t"
+        PAIR_GROUP
         "cmp    %[px], %[end]\n\t"
         "bne    1b\n\t"
         : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
@@ -298,6 +325,7 @@ static inline void product_pair(const uint32_t *px, const uint32_t *pw, int32_t 
           [x1a] "=&r"(x1a), [x1b] "=&r"(x1b), [w] "=&r"(w), [wa] "=&r"(wa)
         : [end] "r"(end)
         : "cc", "memory");
+#undef PAIR_GROUP
 #else
     for (int32_t g = 0; g < groups; g++) {
         const uint32_t x0a = px[0], x0b = px[1], x1a = px[2], x1b = px[3];
@@ -332,7 +360,7 @@ static inline void store16(int8_t *p, uint32_t v)
 
 /* Two rows of the pair buffer times every filter: outputs of both pixels (out1 NULL:
  * only the first). An odd last output channel has its weights alone, 4 per word. */
-static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter,
+__attribute__((noinline)) static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter,
                     const int32_t *bias, const tk_requant *rq, int32_t channels,
                     int8_t *out0, int8_t *out1)
 {
@@ -378,7 +406,7 @@ static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter
 
 /* One row read in place (FULLY_CONNECTED), widened as it is read, one output at a time
  * (the weights of a pair's outputs alternate word by word). */
-static void product_one_row(const int8_t *in, int32_t groups, uint32_t zp2,
+COLD static void product_one_row(const int8_t *in, int32_t groups, uint32_t zp2,
                             const uint32_t *filter, const int32_t *bias,
                             const tk_requant *rq, int32_t channels, int8_t *out)
 {
@@ -399,7 +427,7 @@ static void product_one_row(const int8_t *in, int32_t groups, uint32_t zp2,
 
 /* The window of output pixel (oy, ox) where it lies in the input as one run of depth
  * values (a 1x1 window, or whole input rows), or NULL (padding, or scattered). */
-static const int8_t *window_in_place(const tk_conv_params *p, const tk_dims *in_d,
+COLD static const int8_t *window_in_place(const tk_conv_params *p, const tk_dims *in_d,
                                      const int8_t *in, const tk_dims *f_d, int32_t oy,
                                      int32_t ox)
 {
@@ -418,11 +446,11 @@ static const int8_t *window_in_place(const tk_conv_params *p, const tk_dims *in_
     return NULL;
 }
 
-tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
-                       const tk_dims *input_dims, const int8_t *input,
-                       const tk_dims *filter_dims, const uint32_t *filter,
-                       const int32_t *bias, const tk_dims *output_dims, int8_t *output,
-                       uint32_t *scratch)
+COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
+                            const tk_dims *input_dims, const int8_t *input,
+                            const tk_dims *filter_dims, const uint32_t *filter,
+                            const int32_t *bias, const tk_dims *output_dims,
+                            int8_t *output, uint32_t *scratch)
 {
     if (params == NULL || input == NULL || filter == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
@@ -501,7 +529,7 @@ static inline void dw_3x3(const int8_t *pi, const int8_t *pw, int32_t tap, int32
                           uint32_t zp2, int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+#ifdef TK_FAST_ASM
     uint32_t w, v, t0, t1;
 #define DW_ASM_TAP(vo) \
         "ldr    %[w], [%[pw]], #4\n\t" \
@@ -542,10 +570,68 @@ static inline void dw_3x3(const int8_t *pi, const int8_t *pw, int32_t tap, int32
     acc[3] = a3;
 }
 
-tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
-                            const tk_dims *input_dims, const int8_t *input,
-                            const tk_dims *filter_dims, const int8_t *filter,
-                            const int32_t *bias, const tk_dims *output_dims, int8_t *output)
+/* A depthwise layer's constants, for the pixels' inner loops. */
+typedef struct {
+    const tk_requant *rq;
+    const int32_t *bias;
+    const int8_t *filter;
+    int32_t c, taps_per_group, kw, tap, row;
+    uint32_t zp2, lo4, hi4;
+} dw_layer;
+
+/* Every channel of one output pixel: `rows` rows of `taps` taps from pi0 (window
+ * position ky0, kx0 -> weights offset w0); full: the 3x3 window inside the input. */
+__attribute__((noinline)) static void dw_pixel(const dw_layer *k, const int8_t *pi0,
+                                               int32_t w0, int32_t rows, int32_t taps,
+                                               int full, int8_t *out)
+{
+    const tk_requant *rq = k->rq;
+    const uint32_t zp2 = k->zp2;
+    const int fast = rq->fast && rq->count != 1;
+    const int32_t rc = 1 + 2 * rq->output_zero_point;
+    const int8_t *pw = k->filter + w0;
+    for (int32_t ch = 0; ch < k->c; ch += 4, pw += k->taps_per_group) {
+        int32_t acc[4] = {0, 0, 0, 0};
+        if (k->bias != NULL) {
+            memcpy(acc, k->bias + ch, sizeof acc);
+        }
+        const int8_t *pi = pi0 + ch;
+        if (full) {
+            dw_3x3(pi, pw, k->tap, k->row, zp2, acc);
+        } else {
+            int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+            const int8_t *pwr = pw;
+            for (int32_t r = 0; r < rows; r++) {
+                for (int32_t t = 0; t < taps; t++) {
+                    DW_TAP(pi + t * k->tap, pwr + 4 * t);
+                }
+                pi += k->row;
+                pwr += 4 * k->kw;
+            }
+            acc[0] = a0;
+            acc[1] = a1;
+            acc[2] = a2;
+            acc[3] = a3;
+        }
+        uint32_t v;
+        if (fast) {
+            const int32_t *m = rq->multiplier + ch;
+            const int8_t *s = rq->shift + ch;
+            v = pack4(short_form(acc[0], m[0], s[0], rc), short_form(acc[1], m[1], s[1], rc),
+                      short_form(acc[2], m[2], s[2], rc), short_form(acc[3], m[3], s[3], rc));
+        } else {
+            v = pack4(requant(acc[0], rq, ch), requant(acc[1], rq, ch + 1),
+                      requant(acc[2], rq, ch + 2), requant(acc[3], rq, ch + 3));
+        }
+        store32(out + ch, clamp4(v, k->lo4, k->hi4));
+    }
+}
+
+COLD tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
+                                 const tk_dims *input_dims, const int8_t *input,
+                                 const tk_dims *filter_dims, const int8_t *filter,
+                                 const int32_t *bias, const tk_dims *output_dims,
+                                 int8_t *output)
 {
     if (params == NULL || input == NULL || filter == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
@@ -560,13 +646,11 @@ tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
     if (status != TK_OK) {
         return status;
     }
-    const uint32_t zp2 = minus_zero_point(rq->input_zero_point);
-    const uint32_t lo4 = bytes4(rq->activation.min), hi4 = bytes4(rq->activation.max);
     const int32_t ih = input_dims->h, iw = input_dims->w, kh = filter_dims->h,
                   kw = filter_dims->w, dh = params->dilation.h, dw = params->dilation.w;
-    const int32_t tap = dw * c, row = dh * iw * c;
-    const int fast = rq->fast && rq->count != 1;
-    const int32_t rc = 1 + 2 * rq->output_zero_point;
+    const dw_layer k = {rq, bias, filter, c, 4 * kh * kw, kw, dw * c, dh * iw * c,
+                        minus_zero_point(rq->input_zero_point), bytes4(rq->activation.min),
+                        bytes4(rq->activation.max)};
     int8_t *out = output;
     for (int32_t b = 0; b < input_dims->n; b++) {
         const int8_t *in = input + (size_t)b * ih * iw * c;
@@ -582,44 +666,9 @@ tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
                 while (kx0 < kw && x0 + kx0 * dw < 0) kx0++;
                 while (kx1 > kx0 && x0 + (kx1 - 1) * dw >= iw) kx1--;
                 const int32_t taps = kx1 - kx0;
-                const int8_t *pi0 = in + ((size_t)(y0 + ky0 * dh) * iw + x0 + kx0 * dw) * c;
-                const int full = kh == 3 && kw == 3 && taps == 3 && ky0 == 0 && ky1 == 3;
-                for (int32_t ch = 0; ch < c; ch += 4) {
-                    int32_t acc[4] = {0, 0, 0, 0};
-                    if (bias != NULL) {
-                        memcpy(acc, bias + ch, sizeof acc);
-                    }
-                    const int8_t *pi = pi0 + ch;
-                    const int8_t *pw = filter + (size_t)ch * kh * kw + (ky0 * kw + kx0) * 4;
-                    if (full) {
-                        dw_3x3(pi, pw, tap, row, zp2, acc);
-                    } else {
-                        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-                        for (int32_t ky = ky0; ky < ky1; ky++) {
-                            for (int32_t t = 0; t < taps; t++) {
-                                DW_TAP(pi + t * tap, pw + 4 * t);
-                            }
-                            pi += row;
-                            pw += 4 * kw;
-                        }
-                        acc[0] = a0;
-                        acc[1] = a1;
-                        acc[2] = a2;
-                        acc[3] = a3;
-                    }
-                    const int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-                    uint32_t v;
-                    if (fast) {
-                        const int32_t *m = rq->multiplier + ch;
-                        const int8_t *s = rq->shift + ch;
-                        v = pack4(short_form(a0, m[0], s[0], rc), short_form(a1, m[1], s[1], rc),
-                                  short_form(a2, m[2], s[2], rc), short_form(a3, m[3], s[3], rc));
-                    } else {
-                        v = pack4(requant(a0, rq, ch), requant(a1, rq, ch + 1),
-                                  requant(a2, rq, ch + 2), requant(a3, rq, ch + 3));
-                    }
-                    store32(out + ch, clamp4(v, lo4, hi4));
-                }
+                dw_pixel(&k, in + ((size_t)(y0 + ky0 * dh) * iw + x0 + kx0 * dw) * c,
+                         (ky0 * kw + kx0) * 4, ky1 - ky0, taps,
+                         kh == 3 && kw == 3 && taps == 3 && ky1 - ky0 == 3, out);
                 out += c;
             }
         }
@@ -629,25 +678,23 @@ tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
 
 /* ------------------------------------------------------------ pooling */
 
-/* Both poolings, four channels at a time: the bytewise maximum (max4), or sums of
- * int16 pairs (SXTAB16; exact for windows of up to 256 values) then TFLite's rounded
- * division. */
-static tk_status pool4(const tk_pool_params *params, const tk_dims *input_dims,
-                       const int8_t *input, const tk_dims *output_dims, int8_t *output,
-                       int average)
+/* Both poolings, four channels at a time: the bytewise maximum (max4) and sums of int16
+ * pairs (SXTAB16; exact for windows of up to 256 values), then for the average TFLite's
+ * rounded division. */
+COLD static tk_status pool4(const tk_pool_params *params, const tk_dims *input_dims,
+                            const int8_t *input, const tk_dims *output_dims, int8_t *output,
+                            int average)
 {
     if (params == NULL || input == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
+    const tk_hw f = params->filter, st = params->stride, pad = params->padding;
     if (!dims_ok(input_dims) || !dims_ok(output_dims) || input_dims->n != output_dims->n ||
         input_dims->c != output_dims->c || input_dims->c % 4 != 0) {
         return TK_ERROR_SIZE;
     }
-    if (params->filter.h < 1 || params->filter.w < 1 || params->stride.h < 1 ||
-        params->stride.w < 1 || params->padding.h < 0 || params->padding.w < 0 ||
-        params->activation.min < INT8_MIN || params->activation.max > INT8_MAX ||
-        params->activation.min > params->activation.max ||
-        (average && params->filter.h * params->filter.w > 256)) {
+    if (f.h < 1 || f.w < 1 || st.h < 1 || st.w < 1 || pad.h < 0 || pad.w < 0 ||
+        (average && f.h * f.w > 256) || !range_ok(&params->activation)) {
         return TK_ERROR_ARGUMENT;
     }
     const int32_t ih = input_dims->h, iw = input_dims->w, c = input_dims->c;
@@ -656,39 +703,33 @@ static tk_status pool4(const tk_pool_params *params, const tk_dims *input_dims,
     for (int32_t b = 0; b < input_dims->n; b++) {
         const int8_t *in = input + (size_t)b * ih * iw * c;
         for (int32_t oy = 0; oy < output_dims->h; oy++) {
-            const int32_t y0 = oy * params->stride.h - params->padding.h;
-            const int32_t ya = y0 < 0 ? 0 : y0;
-            const int32_t yb = y0 + params->filter.h > ih ? ih : y0 + params->filter.h;
+            const int32_t y0 = oy * st.h - pad.h;
+            const int32_t ya = y0 < 0 ? 0 : y0, yb = y0 + f.h > ih ? ih : y0 + f.h;
             for (int32_t ox = 0; ox < output_dims->w; ox++) {
-                const int32_t x0 = ox * params->stride.w - params->padding.w;
-                const int32_t xa = x0 < 0 ? 0 : x0;
-                const int32_t xb = x0 + params->filter.w > iw ? iw : x0 + params->filter.w;
+                const int32_t x0 = ox * st.w - pad.w;
+                const int32_t xa = x0 < 0 ? 0 : x0, xb = x0 + f.w > iw ? iw : x0 + f.w;
+                const int32_t n = (yb - ya) * (xb - xa);
                 if (ya >= yb || xa >= xb) {
                     return TK_ERROR_SIZE;      /* a window entirely in the padding */
                 }
-                const int32_t n = (yb - ya) * (xb - xa), half_n = n / 2;
                 for (int32_t ch = 0; ch < c; ch += 4) {
-                    uint32_t best = 0x80808080u, s02 = 0, s13 = 0;   /* -128 in every byte */
+                    uint32_t best = 0x80808080u, sums[2] = {0, 0};   /* -128 in every byte */
                     for (int32_t y = ya; y < yb; y++) {
                         const int8_t *pi = in + ((size_t)y * iw + xa) * c + ch;
-                        for (int32_t x = xa; x < xb; x++) {
+                        for (int32_t x = xa; x < xb; x++, pi += c) {
                             const uint32_t v = load32(pi);
                             if (average) {
-                                s02 = SXTAB16(s02, v);
-                                s13 = SXTAB16_ROR8(s13, v);
+                                sums[0] = SXTAB16(sums[0], v);       /* channels 0, 2 */
+                                sums[1] = SXTAB16_ROR8(sums[1], v);  /* channels 1, 3 */
                             } else {
                                 best = max4(best, v);
                             }
-                            pi += c;
                         }
                     }
-                    if (average) {
-                        int32_t r[4] = {(int16_t)s02, (int16_t)s13, (int16_t)(s02 >> 16),
-                                        (int16_t)(s13 >> 16)};
-                        for (int i = 0; i < 4; i++) {
-                            r[i] = r[i] > 0 ? (r[i] + half_n) / n : (r[i] - half_n) / n;
-                        }
-                        best = pack4(r[0], r[1], r[2], r[3]);
+                    for (int i = 0; average && i < 4; i++) {
+                        const int32_t sum = (int16_t)(sums[i & 1] >> (8 * (i & 2)));
+                        const int32_t r = sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
+                        best = (best & ~(0xFFu << 8 * i)) | (uint32_t)(uint8_t)r << 8 * i;
                     }
                     store32(out, clamp4(best, lo4, hi4));
                     out += 4;
