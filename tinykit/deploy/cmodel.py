@@ -242,7 +242,7 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
     # RESHAPE is a no-op on NHWC data. Sizes are rounded up to words for the fast kernels.
     where = {t_in: 0}
     arena = 0
-    state = {"kernels": kernels, "scratch_words": 0, "macs": 0}
+    state = {"kernels": kernels, "macs": 0, "scratch": []}
     for k, (name, ins, outs, opt) in enumerate(ops):
         at = f"op {k} ({name})"
         x, y = tensors[ins[0]], tensors[outs[0]]
@@ -265,6 +265,7 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
             where[outs[0]] = src
             continue
         dst = 1 - src
+        state["ends"] = (src, _round4(int(np.prod(x.shape))), _round4(int(np.prod(y.shape))))
         where[outs[0]] = dst
         arena = max(arena, _round4(int(np.prod(x.shape))) + _round4(int(np.prod(y.shape))))
         a, b = _place(src, x), _place(dst, y)
@@ -308,6 +309,16 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
         f"tk_status {prefix}_invoke(const int8_t *input, int8_t *output);",
     ], generator=GENERATOR, inputs=what, includes=("stdint.h", '"tk_kernels.h"'))
     arena = max(arena, _round4(n_in), _round4(n_out))
+    # The fast convolutions' scratch (widened rows): in the arena between the op's input
+    # and output where it fits, else in one static buffer sized for the others.
+    scratch = 0
+    for token, words, (src_end, in_bytes, out_bytes) in state["scratch"]:
+        start = in_bytes if src_end == 0 else out_bytes
+        if start + 4 * words + (out_bytes if src_end == 0 else in_bytes) <= arena:
+            where_ = f"(uint32_t *)(arena + {start})"
+        else:
+            where_, scratch = "scratch", max(scratch, words)
+        calls = [c.replace(token, where_) for c in calls]
     body = (f"tk_status {prefix}_invoke(const int8_t *input, int8_t *output)\n{{\n"
             f"  tk_status status;\n  memcpy({_place(0, tensors[t_in])}, input, {n_in});\n"
             + "".join(f"  status = {c};\n  if (status != TK_OK) return status;\n" for c in calls)
@@ -317,7 +328,6 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
                f"#define ARENA_BYTES {arena}\n"
                "static uint32_t arena_words[ARENA_BYTES / 4];\n"
                "#define arena ((int8_t *)arena_words)")
-    scratch = state["scratch_words"]
     if scratch:
         buffers += ("\n// Widened input rows of the fast convolutions.\n"
                     f"static uint32_t scratch[{scratch}];")
@@ -486,8 +496,8 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
         rows = size // depth
         if fast:
             depth4 = (depth + 3) // 4 * 4
-            if rows > 1:
-                state["scratch_words"] = max(state["scratch_words"], depth4 + depth4 // 4)
+            token = f"@scratch{k}@"  # every row lies in place: the pair buffer only
+            state["scratch"].append((token, depth4, state["ends"]))
             decls += [codegen.struct("tk_conv_params", f"{p}_params",
                                      ((1, 1), (1, 1), (0, 0), act)),
                       codegen.struct("tk_dims", f"{p}_input_dims", (1, rows, 1, depth)),
@@ -495,7 +505,7 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
                       codegen.struct("tk_dims", f"{p}_output_dims", (1, rows, 1, units))]
             return (f"tk_fast_conv(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
                     f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, "
-                    f"{'scratch' if rows > 1 else 'NULL'})")
+                    f"{token})")
         decls += [codegen.struct("tk_fc_params", f"{p}_params", (act,)),
                   codegen.struct("tk_dims", f"{p}_input_dims", (rows, 1, 1, depth)),
                   codegen.struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
@@ -524,9 +534,10 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
     if fast and name == "CONV_2D":
         decls[-4] = codegen.struct("tk_conv_params", f"{p}_params", conv)
         depth4 = (kh * kw * x.shape[3] + 3) // 4 * 4
-        state["scratch_words"] = max(state["scratch_words"], depth4 + depth4 // 4)
+        token = f"@scratch{k}@"
+        state["scratch"].append((token, depth4 + depth4 // 4, state["ends"]))
         return (f"tk_fast_conv(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
-                f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, scratch)")
+                f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, {token})")
     if fast:
         decls[-4] = codegen.struct("tk_conv_params", f"{p}_params", conv)
         return (f"tk_fast_depthwise(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "

@@ -404,27 +404,6 @@ __attribute__((noinline)) static void product(const uint32_t *pair, int32_t grou
     }
 }
 
-/* One row read in place (FULLY_CONNECTED), widened as it is read, one output at a time
- * (the weights of a pair's outputs alternate word by word). */
-COLD static void product_one_row(const int8_t *in, int32_t groups, uint32_t zp2,
-                            const uint32_t *filter, const int32_t *bias,
-                            const tk_requant *rq, int32_t channels, int8_t *out)
-{
-    const uint32_t lo4 = bytes4(rq->activation.min), hi4 = bytes4(rq->activation.max);
-    for (int32_t o = 0; o < channels; o++) {
-        const int paired = (o | 1) < channels;
-        const uint32_t *pw = filter + (size_t)(o & ~1) * groups + (paired ? (o & 1) : 0);
-        int32_t acc = bias != NULL ? bias[o] : 0;
-        for (int32_t g = 0; g < groups; g++) {
-            const uint32_t v = load32(in + 4 * g), w = *pw;
-            acc = SMLAD(SXTAB16(zp2, v), SXTB16(w), acc);
-            acc = SMLAD(SXTAB16_ROR8(zp2, v), SXTB16_ROR8(w), acc);
-            pw += paired ? 2 : 1;
-        }
-        out[o] = (int8_t)clamp4((uint32_t)requant(acc, rq, o), lo4, hi4);
-    }
-}
-
 /* The window of output pixel (oy, ox) where it lies in the input as one run of depth
  * values (a 1x1 window, or whole input rows), or NULL (padding, or scattered). */
 COLD static const int8_t *window_in_place(const tk_conv_params *p, const tk_dims *in_d,
@@ -452,7 +431,8 @@ COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
                             const int32_t *bias, const tk_dims *output_dims,
                             int8_t *output, uint32_t *scratch)
 {
-    if (params == NULL || input == NULL || filter == NULL || output == NULL) {
+    if (params == NULL || input == NULL || filter == NULL || output == NULL ||
+        scratch == NULL) {
         return TK_ERROR_ARGUMENT;
     }
     if (!dims_ok(input_dims) || !dims_ok(filter_dims) || !dims_ok(output_dims) ||
@@ -481,14 +461,6 @@ COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
     for (int32_t b = 0; b < input_dims->n; b++) {
         const int8_t *in = input + (size_t)b * in_size;
         int8_t *out = output + (size_t)b * pixels * oc;
-        if (pixels == 1 && window_in_place(params, input_dims, in, filter_dims, 0, 0)) {
-            product_one_row(window_in_place(params, input_dims, in, filter_dims, 0, 0),
-                            depth4 / 4, zp2, filter, bias, rq, oc, out);
-            continue;
-        }
-        if (scratch == NULL) {
-            return TK_ERROR_ARGUMENT;
-        }
         for (int32_t p = 0; p < pixels; p += 2) {
             const int two = p + 1 < pixels;
             for (int r = 0; r < 2; r++) {
@@ -542,20 +514,19 @@ static inline void dw_3x3(const int8_t *pi, const int8_t *pw, int32_t tap, int32
         "sxtab16 %[v], %[zp2], %[v], ror #8\n\t" \
         "smlabb %[a1], %[v], %[w], %[a1]\n\t" \
         "smlatt %[a3], %[v], %[w], %[a3]\n\t"
-#define DW_ASM_ROW \
-        DW_ASM_TAP("[%[pi]]") \
-        DW_ASM_TAP("[%[pi], %[tap]]") \
-        DW_ASM_TAP("[%[pi], %[tap], lsl #1]")
-    __asm__(DW_ASM_ROW
+    uint32_t rows = 3;
+    __asm__("1:\n\t"
+            DW_ASM_TAP("[%[pi]]")
+            DW_ASM_TAP("[%[pi], %[tap]]")
+            DW_ASM_TAP("[%[pi], %[tap], lsl #1]")
             "add    %[pi], %[pi], %[row]\n\t"
-            DW_ASM_ROW
-            "add    %[pi], %[pi], %[row]\n\t"
-            DW_ASM_ROW
+            "subs   %[rows], %[rows], #1\n\t"
+            "bne    1b\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [pi] "+r"(pi),
-              [pw] "+r"(pw), [w] "=&r"(w), [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1)
+              [pw] "+r"(pw), [w] "=&r"(w), [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1),
+              [rows] "+r"(rows)
             : [tap] "r"(tap), [row] "r"(row), [zp2] "r"(zp2)
-            : "memory");
-#undef DW_ASM_ROW
+            : "cc", "memory");
 #undef DW_ASM_TAP
 #else
     for (int ky = 0; ky < 3; ky++) {
@@ -678,9 +649,31 @@ COLD tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant 
 
 /* ------------------------------------------------------------ pooling */
 
-/* Both poolings, four channels at a time: the bytewise maximum (max4) and sums of int16
- * pairs (SXTAB16; exact for windows of up to 256 values), then for the average TFLite's
- * rounded division. */
+/* One window of four channels: the bytewise maximum (max4), or the average from sums of
+ * int16 pairs (SXTAB16; exact for up to 256 values) with TFLite's rounded division. */
+COLD static uint32_t pool_window(const int8_t *pi, int32_t rows, int32_t cols,
+                                 int32_t row_step, int32_t c, int average)
+{
+    uint32_t best = 0x80808080u, sums[2] = {0, 0};   /* -128 in every byte */
+    for (int32_t y = 0; y < rows; y++, pi += row_step) {
+        const int8_t *q = pi;
+        for (int32_t x = 0; x < cols; x++, q += c) {
+            const uint32_t v = load32(q);
+            sums[0] = SXTAB16(sums[0], v);          /* channels 0 and 2 */
+            sums[1] = SXTAB16_ROR8(sums[1], v);     /* channels 1 and 3 */
+            best = max4(best, v);
+        }
+    }
+    const int32_t n = rows * cols;
+    for (int i = 0; average && i < 4; i++) {
+        const int32_t sum = (int16_t)(sums[i & 1] >> (8 * (i & 2)));
+        const int32_t r = sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
+        best = (best & ~(0xFFu << 8 * i)) | (uint32_t)(uint8_t)r << 8 * i;
+    }
+    return best;
+}
+
+/* Both poolings, four channels at a time. */
 COLD static tk_status pool4(const tk_pool_params *params, const tk_dims *input_dims,
                             const int8_t *input, const tk_dims *output_dims, int8_t *output,
                             int average)
@@ -699,40 +692,22 @@ COLD static tk_status pool4(const tk_pool_params *params, const tk_dims *input_d
     }
     const int32_t ih = input_dims->h, iw = input_dims->w, c = input_dims->c;
     const uint32_t lo4 = bytes4(params->activation.min), hi4 = bytes4(params->activation.max);
+    const int8_t *in = input;
     int8_t *out = output;
-    for (int32_t b = 0; b < input_dims->n; b++) {
-        const int8_t *in = input + (size_t)b * ih * iw * c;
+    for (int32_t b = 0; b < input_dims->n; b++, in += (size_t)ih * iw * c) {
         for (int32_t oy = 0; oy < output_dims->h; oy++) {
             const int32_t y0 = oy * st.h - pad.h;
             const int32_t ya = y0 < 0 ? 0 : y0, yb = y0 + f.h > ih ? ih : y0 + f.h;
             for (int32_t ox = 0; ox < output_dims->w; ox++) {
                 const int32_t x0 = ox * st.w - pad.w;
                 const int32_t xa = x0 < 0 ? 0 : x0, xb = x0 + f.w > iw ? iw : x0 + f.w;
-                const int32_t n = (yb - ya) * (xb - xa);
                 if (ya >= yb || xa >= xb) {
                     return TK_ERROR_SIZE;      /* a window entirely in the padding */
                 }
-                for (int32_t ch = 0; ch < c; ch += 4) {
-                    uint32_t best = 0x80808080u, sums[2] = {0, 0};   /* -128 in every byte */
-                    for (int32_t y = ya; y < yb; y++) {
-                        const int8_t *pi = in + ((size_t)y * iw + xa) * c + ch;
-                        for (int32_t x = xa; x < xb; x++, pi += c) {
-                            const uint32_t v = load32(pi);
-                            if (average) {
-                                sums[0] = SXTAB16(sums[0], v);       /* channels 0, 2 */
-                                sums[1] = SXTAB16_ROR8(sums[1], v);  /* channels 1, 3 */
-                            } else {
-                                best = max4(best, v);
-                            }
-                        }
-                    }
-                    for (int i = 0; average && i < 4; i++) {
-                        const int32_t sum = (int16_t)(sums[i & 1] >> (8 * (i & 2)));
-                        const int32_t r = sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
-                        best = (best & ~(0xFFu << 8 * i)) | (uint32_t)(uint8_t)r << 8 * i;
-                    }
-                    store32(out, clamp4(best, lo4, hi4));
-                    out += 4;
+                for (int32_t ch = 0; ch < c; ch += 4, out += 4) {
+                    const uint32_t v = pool_window(in + ((size_t)ya * iw + xa) * c + ch,
+                                                   yb - ya, xb - xa, iw * c, c, average);
+                    store32(out, clamp4(v, lo4, hi4));
                 }
             }
         }

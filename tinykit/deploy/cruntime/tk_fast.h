@@ -50,7 +50,8 @@ typedef struct {
  * Windows that lie in the input as one run (1x1, whole rows) are read in place, others
  * gathered with the zero point as padding; the input may be read up to 3 bytes past a
  * window (times weights of 0), so keep tensors in buffers rounded up to 4 bytes.
- * scratch: 5 * depth4 / 4 words (two widened rows and one gathered window). */
+ * scratch: 5 * depth4 / 4 words (two widened rows and one gathered window); depth4
+ * words where every window lies in place (1x1 without padding, FULLY_CONNECTED). */
 tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
                        const tk_dims *input_dims, const int8_t *input,
                        const tk_dims *filter_dims, const uint32_t *filter,
