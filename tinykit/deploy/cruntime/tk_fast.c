@@ -229,32 +229,39 @@ static inline uint32_t minus_zero_point(int32_t zero_point)
     return m | (m << 16);
 }
 
-/* Gather the window of output pixel (oy, ox) into `row` (depth4 int8: padding and the
- * values past depth are the zero point, so that they count as 0). */
-COLD static void gather(const tk_conv_params *p, const tk_dims *in_d, const int8_t *in,
-                        const tk_dims *f_d, int32_t oy, int32_t ox, int8_t zero_point,
-                        int32_t depth4, int8_t *row)
+/* The window of output pixel (oy, ox): in place where it lies in the input as one run
+ * of depth values (a 1x1 window, or whole input rows), else gathered into `row` (depth4
+ * int8: padding and the values past depth are the zero point, so that they count as 0). */
+COLD static const int8_t *window(const tk_conv_params *p, const tk_dims *in_d,
+                                 const int8_t *in, const tk_dims *f_d, int32_t oy,
+                                 int32_t ox, int8_t zero_point, int32_t depth4, int8_t *row)
 {
-    const int32_t c = in_d->c;
+    const int32_t c = in_d->c, kh = f_d->h, kw = f_d->w, ih = in_d->h, iw = in_d->w;
     const int32_t y0 = oy * p->stride.h - p->padding.h;
     const int32_t x0 = ox * p->stride.w - p->padding.w;
+    const int row_run = kw == 1 || p->dilation.w == 1;        /* one row: contiguous */
+    if (y0 >= 0 && x0 >= 0 && y0 + (kh - 1) * p->dilation.h < ih &&
+        x0 + (kw - 1) * p->dilation.w < iw &&
+        ((kh == 1 && row_run) || (x0 == 0 && kw == iw && row_run && p->dilation.h == 1))) {
+        return in + ((size_t)y0 * iw + x0) * c;
+    }
+    const int32_t run = kw * c;              /* a window row, when it lies in the input */
+    const int whole = p->dilation.w == 1 && x0 >= 0 && x0 + kw <= iw;
     int8_t *dst = row;
-    const int32_t run = f_d->w * c;          /* a window row, when it lies in the input */
-    const int whole = p->dilation.w == 1 && x0 >= 0 && x0 + f_d->w <= in_d->w;
-    for (int32_t ky = 0; ky < f_d->h; ky++) {
+    for (int32_t ky = 0; ky < kh; ky++) {
         const int32_t y = y0 + ky * p->dilation.h;
-        if (whole && y >= 0 && y < in_d->h) {
-            const int8_t *src = in + ((size_t)y * in_d->w + x0) * c;
+        if (whole && y >= 0 && y < ih) {
+            const int8_t *src = in + ((size_t)y * iw + x0) * c;
             int32_t i = 0;
             for (; i + 4 <= run; i += 4) store32(dst + i, load32(src + i));
             for (; i < run; i++) dst[i] = src[i];
             dst += run;
             continue;
         }
-        for (int32_t kx = 0; kx < f_d->w; kx++) {
+        for (int32_t kx = 0; kx < kw; kx++) {
             const int32_t x = x0 + kx * p->dilation.w;
-            const int8_t *src = in + ((size_t)y * in_d->w + x) * c;
-            const int inside = y >= 0 && y < in_d->h && x >= 0 && x < in_d->w;
+            const int8_t *src = in + ((size_t)y * iw + x) * c;
+            const int inside = y >= 0 && y < ih && x >= 0 && x < iw;
             for (int32_t i = 0; i < c; i++) {
                 *dst++ = inside ? src[i] : zero_point;
             }
@@ -263,6 +270,7 @@ COLD static void gather(const tk_conv_params *p, const tk_dims *in_d, const int8
     while (dst < row + depth4) {
         *dst++ = zero_point;
     }
+    return row;
 }
 
 /* Widen depth4 int8 values (minus the zero point) into row r (0 or 1) of the pair
@@ -404,27 +412,6 @@ __attribute__((noinline)) static void product(const uint32_t *pair, int32_t grou
     }
 }
 
-/* The window of output pixel (oy, ox) where it lies in the input as one run of depth
- * values (a 1x1 window, or whole input rows), or NULL (padding, or scattered). */
-COLD static const int8_t *window_in_place(const tk_conv_params *p, const tk_dims *in_d,
-                                     const int8_t *in, const tk_dims *f_d, int32_t oy,
-                                     int32_t ox)
-{
-    const int32_t kh = f_d->h, kw = f_d->w, ih = in_d->h, iw = in_d->w;
-    const int32_t y0 = oy * p->stride.h - p->padding.h;
-    const int32_t x0 = ox * p->stride.w - p->padding.w;
-    if (y0 < 0 || x0 < 0 || y0 + (kh - 1) * p->dilation.h >= ih ||
-        x0 + (kw - 1) * p->dilation.w >= iw) {
-        return NULL;
-    }
-    const int row_run = kw == 1 || p->dilation.w == 1;        /* one row: contiguous */
-    const int whole_rows = x0 == 0 && kw == iw && row_run && p->dilation.h == 1;
-    if ((kh == 1 && row_run) || whole_rows) {
-        return in + ((size_t)y0 * iw + x0) * in_d->c;
-    }
-    return NULL;
-}
-
 COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
                             const tk_dims *input_dims, const int8_t *input,
                             const tk_dims *filter_dims, const uint32_t *filter,
@@ -465,14 +452,8 @@ COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
             const int two = p + 1 < pixels;
             for (int r = 0; r < 2; r++) {
                 const int32_t q = two ? p + r : p;     /* a lone last pixel: twice */
-                const int8_t *src = window_in_place(params, input_dims, in, filter_dims,
-                                                    q / ow, q % ow);
-                if (src == NULL) {
-                    gather(params, input_dims, in, filter_dims, q / ow, q % ow,
-                           (int8_t)zero_point, depth4, row);
-                    src = row;
-                }
-                widen(src, depth4, zp2, pair, r);
+                widen(window(params, input_dims, in, filter_dims, q / ow, q % ow,
+                             (int8_t)zero_point, depth4, row), depth4, zp2, pair, r);
             }
             product(pair, depth4 / 4, filter, bias, rq, oc, out + (size_t)p * oc,
                     two ? out + (size_t)(p + 1) * oc : NULL);
@@ -649,80 +630,107 @@ COLD tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant 
 
 /* ------------------------------------------------------------ pooling */
 
-/* One window of four channels: the bytewise maximum (max4), or the average from sums of
- * int16 pairs (SXTAB16; exact for up to 256 values) with TFLite's rounded division. */
-COLD static uint32_t pool_window(const int8_t *pi, int32_t rows, int32_t cols,
-                                 int32_t row_step, int32_t c, int average)
+/* The checks both poolings share; the window of output (oy, ox) as rows [ya, yb) and
+ * columns [xa, xb) of the input. */
+COLD static tk_status pool_check(const tk_pool_params *p, const tk_dims *in_d,
+                                 const int8_t *input, const tk_dims *out_d,
+                                 const int8_t *output, int32_t max_window)
 {
-    uint32_t best = 0x80808080u, sums[2] = {0, 0};   /* -128 in every byte */
-    for (int32_t y = 0; y < rows; y++, pi += row_step) {
-        const int8_t *q = pi;
-        for (int32_t x = 0; x < cols; x++, q += c) {
-            const uint32_t v = load32(q);
-            sums[0] = SXTAB16(sums[0], v);          /* channels 0 and 2 */
-            sums[1] = SXTAB16_ROR8(sums[1], v);     /* channels 1 and 3 */
-            best = max4(best, v);
-        }
-    }
-    const int32_t n = rows * cols;
-    for (int i = 0; average && i < 4; i++) {
-        const int32_t sum = (int16_t)(sums[i & 1] >> (8 * (i & 2)));
-        const int32_t r = sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
-        best = (best & ~(0xFFu << 8 * i)) | (uint32_t)(uint8_t)r << 8 * i;
-    }
-    return best;
-}
-
-/* Both poolings, four channels at a time. */
-COLD static tk_status pool4(const tk_pool_params *params, const tk_dims *input_dims,
-                            const int8_t *input, const tk_dims *output_dims, int8_t *output,
-                            int average)
-{
-    if (params == NULL || input == NULL || output == NULL) {
+    if (p == NULL || input == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    const tk_hw f = params->filter, st = params->stride, pad = params->padding;
-    if (!dims_ok(input_dims) || !dims_ok(output_dims) || input_dims->n != output_dims->n ||
-        input_dims->c != output_dims->c || input_dims->c % 4 != 0) {
+    if (!dims_ok(in_d) || !dims_ok(out_d) || in_d->n != out_d->n || in_d->c != out_d->c ||
+        in_d->c % 4 != 0) {
         return TK_ERROR_SIZE;
     }
-    if (f.h < 1 || f.w < 1 || st.h < 1 || st.w < 1 || pad.h < 0 || pad.w < 0 ||
-        (average && f.h * f.w > 256) || !range_ok(&params->activation)) {
+    if (p->filter.h < 1 || p->filter.w < 1 || p->stride.h < 1 || p->stride.w < 1 ||
+        p->padding.h < 0 || p->padding.w < 0 || p->filter.h * p->filter.w > max_window ||
+        !range_ok(&p->activation)) {
         return TK_ERROR_ARGUMENT;
-    }
-    const int32_t ih = input_dims->h, iw = input_dims->w, c = input_dims->c;
-    const uint32_t lo4 = bytes4(params->activation.min), hi4 = bytes4(params->activation.max);
-    const int8_t *in = input;
-    int8_t *out = output;
-    for (int32_t b = 0; b < input_dims->n; b++, in += (size_t)ih * iw * c) {
-        for (int32_t oy = 0; oy < output_dims->h; oy++) {
-            const int32_t y0 = oy * st.h - pad.h;
-            const int32_t ya = y0 < 0 ? 0 : y0, yb = y0 + f.h > ih ? ih : y0 + f.h;
-            for (int32_t ox = 0; ox < output_dims->w; ox++) {
-                const int32_t x0 = ox * st.w - pad.w;
-                const int32_t xa = x0 < 0 ? 0 : x0, xb = x0 + f.w > iw ? iw : x0 + f.w;
-                if (ya >= yb || xa >= xb) {
-                    return TK_ERROR_SIZE;      /* a window entirely in the padding */
-                }
-                for (int32_t ch = 0; ch < c; ch += 4, out += 4) {
-                    const uint32_t v = pool_window(in + ((size_t)ya * iw + xa) * c + ch,
-                                                   yb - ya, xb - xa, iw * c, c, average);
-                    store32(out, clamp4(v, lo4, hi4));
-                }
-            }
-        }
     }
     return TK_OK;
 }
 
-tk_status tk_fast_max_pool(const tk_pool_params *params, const tk_dims *input_dims,
-                           const int8_t *input, const tk_dims *output_dims, int8_t *output)
+static inline void window_range(int32_t o, int32_t stride, int32_t pad, int32_t k,
+                                int32_t size, int32_t *a, int32_t *b)
 {
-    return pool4(params, input_dims, input, output_dims, output, 0);
+    const int32_t x0 = o * stride - pad;
+    *a = x0 < 0 ? 0 : x0;
+    *b = x0 + k > size ? size : x0 + k;
 }
 
-tk_status tk_fast_avg_pool(const tk_pool_params *params, const tk_dims *input_dims,
-                           const int8_t *input, const tk_dims *output_dims, int8_t *output)
+/* Both poolings, four channels at a time: the bytewise maximum (max4), or sums of int16
+ * pairs (SXTAB16; exact for up to 256 values) and TFLite's rounded division. Two copies
+ * of the loops, so that a model links only the one it uses. */
+#define POOL_LOOPS(INIT, STEP, FINISH) do { \
+        const int32_t ih = input_dims->h, iw = input_dims->w, c = input_dims->c; \
+        const uint32_t lo4 = bytes4(params->activation.min); \
+        const uint32_t hi4 = bytes4(params->activation.max); \
+        const int8_t *in = input; \
+        int8_t *out = output; \
+        for (int32_t b = 0; b < input_dims->n; b++, in += (size_t)ih * iw * c) { \
+            for (int32_t oy = 0; oy < output_dims->h; oy++) { \
+                int32_t ya, yb, xa, xb; \
+                window_range(oy, params->stride.h, params->padding.h, params->filter.h, \
+                             ih, &ya, &yb); \
+                for (int32_t ox = 0; ox < output_dims->w; ox++) { \
+                    window_range(ox, params->stride.w, params->padding.w, \
+                                 params->filter.w, iw, &xa, &xb); \
+                    if (ya >= yb || xa >= xb) { \
+                        return TK_ERROR_SIZE;  /* a window entirely in the padding */ \
+                    } \
+                    for (int32_t ch = 0; ch < c; ch += 4, out += 4) { \
+                        INIT; \
+                        for (int32_t y = ya; y < yb; y++) { \
+                            const int8_t *pi = in + ((size_t)y * iw + xa) * c + ch; \
+                            for (int32_t x = xa; x < xb; x++, pi += c) { \
+                                const uint32_t v = load32(pi); \
+                                STEP; \
+                            } \
+                        } \
+                        FINISH; \
+                        store32(out, clamp4(best, lo4, hi4)); \
+                    } \
+                } \
+            } \
+        } \
+    } while (0)
+
+/* TFLite's average of n values from their sum: rounded half away from zero. */
+COLD static uint32_t averages(uint32_t s02, uint32_t s13, int32_t n)
 {
-    return pool4(params, input_dims, input, output_dims, output, 1);
+    uint32_t r = 0;
+    for (int i = 0; i < 4; i++) {
+        const int32_t sum = (int16_t)((i & 1 ? s13 : s02) >> (8 * (i & 2)));
+        r |= (uint32_t)(uint8_t)((sum > 0 ? sum + n / 2 : sum - n / 2) / n) << 8 * i;
+    }
+    return r;
+}
+
+COLD tk_status tk_fast_max_pool(const tk_pool_params *params, const tk_dims *input_dims,
+                                const int8_t *input, const tk_dims *output_dims,
+                                int8_t *output)
+{
+    const tk_status status = pool_check(params, input_dims, input, output_dims, output,
+                                        INT32_MAX);
+    if (status != TK_OK) {
+        return status;
+    }
+    POOL_LOOPS(uint32_t best = 0x80808080u,              /* -128 in every byte */
+               best = max4(best, v), (void)0);
+    return TK_OK;
+}
+
+COLD tk_status tk_fast_avg_pool(const tk_pool_params *params, const tk_dims *input_dims,
+                                const int8_t *input, const tk_dims *output_dims,
+                                int8_t *output)
+{
+    const tk_status status = pool_check(params, input_dims, input, output_dims, output, 256);
+    if (status != TK_OK) {
+        return status;
+    }
+    POOL_LOOPS(uint32_t s02 = 0; uint32_t s13 = 0; uint32_t best,
+               s02 = SXTAB16(s02, v); s13 = SXTAB16_ROR8(s13, v),
+               best = averages(s02, s13, (yb - ya) * (xb - xa)));
+    return TK_OK;
 }
