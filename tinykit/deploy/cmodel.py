@@ -482,7 +482,8 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
     quant = (int(x.zero_point[0]), int(y.zero_point[0]), f"{p}_multiplier", f"{p}_shift",
              len(real))
     if fast:
-        decls.append(codegen.struct("tk_requant", f"{p}_quant", (*quant, act, int(short))))
+        decls.append(codegen.struct("tk_requant", f"{p}_quant", (
+            f"{p}_multiplier", f"{p}_shift", len(real), *quant[:2], *act, int(short))))
     else:
         decls.append(codegen.struct("tk_quant", f"{p}_quant", quant))
     if name == "FULLY_CONNECTED":

@@ -213,8 +213,7 @@ COLD static tk_status requant_check(const tk_requant *rq, int32_t channels)
     if (rq == NULL || rq->multiplier == NULL || rq->shift == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (!range_ok(&rq->activation) || rq->input_zero_point < INT8_MIN ||
-        rq->input_zero_point > INT8_MAX) {
+    if (rq->activation_min > rq->activation_max) {
         return TK_ERROR_ARGUMENT;
     }
     return (rq->count == 1 || rq->count == channels) ? TK_OK : TK_ERROR_SIZE;
@@ -276,7 +275,7 @@ COLD static const int8_t *window(const tk_conv_params *p, const tk_dims *in_d,
 /* Widen depth4 int8 values (minus the zero point) into row r (0 or 1) of the pair
  * buffer: group g of 4 values goes to words 4 g + 2 r (values 0, 2) and 4 g + 2 r + 1
  * (values 1, 3), which is how the filter's SXTB16 pairs its weights. */
-static inline void widen(const int8_t *src, int32_t depth4, uint32_t zp2, uint32_t *pair,
+__attribute__((always_inline)) static inline void widen(const int8_t *src, int32_t depth4, uint32_t zp2, uint32_t *pair,
                          int r)
 {
     uint32_t *dst = pair + 2 * r;
@@ -372,7 +371,7 @@ __attribute__((noinline)) static void product(const uint32_t *pair, int32_t grou
                     const int32_t *bias, const tk_requant *rq, int32_t channels,
                     int8_t *out0, int8_t *out1)
 {
-    const uint32_t lo4 = bytes4(rq->activation.min), hi4 = bytes4(rq->activation.max);
+    const uint32_t lo4 = bytes4(rq->activation_min), hi4 = bytes4(rq->activation_max);
     const int fast = rq->fast && rq->count != 1;
     const int32_t rc = 1 + 2 * rq->output_zero_point;
     const uint32_t *pw = filter;
@@ -440,24 +439,21 @@ COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
     const int32_t depth4 = (depth + 3) & ~3;
     const int32_t zero_point = rq->input_zero_point;
     const uint32_t zp2 = minus_zero_point(zero_point);
-    const int32_t ow = output_dims->w;
-    const int32_t pixels = output_dims->h * ow;
+    const int32_t ow = output_dims->w, oh = output_dims->h;
+    const int32_t pixels = input_dims->n * oh * ow;      /* of every batch, in order */
     const size_t in_size = (size_t)input_dims->h * input_dims->w * input_dims->c;
     uint32_t *pair = scratch;                          /* depth4 words */
     int8_t *row = (int8_t *)(scratch + depth4);        /* depth4 bytes, when gathering */
-    for (int32_t b = 0; b < input_dims->n; b++) {
-        const int8_t *in = input + (size_t)b * in_size;
-        int8_t *out = output + (size_t)b * pixels * oc;
-        for (int32_t p = 0; p < pixels; p += 2) {
-            const int two = p + 1 < pixels;
-            for (int r = 0; r < 2; r++) {
-                const int32_t q = two ? p + r : p;     /* a lone last pixel: twice */
-                widen(window(params, input_dims, in, filter_dims, q / ow, q % ow,
-                             (int8_t)zero_point, depth4, row), depth4, zp2, pair, r);
-            }
-            product(pair, depth4 / 4, filter, bias, rq, oc, out + (size_t)p * oc,
-                    two ? out + (size_t)(p + 1) * oc : NULL);
+    for (int32_t p = 0; p < pixels; p += 2) {
+        const int two = p + 1 < pixels;
+        for (int r = 0; r < 2; r++) {
+            const int32_t q = two ? p + r : p;         /* a lone last pixel: twice */
+            const int32_t b = q / (oh * ow), yx = q % (oh * ow);
+            widen(window(params, input_dims, input + b * in_size, filter_dims, yx / ow,
+                         yx % ow, (int8_t)zero_point, depth4, row), depth4, zp2, pair, r);
         }
+        product(pair, depth4 / 4, filter, bias, rq, oc, output + (size_t)p * oc,
+                two ? output + (size_t)(p + 1) * oc : NULL);
     }
     return TK_OK;
 }
@@ -601,8 +597,8 @@ COLD tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant 
     const int32_t ih = input_dims->h, iw = input_dims->w, kh = filter_dims->h,
                   kw = filter_dims->w, dh = params->dilation.h, dw = params->dilation.w;
     const dw_layer k = {rq, bias, filter, c, 4 * kh * kw, kw, dw * c, dh * iw * c,
-                        minus_zero_point(rq->input_zero_point), bytes4(rq->activation.min),
-                        bytes4(rq->activation.max)};
+                        minus_zero_point(rq->input_zero_point), bytes4(rq->activation_min),
+                        bytes4(rq->activation_max)};
     int8_t *out = output;
     for (int32_t b = 0; b < input_dims->n; b++) {
         const int8_t *in = input + (size_t)b * ih * iw * c;
@@ -632,7 +628,7 @@ COLD tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant 
 
 /* The checks both poolings share; the window of output (oy, ox) as rows [ya, yb) and
  * columns [xa, xb) of the input. */
-COLD static tk_status pool_check(const tk_pool_params *p, const tk_dims *in_d,
+__attribute__((always_inline)) COLD static inline tk_status pool_check(const tk_pool_params *p, const tk_dims *in_d,
                                  const int8_t *input, const tk_dims *out_d,
                                  const int8_t *output, int32_t max_window)
 {

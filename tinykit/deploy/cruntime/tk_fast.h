@@ -27,15 +27,16 @@
 extern "C" {
 #endif
 
-/* Requantization of the output channels, with the fused activation. */
+/* Requantization of the output channels, with the fused activation (16 bytes). */
 typedef struct {
-    int32_t input_zero_point;
-    int32_t output_zero_point;
     const int32_t *multiplier;   /* per output channel (count of them, or 1 for all): */
     const int8_t *shift;         /*   fast = 0: TFLite's (m, shift); fast = 1: (m', s) */
-    int32_t count;
-    tk_range activation;
-    int32_t fast;                /* 1: the short form above, for every channel */
+    int16_t count;
+    int8_t input_zero_point;
+    int8_t output_zero_point;
+    int8_t activation_min;       /* the fused activation's range */
+    int8_t activation_max;
+    int8_t fast;                 /* 1: the short form above, for every channel */
 } tk_requant;
 
 /* A convolution as a matrix product: every output pixel's window ("row" of depth =
