@@ -496,13 +496,14 @@ static inline void dw_3x3(const int8_t *pi, const int8_t *pw, int32_t tap, int32
             DW_ASM_TAP("[%[pi]]")
             DW_ASM_TAP("[%[pi], %[tap]]")
             DW_ASM_TAP("[%[pi], %[tap], lsl #1]")
-            "add    %[pi], %[pi], %[row]\n\t"
+            "ldr    %[w], %[row]\n\t"          /* 13 registers: the step from memory */
+            "add    %[pi], %[pi], %[w]\n\t"
             "subs   %[rows], %[rows], #1\n\t"
             "bne    1b\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [pi] "+r"(pi),
               [pw] "+r"(pw), [w] "=&r"(w), [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1),
               [rows] "+r"(rows)
-            : [tap] "r"(tap), [row] "r"(row), [zp2] "r"(zp2)
+            : [tap] "r"(tap), [row] "m"(row), [zp2] "r"(zp2)
             : "cc", "memory");
 #undef DW_ASM_TAP
 #else
