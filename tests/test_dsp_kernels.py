@@ -286,3 +286,23 @@ def test_depthwise_weights_stay_int8_and_shifts_shrink():
                 for m in re.finditer(r"static const (\w+) (op\d+_" + kind + r")\[(\d+)\]", source)}
     assert sizes(dsp, "filter") == sizes(plain, "filter")
     assert sum(sizes(dsp, "shift").values()) * 4 == sum(sizes(plain, "shift").values())
+
+
+@needs_cc
+def test_fully_connected_reads_rows_in_place_without_room_for_scratch(tmp_path):
+    """A wide dense layer first in the model (no arena left between its input and output):
+    tk_fast_fully_connected, no scratch buffer; an odd number of units and a depth not a
+    multiple of 4; then one with room, through tk_fast_conv's pair product."""
+    keras.utils.set_random_seed(5)
+    inp = keras.Input((301,))
+    x = L.Dense(7)(inp)
+    x = L.Dense(5, activation="relu")(x)
+    model = keras.Model(inp, L.Softmax()(x))
+    rng = np.random.default_rng(5)
+    x = (rng.normal(size=(50, 301)) + 0.7).astype(np.float32)
+    tfl = convert.to_int8(model, representative=x)
+    _, source, info = generate_c_model(tfl, kernels="dsp")
+    assert source.count("tk_fast_fully_connected(") == 1 and "tk_fast_conv(" in source
+    assert "static uint32_t scratch" not in source
+    want = convert.run_tflm(tfl, x)
+    np.testing.assert_array_equal(run_host(tfl, x, build_dir=tmp_path), want)

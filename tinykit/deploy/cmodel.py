@@ -312,13 +312,16 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
     # The fast convolutions' scratch (widened rows): in the arena between the op's input
     # and output where it fits, else in one static buffer sized for the others.
     scratch = 0
-    for token, words, (src_end, in_bytes, out_bytes) in state["scratch"]:
+    for token, words, (src_end, in_bytes, out_bytes), alt in state["scratch"]:
         start = in_bytes if src_end == 0 else out_bytes
         if start + 4 * words + (out_bytes if src_end == 0 else in_bytes) <= arena:
-            where_ = f"(uint32_t *)(arena + {start})"
+            calls = [c.replace(token, f"(uint32_t *)(arena + {start})") for c in calls]
+        elif alt is not None:  # a fully connected layer: its own loop, no scratch
+            calls = [alt[0] if token in c else c for c in calls]
+            alt[1].remove(alt[2])
         else:
-            where_, scratch = "scratch", max(scratch, words)
-        calls = [c.replace(token, where_) for c in calls]
+            scratch = max(scratch, words)
+            calls = [c.replace(token, "scratch") for c in calls]
     body = (f"tk_status {prefix}_invoke(const int8_t *input, int8_t *output)\n{{\n"
             f"  tk_status status;\n  memcpy({_place(0, tensors[t_in])}, input, {n_in});\n"
             + "".join(f"  status = {c};\n  if (status != TK_OK) return status;\n" for c in calls)
@@ -498,9 +501,12 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
         if fast:
             depth4 = (depth + 3) // 4 * 4
             token = f"@scratch{k}@"  # every row lies in place: the pair buffer only
-            state["scratch"].append((token, depth4, state["ends"]))
-            decls += [codegen.struct("tk_conv_params", f"{p}_params",
-                                     ((1, 1), (1, 1), (0, 0), act)),
+            params = codegen.struct("tk_conv_params", f"{p}_params", ((1, 1), (1, 1), (0, 0), act))
+            # Without room for the pair buffer: each row widened as it is read.
+            alt = (f"tk_fast_fully_connected(&{p}_quant, &{p}_input_dims, {a}, "
+                   f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b})")
+            state["scratch"].append((token, depth4, state["ends"], (alt, decls, params)))
+            decls += [params,
                       codegen.struct("tk_dims", f"{p}_input_dims", (1, rows, 1, depth)),
                       codegen.struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
                       codegen.struct("tk_dims", f"{p}_output_dims", (1, rows, 1, units))]
@@ -536,7 +542,7 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
         decls[-4] = codegen.struct("tk_conv_params", f"{p}_params", conv)
         depth4 = (kh * kw * x.shape[3] + 3) // 4 * 4
         token = f"@scratch{k}@"
-        state["scratch"].append((token, depth4 + depth4 // 4, state["ends"]))
+        state["scratch"].append((token, depth4 + depth4 // 4, state["ends"], None))
         return (f"tk_fast_conv(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
                 f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, {token})")
     if fast:

@@ -458,6 +458,46 @@ COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
     return TK_OK;
 }
 
+/* FULLY_CONNECTED without a scratch buffer: each row read in place and widened as it
+ * is read, one output at a time (a pair's weights alternate word by word). */
+COLD tk_status tk_fast_fully_connected(const tk_requant *rq, const tk_dims *input_dims,
+                                       const int8_t *input, const tk_dims *filter_dims,
+                                       const uint32_t *filter, const int32_t *bias,
+                                       const tk_dims *output_dims, int8_t *output)
+{
+    if (input == NULL || filter == NULL || output == NULL) {
+        return TK_ERROR_ARGUMENT;
+    }
+    if (!dims_ok(input_dims) || !dims_ok(filter_dims) || !dims_ok(output_dims) ||
+        input_dims->c != filter_dims->c || filter_dims->n != output_dims->c ||
+        input_dims->n * input_dims->h * input_dims->w !=
+            output_dims->n * output_dims->h * output_dims->w) {
+        return TK_ERROR_SIZE;
+    }
+    const int32_t units = output_dims->c, groups = (input_dims->c + 3) / 4;
+    const tk_status status = requant_check(rq, units);
+    if (status != TK_OK) {
+        return status;
+    }
+    const uint32_t zp2 = minus_zero_point(rq->input_zero_point);
+    const uint32_t lo4 = bytes4(rq->activation_min), hi4 = bytes4(rq->activation_max);
+    const int32_t rows = input_dims->n * input_dims->h * input_dims->w;
+    for (int32_t r = 0; r < rows; r++, input += input_dims->c, output += units) {
+        for (int32_t o = 0; o < units; o++) {
+            const int paired = (o | 1) < units;
+            const uint32_t *pw = filter + (size_t)(o & ~1) * groups + (paired ? (o & 1) : 0);
+            int32_t acc = bias != NULL ? bias[o] : 0;
+            for (int32_t g = 0; g < groups; g++, pw += paired ? 2 : 1) {
+                const uint32_t v = load32(input + 4 * g), w = *pw;
+                acc = SMLAD(SXTAB16(zp2, v), SXTB16(w), acc);
+                acc = SMLAD(SXTAB16_ROR8(zp2, v), SXTB16_ROR8(w), acc);
+            }
+            output[o] = (int8_t)clamp4((uint32_t)requant(acc, rq, o), lo4, hi4);
+        }
+    }
+    return TK_OK;
+}
+
 /* ------------------------------------------------------------ depthwise */
 
 /* One tap of four channels: the weights' word unpacked (channels 0 and 2, 1 and 3), the

@@ -59,6 +59,14 @@ tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
                        const int32_t *bias, const tk_dims *output_dims, int8_t *output,
                        uint32_t *scratch);
 
+/* FULLY_CONNECTED where there is no room for tk_fast_conv's scratch: each row of
+ * input_dims' depth (c) read in place, widened as it is read; filter as tk_fast_conv's
+ * (filter_dims: units, 1, 1, depth). The generator picks it (tk_fast_conv is faster). */
+tk_status tk_fast_fully_connected(const tk_requant *rq, const tk_dims *input_dims,
+                                  const int8_t *input, const tk_dims *filter_dims,
+                                  const uint32_t *filter, const int32_t *bias,
+                                  const tk_dims *output_dims, int8_t *output);
+
 /* DEPTHWISE_CONV_2D with a depth multiplier of 1 and channels a multiple of 4, four
  * channels at a time (3x3 windows inside the input unrolled).
  * filter: int8, word-aligned, for each group of 4 channels its kh * kw taps in order,
