@@ -372,6 +372,7 @@ __attribute__((noinline)) static void product(const uint32_t *pair, int32_t grou
                     int8_t *out0, int8_t *out1)
 {
     const uint32_t lo4 = bytes4(rq->activation_min), hi4 = bytes4(rq->activation_max);
+    const int clamp = rq->activation_min > INT8_MIN || rq->activation_max < INT8_MAX;
     const int fast = rq->fast && rq->count != 1;
     const int32_t rc = 1 + 2 * rq->output_zero_point;
     const uint32_t *pw = filter;
@@ -392,7 +393,7 @@ __attribute__((noinline)) static void product(const uint32_t *pair, int32_t grou
             v = pack4(requant(acc[0][0], rq, o), requant(acc[0][1], rq, o + 1),
                       requant(acc[1][0], rq, o), requant(acc[1][1], rq, o + 1));
         }
-        v = clamp4(v, lo4, hi4);
+        if (clamp) v = clamp4(v, lo4, hi4);
         store16(out0 + o, v);
         if (out1 != NULL) store16(out1 + o, v >> 16);
     }
@@ -577,6 +578,7 @@ __attribute__((noinline)) static void dw_pixel(const dw_layer *k, const int8_t *
     const tk_requant *rq = k->rq;
     const uint32_t zp2 = k->zp2;
     const int fast = rq->fast && rq->count != 1;
+    const int clamp = rq->activation_min > INT8_MIN || rq->activation_max < INT8_MAX;
     const int32_t rc = 1 + 2 * rq->output_zero_point;
     const int8_t *pw = k->filter + w0;
     for (int32_t ch = 0; ch < k->c; ch += 4, pw += k->taps_per_group) {
@@ -612,7 +614,7 @@ __attribute__((noinline)) static void dw_pixel(const dw_layer *k, const int8_t *
             v = pack4(requant(acc[0], rq, ch), requant(acc[1], rq, ch + 1),
                       requant(acc[2], rq, ch + 2), requant(acc[3], rq, ch + 3));
         }
-        store32(out + ch, clamp4(v, k->lo4, k->hi4));
+        store32(out + ch, clamp ? clamp4(v, k->lo4, k->hi4) : v);
     }
 }
 
