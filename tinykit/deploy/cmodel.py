@@ -242,7 +242,7 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
     # RESHAPE is a no-op on NHWC data. Sizes are rounded up to words for the fast kernels.
     where = {t_in: 0}
     arena = 0
-    state = {"kernels": kernels, "scratch_words": 0, "macs": 0}
+    state = {"kernels": kernels, "macs": 0, "scratch": []}
     for k, (name, ins, outs, opt) in enumerate(ops):
         at = f"op {k} ({name})"
         x, y = tensors[ins[0]], tensors[outs[0]]
@@ -265,6 +265,7 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
             where[outs[0]] = src
             continue
         dst = 1 - src
+        state["ends"] = (src, _round4(int(np.prod(x.shape))), _round4(int(np.prod(y.shape))))
         where[outs[0]] = dst
         arena = max(arena, _round4(int(np.prod(x.shape))) + _round4(int(np.prod(y.shape))))
         a, b = _place(src, x), _place(dst, y)
@@ -308,6 +309,19 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
         f"tk_status {prefix}_invoke(const int8_t *input, int8_t *output);",
     ], generator=GENERATOR, inputs=what, includes=("stdint.h", '"tk_kernels.h"'))
     arena = max(arena, _round4(n_in), _round4(n_out))
+    # The fast convolutions' scratch (widened rows): in the arena between the op's input
+    # and output where it fits, else in one static buffer sized for the others.
+    scratch = 0
+    for token, words, (src_end, in_bytes, out_bytes), alt in state["scratch"]:
+        start = in_bytes if src_end == 0 else out_bytes
+        if start + 4 * words + (out_bytes if src_end == 0 else in_bytes) <= arena:
+            calls = [c.replace(token, f"(uint32_t *)(arena + {start})") for c in calls]
+        elif alt is not None:  # a fully connected layer: its own loop, no scratch
+            calls = [alt[0] if token in c else c for c in calls]
+            alt[1].remove(alt[2])
+        else:
+            scratch = max(scratch, words)
+            calls = [c.replace(token, "scratch") for c in calls]
     body = (f"tk_status {prefix}_invoke(const int8_t *input, int8_t *output)\n{{\n"
             f"  tk_status status;\n  memcpy({_place(0, tensors[t_in])}, input, {n_in});\n"
             + "".join(f"  status = {c};\n  if (status != TK_OK) return status;\n" for c in calls)
@@ -317,7 +331,6 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
                f"#define ARENA_BYTES {arena}\n"
                "static uint32_t arena_words[ARENA_BYTES / 4];\n"
                "#define arena ((int8_t *)arena_words)")
-    scratch = state["scratch_words"]
     if scratch:
         buffers += ("\n// Widened input rows of the fast convolutions.\n"
                     f"static uint32_t scratch[{scratch}];")
@@ -373,8 +386,10 @@ def _pool(k, at, name, x, y, opt, decls, a, b, state):
               codegen.struct("tk_dims", f"{p}_input_dims", x.shape),
               codegen.struct("tk_dims", f"{p}_output_dims", y.shape)]
     fn = "tk_max_pool" if name == "MAX_POOL_2D" else "tk_avg_pool"
-    if state["kernels"] == "dsp" and name == "MAX_POOL_2D" and x.shape[3] % 4 == 0:
-        fn = "tk_fast_max_pool"
+    # The fast average sums int16 pairs: windows of at most 256 values (tk_fast.h).
+    if state["kernels"] == "dsp" and x.shape[3] % 4 == 0 and (
+            name == "MAX_POOL_2D" or opt.filterHeight * opt.filterWidth <= 256):
+        fn = fn.replace("tk_", "tk_fast_")
     return f"{fn}(&{p}_params, &{p}_input_dims, {a}, &{p}_output_dims, {b})"
 
 
@@ -394,14 +409,6 @@ def _conv_filter_words(w2d):
     padded[:, :depth] = w2d
     pairs = padded[:o - o % 2].reshape(o // 2, 2, depth4 // 4, 4).transpose(0, 2, 1, 3)
     return _words(np.concatenate([pairs.reshape(-1), padded[o - o % 2:].reshape(-1)]))
-
-
-def _depthwise_filter_words(w):
-    """(1, kh, kw, c) int8 weights in tk_fast_depthwise's layout: per tap, per 4 channels,
-    int16 pairs (w[c], w[c+2]) and (w[c+1], w[c+3])."""
-    _, kh, kw, c = w.shape
-    taps = w.reshape(kh * kw, c // 4, 4).astype(np.int16)
-    return _words(taps[:, :, [0, 2, 1, 3]])
 
 
 def _acc_bound(w2d, bias):
@@ -449,15 +456,26 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
     fast = state["kernels"] == "dsp" and (
         name != "DEPTHWISE_CONV_2D" or (y.shape[3] == x.shape[3] and x.shape[3] % 4 == 0))
     if fast:
-        layout = (_depthwise_filter_words(wq) if name == "DEPTHWISE_CONV_2D"
-                  else _conv_filter_words(w2d))
+        # Depthwise: int8, for each group of 4 channels the taps in order (words).
+        layout = (_words(wq.reshape(-1, wq.shape[3] // 4, 4).transpose(1, 0, 2))
+                  if name == "DEPTHWISE_CONV_2D" else _conv_filter_words(w2d))
         decls.append(codegen.array("uint32_t", f"{p}_filter", layout, static=True,
-                                   comment="// The weights as the fast kernel reads them "
+                                   comment="The weights as the fast kernel reads them "
                                            "(tk_fast.h)."))
     else:
         decls.append(codegen.array("int8_t", f"{p}_filter", w.data, static=True))
+    short = False
+    if fast:
+        # The short requantization (tk_fast.h) is exact when every channel shifts right;
+        # |acc| < 2^30 keeps its last additions in range. The generator knows both.
+        bound = _acc_bound(w2d, bias.data if bias is not None else None)
+        short = bool(min(mults) > 0 and max(shifts) <= -1 and bound.max() < 2 ** 30)
+        if short:  # m' = 2 m - 2^32 and s = -shift - 1
+            mults = [2 * m - 2 ** 32 for m in mults]
+            shifts = [-sh - 1 for sh in shifts]
     decls += [codegen.array("int32_t", f"{p}_multiplier", mults, static=True),
-              codegen.array("int32_t", f"{p}_shift", shifts, static=True)]
+              codegen.array("int8_t" if fast else "int32_t", f"{p}_shift", shifts,
+                            static=True)]
     bias_name = "NULL"
     if bias is not None:
         if bias.data.size != n_out:
@@ -467,11 +485,8 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
     quant = (int(x.zero_point[0]), int(y.zero_point[0]), f"{p}_multiplier", f"{p}_shift",
              len(real))
     if fast:
-        # The short requantization is exact when 2 * acc cannot overflow and every
-        # channel shifts right (tk_fast.h); the generator knows both from the weights.
-        bound = _acc_bound(w2d, bias.data if bias is not None else None)
-        short = bool(max(shifts) <= -1 and bound.max() < 2 ** 30)
-        decls.append(codegen.struct("tk_requant", f"{p}_quant", (quant, act, int(short))))
+        decls.append(codegen.struct("tk_requant", f"{p}_quant", (
+            f"{p}_multiplier", f"{p}_shift", len(real), *quant[:2], *act, int(short))))
     else:
         decls.append(codegen.struct("tk_quant", f"{p}_quant", quant))
     if name == "FULLY_CONNECTED":
@@ -485,16 +500,19 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
         rows = size // depth
         if fast:
             depth4 = (depth + 3) // 4 * 4
-            if rows > 1:
-                state["scratch_words"] = max(state["scratch_words"], depth4 + depth4 // 4)
-            decls += [codegen.struct("tk_conv_params", f"{p}_params",
-                                     ((1, 1), (1, 1), (0, 0), act)),
+            token = f"@scratch{k}@"  # every row lies in place: the pair buffer only
+            params = codegen.struct("tk_conv_params", f"{p}_params", ((1, 1), (1, 1), (0, 0), act))
+            # Without room for the pair buffer: each row widened as it is read.
+            alt = (f"tk_fast_fully_connected(&{p}_quant, &{p}_input_dims, {a}, "
+                   f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b})")
+            state["scratch"].append((token, depth4, state["ends"], (alt, decls, params)))
+            decls += [params,
                       codegen.struct("tk_dims", f"{p}_input_dims", (1, rows, 1, depth)),
                       codegen.struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
                       codegen.struct("tk_dims", f"{p}_output_dims", (1, rows, 1, units))]
             return (f"tk_fast_conv(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
                     f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, "
-                    f"{'scratch' if rows > 1 else 'NULL'})")
+                    f"{token})")
         decls += [codegen.struct("tk_fc_params", f"{p}_params", (act,)),
                   codegen.struct("tk_dims", f"{p}_input_dims", (rows, 1, 1, depth)),
                   codegen.struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
@@ -523,13 +541,15 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
     if fast and name == "CONV_2D":
         decls[-4] = codegen.struct("tk_conv_params", f"{p}_params", conv)
         depth4 = (kh * kw * x.shape[3] + 3) // 4 * 4
-        state["scratch_words"] = max(state["scratch_words"], depth4 + depth4 // 4)
+        token = f"@scratch{k}@"
+        state["scratch"].append((token, depth4 + depth4 // 4, state["ends"], None))
         return (f"tk_fast_conv(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
-                f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, scratch)")
+                f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, {token})")
     if fast:
         decls[-4] = codegen.struct("tk_conv_params", f"{p}_params", conv)
         return (f"tk_fast_depthwise(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
-                f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b})")
+                f"&{p}_filter_dims, (const int8_t *){p}_filter, {bias_name}, "
+                f"&{p}_output_dims, {b})")
     fn = "tk_conv2d" if name == "CONV_2D" else "tk_depthwise_conv2d"
     return (f"{fn}(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, &{p}_filter_dims, "
             f"{p}_filter, {bias_name}, &{p}_output_dims, {b})")

@@ -4,6 +4,13 @@
 #include <stddef.h>
 #include <string.h>
 
+/* The inner loops in assembly need 13 free registers: only where GCC optimizes for
+ * speed (at -O0 or -Os it keeps a frame pointer or spills; the C below is the same). */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__) && \
+    defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+#define TK_FAST_ASM 1
+#endif
+
 /* ------------------------------------------------------------ the DSP operations */
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
@@ -13,14 +20,16 @@
 #define SXTAB16(a, b) ((uint32_t)__sxtab16((int16x2_t)(a), (int8x4_t)(b)))
 #define SXTAB16_ROR8(a, b) sxtab16_ror8((a), (b))
 #define SXTB16(b) ((uint32_t)__sxtb16((int8x4_t)(b)))
-#define SXTB16_ROR8(b) ((uint32_t)__sxtb16((int8x4_t)ror8(b)))
+#define SXTB16_ROR8(b) sxtb16_ror8(b)
 #define SMLAD(a, b, acc) __smlad((int16x2_t)(a), (int16x2_t)(b), (acc))
 #define SMLABB(a, b, acc) __smlabb((int32_t)(a), (int32_t)(b), (acc))
 #define SMLATT(a, b, acc) __smlatt((int32_t)(a), (int32_t)(b), (acc))
 
-static inline uint32_t ror8(uint32_t x)
+static inline uint32_t sxtb16_ror8(uint32_t b)
 {
-    return (x >> 8) | (x << 24);
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(b));
+    return r;
 }
 
 /* One instruction (the compiler would rotate first). */
@@ -31,11 +40,19 @@ static inline uint32_t sxtab16_ror8(uint32_t a, uint32_t b)
     return r;
 }
 
-/* round(a * b / 2^32) */
-static inline int32_t smmulr(int32_t a, int32_t b)
+/* acc + round(a * b / 2^32), from the 64-bit product */
+static inline int32_t smmlar(int32_t a, int32_t b, int32_t acc)
 {
     int32_t r;
-    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* v / 2 (rounded down) saturated to int8 */
+static inline int32_t ssat8_asr1(int32_t v)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1, asr #1" : "=r"(r) : "r"(v));
     return r;
 }
 
@@ -80,9 +97,16 @@ static inline int32_t wrap_add(int32_t acc, int32_t p)
 #define SMLABB(a, b, acc) wrap_add((acc), half((a), 0) * half((b), 0))
 #define SMLATT(a, b, acc) wrap_add((acc), half((a), 1) * half((b), 1))
 
-static inline int32_t smmulr(int32_t a, int32_t b)
+static inline int32_t smmlar(int32_t a, int32_t b, int32_t acc)
 {
-    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+    const uint64_t t = ((uint64_t)(uint32_t)acc << 32) + (uint64_t)((int64_t)a * b) + 0x80000000u;
+    return (int32_t)(uint32_t)(t >> 32);      /* modulo 2^64, as the instruction */
+}
+
+static inline int32_t ssat8_asr1(int32_t v)
+{
+    v >>= 1;
+    return v < INT8_MIN ? INT8_MIN : v > INT8_MAX ? INT8_MAX : v;
 }
 
 static inline uint32_t max4(uint32_t a, uint32_t b)
@@ -94,6 +118,14 @@ static inline uint32_t max4(uint32_t a, uint32_t b)
     }
     return r;
 }
+#endif
+
+/* Code that runs once per layer, row or window rather than per multiply-accumulate:
+ * compiled for size (flash is the other half of the goal). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define COLD __attribute__((optimize("Os")))
+#else
+#define COLD
 #endif
 
 static inline uint32_t load32(const int8_t *p)
@@ -112,53 +144,79 @@ static inline void store32(int8_t *p, uint32_t v)
 
 int32_t tk_fast_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
-    /* SaturatingRoundingDoublingHighMul(acc, m) = floor((acc * m + 2^30) / 2^31) for
-     * m > 0 (both signs of acc: TFLite's nudge and truncation toward zero agree with
-     * this floor), which is SMMULR(2 acc, m) while 2 acc fits. Then TFLite's
-     * RoundingDivideByPOT by e = -shift >= 1: round half away from zero. */
-    const int32_t e = -shift;
-    const int32_t x = smmulr((int32_t)((uint32_t)acc << 1), multiplier);
-    return (x + ((int32_t)1 << (e - 1)) + (x >> 31)) >> e;
+    /* multiplier in [2^30, 2^31), shift <= -1: the generator's constants are
+     * m' = 2 m - 2^32 and s = -shift - 1 (tk_fast.h). */
+    const int32_t x = smmlar(acc, (int32_t)(2u * (uint32_t)multiplier), acc);
+    return (((x + (x >> 31)) >> (-shift - 1)) + 1) >> 1;
 }
 
-__attribute__((noinline)) static int8_t requantize_one(int32_t acc, const tk_requant *rq,
-                                                      int32_t channel)
+/* The short form, zero point added and saturated to int8 (c = 1 + 2 zero point). */
+static inline int32_t short_form(int32_t acc, int32_t m2, int32_t s, int32_t c)
 {
-    const tk_quant *q = &rq->quant;
-    const int32_t k = q->count == 1 ? 0 : channel;
-    int32_t v = rq->fast ? tk_fast_requantize(acc, q->multiplier[k], q->shift[k])
-                         : tk_requantize(acc, q->multiplier[k], q->shift[k]);
-    v += q->output_zero_point;
-    if (v < rq->activation.min) v = rq->activation.min;
-    if (v > rq->activation.max) v = rq->activation.max;
-    return (int8_t)v;
+    const int32_t x = smmlar(acc, m2, acc);
+    return ssat8_asr1(((x + (x >> 31)) >> s) + c);
 }
 
-/* The short form with the channel's constants at hand (rq->fast layers only). */
-static inline int8_t requantize_short(int32_t acc, int32_t multiplier, int32_t e,
-                                      int32_t zero_point, int32_t lo, int32_t hi)
+/* Any layer's requantization of output channel ch, saturated to int8 (the fused
+ * activation is applied to packed words afterwards, clamp4). */
+__attribute__((noinline)) COLD static int32_t requant(int32_t acc, const tk_requant *rq,
+                                                int32_t ch)
 {
-    const int32_t x = smmulr((int32_t)((uint32_t)acc << 1), multiplier);
-    int32_t v = ((x + ((int32_t)1 << (e - 1)) + (x >> 31)) >> e) + zero_point;
-    v = v < lo ? lo : v;
-    return (int8_t)(v > hi ? hi : v);
-}
-
-static tk_status requant_check(const tk_requant *rq, int32_t channels)
-{
-    if (rq == NULL || rq->quant.multiplier == NULL || rq->quant.shift == NULL) {
-        return TK_ERROR_ARGUMENT;
+    const int32_t k = rq->count == 1 ? 0 : ch;
+    const int32_t m = rq->multiplier[k], sh = rq->shift[k];
+    if (rq->fast) {
+        return short_form(acc, m, sh, 1 + 2 * rq->output_zero_point);
     }
-    if (rq->activation.min < INT8_MIN || rq->activation.max > INT8_MAX ||
-        rq->activation.min > rq->activation.max) {
-        return TK_ERROR_ARGUMENT;
-    }
-    return (rq->quant.count == 1 || rq->quant.count == channels) ? TK_OK : TK_ERROR_SIZE;
+    const int32_t v = tk_requantize(acc, m, sh) + rq->output_zero_point;
+    return v < INT8_MIN ? INT8_MIN : v > INT8_MAX ? INT8_MAX : v;
+}
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+static inline uint32_t pack4(int32_t b0, int32_t b1, int32_t b2, int32_t b3)
+{
+    uint32_t r = (uint32_t)b0;
+    __asm__("bfi %0, %1, #8, #8\n\tbfi %0, %2, #16, #8\n\tbfi %0, %3, #24, #8"
+            : "+r"(r) : "r"(b1), "r"(b2), "r"(b3));
+    return r;
+}
+#else
+static inline uint32_t pack4(int32_t b0, int32_t b1, int32_t b2, int32_t b3)
+{
+    return (uint32_t)(uint8_t)b0 | (uint32_t)(uint8_t)b1 << 8 | (uint32_t)(uint8_t)b2 << 16 |
+           (uint32_t)(uint8_t)b3 << 24;
+}
+#endif
+
+/* The activation's range on four int8 values (lo4, hi4: the bounds in every byte). */
+static inline uint32_t clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
+{
+    return ~max4(~max4(v, lo4), ~hi4);    /* ~ reverses the order of int8 values */
+}
+
+static inline uint32_t bytes4(int32_t v)
+{
+    return (uint8_t)v * 0x01010101u;
 }
 
 static int dims_ok(const tk_dims *d)
 {
     return d != NULL && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
+}
+
+static int range_ok(const tk_range *r)
+{
+    return r->min >= INT8_MIN && r->max <= INT8_MAX && r->min <= r->max;
+}
+
+COLD static tk_status requant_check(const tk_requant *rq, int32_t channels)
+{
+    if (rq == NULL || rq->multiplier == NULL || rq->shift == NULL) {
+        return TK_ERROR_ARGUMENT;
+    }
+    if (rq->activation_min > rq->activation_max) {
+        return TK_ERROR_ARGUMENT;
+    }
+    return (rq->count == 1 || rq->count == channels) ? TK_OK : TK_ERROR_SIZE;
 }
 
 /* ------------------------------------------------------------ convolution as a product */
@@ -170,46 +228,54 @@ static inline uint32_t minus_zero_point(int32_t zero_point)
     return m | (m << 16);
 }
 
-/* Gather the window of output pixel (oy, ox) into `row` (depth4 int8: padding and the
- * values past depth are the zero point, so that they count as 0). */
-static void gather(const tk_conv_params *p, const tk_dims *in_d, const int8_t *in,
-                   const tk_dims *f_d, int32_t oy, int32_t ox, int8_t zero_point,
-                   int32_t depth4, int8_t *row)
+/* The window of output pixel (oy, ox): in place where it lies in the input as one run
+ * of depth values (a 1x1 window, or whole input rows), else gathered into `row` (depth4
+ * int8: padding and the values past depth are the zero point, so that they count as 0). */
+COLD static const int8_t *window(const tk_conv_params *p, const tk_dims *in_d,
+                                 const int8_t *in, const tk_dims *f_d, int32_t oy,
+                                 int32_t ox, int8_t zero_point, int32_t depth4, int8_t *row)
 {
-    const int32_t c = in_d->c, kw = f_d->w;
+    const int32_t c = in_d->c, kh = f_d->h, kw = f_d->w, ih = in_d->h, iw = in_d->w;
     const int32_t y0 = oy * p->stride.h - p->padding.h;
     const int32_t x0 = ox * p->stride.w - p->padding.w;
+    const int row_run = kw == 1 || p->dilation.w == 1;        /* one row: contiguous */
+    if (y0 >= 0 && x0 >= 0 && y0 + (kh - 1) * p->dilation.h < ih &&
+        x0 + (kw - 1) * p->dilation.w < iw &&
+        ((kh == 1 && row_run) || (x0 == 0 && kw == iw && row_run && p->dilation.h == 1))) {
+        return in + ((size_t)y0 * iw + x0) * c;
+    }
+    const int32_t run = kw * c;              /* a window row, when it lies in the input */
+    const int whole = p->dilation.w == 1 && x0 >= 0 && x0 + kw <= iw;
     int8_t *dst = row;
-    for (int32_t ky = 0; ky < f_d->h; ky++) {
+    for (int32_t ky = 0; ky < kh; ky++) {
         const int32_t y = y0 + ky * p->dilation.h;
-        if (y < 0 || y >= in_d->h) {
-            memset(dst, zero_point, (size_t)kw * c);
-            dst += kw * c;
-            continue;
-        }
-        const int8_t *src_row = in + (size_t)y * in_d->w * c;
-        if (p->dilation.w == 1 && x0 >= 0 && x0 + kw <= in_d->w) {
-            memcpy(dst, src_row + (size_t)x0 * c, (size_t)kw * c);   /* the usual case */
-            dst += kw * c;
+        if (whole && y >= 0 && y < ih) {
+            const int8_t *src = in + ((size_t)y * iw + x0) * c;
+            int32_t i = 0;
+            for (; i + 4 <= run; i += 4) store32(dst + i, load32(src + i));
+            for (; i < run; i++) dst[i] = src[i];
+            dst += run;
             continue;
         }
         for (int32_t kx = 0; kx < kw; kx++) {
             const int32_t x = x0 + kx * p->dilation.w;
-            if (x < 0 || x >= in_d->w) {
-                memset(dst, zero_point, (size_t)c);
-            } else {
-                memcpy(dst, src_row + (size_t)x * c, (size_t)c);
+            const int8_t *src = in + ((size_t)y * iw + x) * c;
+            const int inside = y >= 0 && y < ih && x >= 0 && x < iw;
+            for (int32_t i = 0; i < c; i++) {
+                *dst++ = inside ? src[i] : zero_point;
             }
-            dst += c;
         }
     }
-    memset(dst, zero_point, (size_t)(row + depth4 - dst));
+    while (dst < row + depth4) {
+        *dst++ = zero_point;
+    }
+    return row;
 }
 
 /* Widen depth4 int8 values (minus the zero point) into row r (0 or 1) of the pair
  * buffer: group g of 4 values goes to words 4 g + 2 r (values 0, 2) and 4 g + 2 r + 1
  * (values 1, 3), which is how the filter's SXTB16 pairs its weights. */
-static inline void widen(const int8_t *src, int32_t depth4, uint32_t zp2, uint32_t *pair,
+__attribute__((always_inline)) static inline void widen(const int8_t *src, int32_t depth4, uint32_t zp2, uint32_t *pair,
                          int r)
 {
     uint32_t *dst = pair + 2 * r;
@@ -227,30 +293,38 @@ static inline void product_pair(const uint32_t *px, const uint32_t *pw, int32_t 
                                 int32_t acc[2][2])
 {
     int32_t a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
-    /* 17 instructions per 16 multiply-accumulates. */
+#ifdef TK_FAST_ASM
+#define PAIR_GROUP \
+        "ldm    %[px]!, {%[x0a], %[x0b], %[x1a], %[x1b]}\n\t" \
+        "ldr    %[w], [%[pw]], #4\n\t" \
+        "sxtb16 %[wa], %[w]\n\t" \
+        "sxtb16 %[w], %[w], ror #8\n\t" \
+        "smlad  %[a00], %[x0a], %[wa], %[a00]\n\t" \
+        "smlad  %[a10], %[x1a], %[wa], %[a10]\n\t" \
+        "smlad  %[a00], %[x0b], %[w], %[a00]\n\t" \
+        "smlad  %[a10], %[x1b], %[w], %[a10]\n\t" \
+        "ldr    %[w], [%[pw]], #4\n\t" \
+        "sxtb16 %[wa], %[w]\n\t" \
+        "sxtb16 %[w], %[w], ror #8\n\t" \
+        "smlad  %[a01], %[x0a], %[wa], %[a01]\n\t" \
+        "smlad  %[a11], %[x1a], %[wa], %[a11]\n\t" \
+        "smlad  %[a01], %[x0b], %[w], %[a01]\n\t" \
+        "smlad  %[a11], %[x1b], %[w], %[a11]\n\t"
+    /* 16 multiply-accumulates in 16 instructions and a half: two groups per loop, an
+     * odd count entering at the second. */
     const uint32_t *end = px + 4 * groups;
     /* LDM fills registers in ascending order: pin the four that take the pair. */
     register uint32_t x0a __asm__("r8"), x0b __asm__("r9"), x1a __asm__("r10"),
         x1b __asm__("r11");
     uint32_t w, wa;
     __asm__ volatile(
+        "sub    %[w], %[end], %[px]\n\t"
+        "tst    %[w], #16\n\t"
+        "bne    2f\n\t"
         "1:\n\t"
-        "ldm    %[px]!, {%[x0a], %[x0b], %[x1a], %[x1b]}\n\t"
-        "ldr    %[w], [%[pw]], #4\n\t"
-        "sxtb16 %[wa], %[w]\n\t"
-        "sxtb16 %[w], %[w], ror #8\n\t"
-        "smlad  %[a00], %[x0a], %[wa], %[a00]\n\t"
-        "smlad  %[a10], %[x1a], %[wa], %[a10]\n\t"
-        "smlad  %[a00], %[x0b], %[w], %[a00]\n\t"
-        "smlad  %[a10], %[x1b], %[w], %[a10]\n\t"
-        "ldr    %[w], [%[pw]], #4\n\t"
-        "sxtb16 %[wa], %[w]\n\t"
-        "sxtb16 %[w], %[w], ror #8\n\t"
-        "smlad  %[a01], %[x0a], %[wa], %[a01]\n\t"
-        "smlad  %[a11], %[x1a], %[wa], %[a11]\n\t"
-        "smlad  %[a01], %[x0b], %[w], %[a01]\n\t"
-        "smlad  %[a11], %[x1b], %[w], %[a11]\n\t"
+        PAIR_GROUP
+        "2:\n\t"
+        PAIR_GROUP
         "cmp    %[px], %[end]\n\t"
         "bne    1b\n\t"
         : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
@@ -258,6 +332,7 @@ static inline void product_pair(const uint32_t *px, const uint32_t *pw, int32_t 
           [x1a] "=&r"(x1a), [x1b] "=&r"(x1b), [w] "=&r"(w), [wa] "=&r"(wa)
         : [end] "r"(end)
         : "cc", "memory");
+#undef PAIR_GROUP
 #else
     for (int32_t g = 0; g < groups; g++) {
         const uint32_t x0a = px[0], x0b = px[1], x1a = px[2], x1b = px[3];
@@ -283,117 +358,68 @@ static inline void product_pair(const uint32_t *px, const uint32_t *pw, int32_t 
     acc[1][1] = a11;
 }
 
+
+static inline void store16(int8_t *p, uint32_t v)
+{
+    const uint16_t h = (uint16_t)v;
+    memcpy(p, &h, 2);
+}
+
 /* Two rows of the pair buffer times every filter: outputs of both pixels (out1 NULL:
  * only the first). An odd last output channel has its weights alone, 4 per word. */
-static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter,
+__attribute__((noinline)) static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter,
                     const int32_t *bias, const tk_requant *rq, int32_t channels,
                     int8_t *out0, int8_t *out1)
 {
-    int32_t o = 0;
+    const uint32_t lo4 = bytes4(rq->activation_min), hi4 = bytes4(rq->activation_max);
+    const int clamp = rq->activation_min > INT8_MIN || rq->activation_max < INT8_MAX;
+    const int fast = rq->fast && rq->count != 1;
+    const int32_t rc = 1 + 2 * rq->output_zero_point;
     const uint32_t *pw = filter;
+    int32_t o = 0;
     for (; o + 1 < channels; o += 2) {
         const int32_t b0 = bias != NULL ? bias[o] : 0;
         const int32_t b1 = bias != NULL ? bias[o + 1] : 0;
         int32_t acc[2][2] = {{b0, b1}, {b0, b1}};
         product_pair(pair, pw, groups, acc);
         pw += 2 * groups;
-        if (rq->fast && rq->quant.count == channels) {
-            const int32_t m0 = rq->quant.multiplier[o], e0 = -rq->quant.shift[o];
-            const int32_t m1 = rq->quant.multiplier[o + 1], e1 = -rq->quant.shift[o + 1];
-            const int32_t zp = rq->quant.output_zero_point;
-            const int32_t lo = rq->activation.min, hi = rq->activation.max;
-            out0[o] = requantize_short(acc[0][0], m0, e0, zp, lo, hi);
-            out0[o + 1] = requantize_short(acc[0][1], m1, e1, zp, lo, hi);
-            if (out1 != NULL) {
-                out1[o] = requantize_short(acc[1][0], m0, e0, zp, lo, hi);
-                out1[o + 1] = requantize_short(acc[1][1], m1, e1, zp, lo, hi);
-            }
-            continue;
+        uint32_t v;
+        if (fast) {
+            const int32_t m0 = rq->multiplier[o], s0 = rq->shift[o];
+            const int32_t m1 = rq->multiplier[o + 1], s1 = rq->shift[o + 1];
+            v = pack4(short_form(acc[0][0], m0, s0, rc), short_form(acc[0][1], m1, s1, rc),
+                      short_form(acc[1][0], m0, s0, rc), short_form(acc[1][1], m1, s1, rc));
+        } else {
+            v = pack4(requant(acc[0][0], rq, o), requant(acc[0][1], rq, o + 1),
+                      requant(acc[1][0], rq, o), requant(acc[1][1], rq, o + 1));
         }
-        out0[o] = requantize_one(acc[0][0], rq, o);
-        out0[o + 1] = requantize_one(acc[0][1], rq, o + 1);
-        if (out1 != NULL) {
-            out1[o] = requantize_one(acc[1][0], rq, o);
-            out1[o + 1] = requantize_one(acc[1][1], rq, o + 1);
-        }
+        if (clamp) v = clamp4(v, lo4, hi4);
+        store16(out0 + o, v);
+        if (out1 != NULL) store16(out1 + o, v >> 16);
     }
-    if (o < channels) {
+    if (o < channels) {                 /* an odd last output channel */
         int32_t a0 = bias != NULL ? bias[o] : 0, a1 = a0;
-        const uint32_t *px = pair;
         for (int32_t g = 0; g < groups; g++) {
             const uint32_t w = pw[g], wa = SXTB16(w), wb = SXTB16_ROR8(w);
-            a0 = SMLAD(px[0], wa, a0);
-            a0 = SMLAD(px[1], wb, a0);
-            a1 = SMLAD(px[2], wa, a1);
-            a1 = SMLAD(px[3], wb, a1);
-            px += 4;
+            a0 = SMLAD(pair[4 * g], wa, a0);
+            a0 = SMLAD(pair[4 * g + 1], wb, a0);
+            a1 = SMLAD(pair[4 * g + 2], wa, a1);
+            a1 = SMLAD(pair[4 * g + 3], wb, a1);
         }
-        out0[o] = requantize_one(a0, rq, o);
-        if (out1 != NULL) out1[o] = requantize_one(a1, rq, o);
+        const uint32_t v = clamp4(pack4(requant(a0, rq, o), requant(a1, rq, o), 0, 0), lo4, hi4);
+        out0[o] = (int8_t)v;
+        if (out1 != NULL) out1[o] = (int8_t)(v >> 8);
     }
 }
 
-/* The window of output pixel (oy, ox) where it lies in the input as one run of depth
- * values (a 1x1 window, or whole input rows), or NULL (padding, or scattered). */
-static const int8_t *window_in_place(const tk_conv_params *p, const tk_dims *in_d,
-                                     const int8_t *in, const tk_dims *f_d, int32_t oy,
-                                     int32_t ox)
+COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
+                            const tk_dims *input_dims, const int8_t *input,
+                            const tk_dims *filter_dims, const uint32_t *filter,
+                            const int32_t *bias, const tk_dims *output_dims,
+                            int8_t *output, uint32_t *scratch)
 {
-    const int32_t kh = f_d->h, kw = f_d->w, ih = in_d->h, iw = in_d->w;
-    const int32_t y0 = oy * p->stride.h - p->padding.h;
-    const int32_t x0 = ox * p->stride.w - p->padding.w;
-    if (y0 < 0 || x0 < 0 || y0 + (kh - 1) * p->dilation.h >= ih ||
-        x0 + (kw - 1) * p->dilation.w >= iw) {
-        return NULL;
-    }
-    const int row_run = kw == 1 || p->dilation.w == 1;        /* one row: contiguous */
-    const int whole_rows = x0 == 0 && kw == iw && row_run && p->dilation.h == 1;
-    if ((kh == 1 && row_run) || whole_rows) {
-        return in + ((size_t)y0 * iw + x0) * in_d->c;
-    }
-    return NULL;
-}
-
-/* One row of input (FULLY_CONNECTED) times every filter: widened as it is read. */
-static void product_one_row(const int8_t *in, int32_t groups, uint32_t zp2,
-                            const uint32_t *filter, const int32_t *bias,
-                            const tk_requant *rq, int32_t channels, int8_t *out)
-{
-    int32_t o = 0;
-    const uint32_t *pw = filter;
-    for (; o + 1 < channels; o += 2) {
-        int32_t a0 = bias != NULL ? bias[o] : 0, a1 = bias != NULL ? bias[o + 1] : 0;
-        for (int32_t g = 0; g < groups; g++) {
-            const uint32_t v = load32(in + 4 * g);
-            const uint32_t xa = SXTAB16(zp2, v), xb = SXTAB16_ROR8(zp2, v);
-            const uint32_t w0 = pw[0], w1 = pw[1];
-            pw += 2;
-            a0 = SMLAD(xa, SXTB16(w0), a0);
-            a0 = SMLAD(xb, SXTB16_ROR8(w0), a0);
-            a1 = SMLAD(xa, SXTB16(w1), a1);
-            a1 = SMLAD(xb, SXTB16_ROR8(w1), a1);
-        }
-        out[o] = requantize_one(a0, rq, o);
-        out[o + 1] = requantize_one(a1, rq, o + 1);
-    }
-    if (o < channels) {
-        int32_t a0 = bias != NULL ? bias[o] : 0;
-        for (int32_t g = 0; g < groups; g++) {
-            const uint32_t v = load32(in + 4 * g), w = pw[g];
-            a0 = SMLAD(SXTAB16(zp2, v), SXTB16(w), a0);
-            a0 = SMLAD(SXTAB16_ROR8(zp2, v), SXTB16_ROR8(w), a0);
-        }
-        out[o] = requantize_one(a0, rq, o);
-    }
-}
-
-tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
-                       const tk_dims *input_dims, const int8_t *input,
-                       const tk_dims *filter_dims, const uint32_t *filter,
-                       const int32_t *bias, const tk_dims *output_dims, int8_t *output,
-                       uint32_t *scratch)
-{
-    if (params == NULL || input == NULL || filter == NULL || output == NULL) {
+    if (params == NULL || input == NULL || filter == NULL || output == NULL ||
+        scratch == NULL) {
         return TK_ERROR_ARGUMENT;
     }
     if (!dims_ok(input_dims) || !dims_ok(filter_dims) || !dims_ok(output_dims) ||
@@ -412,46 +438,62 @@ tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
     }
     const int32_t depth = filter_dims->h * filter_dims->w * input_dims->c;
     const int32_t depth4 = (depth + 3) & ~3;
-    const int32_t zero_point = rq->quant.input_zero_point;
-    if (zero_point < INT8_MIN || zero_point > INT8_MAX) {
-        return TK_ERROR_ARGUMENT;
-    }
+    const int32_t zero_point = rq->input_zero_point;
     const uint32_t zp2 = minus_zero_point(zero_point);
-    const int32_t ow = output_dims->w;
-    const int32_t pixels = output_dims->h * ow;
+    const int32_t ow = output_dims->w, oh = output_dims->h;
+    const int32_t pixels = input_dims->n * oh * ow;      /* of every batch, in order */
     const size_t in_size = (size_t)input_dims->h * input_dims->w * input_dims->c;
-    if (pixels > 1 && scratch == NULL) {
-        return TK_ERROR_ARGUMENT;
-    }
     uint32_t *pair = scratch;                          /* depth4 words */
     int8_t *row = (int8_t *)(scratch + depth4);        /* depth4 bytes, when gathering */
-    for (int32_t b = 0; b < input_dims->n; b++) {
-        const int8_t *in = input + (size_t)b * in_size;
-        int8_t *out = output + (size_t)b * pixels * oc;
-        if (pixels == 1 && (window_in_place(params, input_dims, in, filter_dims, 0, 0) ||
-                            scratch == NULL)) {
-            const int8_t *src = window_in_place(params, input_dims, in, filter_dims, 0, 0);
-            if (src == NULL) {
-                return TK_ERROR_ARGUMENT;              /* padding needs the scratch */
-            }
-            product_one_row(src, depth4 / 4, zp2, filter, bias, rq, oc, out);
-            continue;
+    for (int32_t p = 0; p < pixels; p += 2) {
+        const int two = p + 1 < pixels;
+        for (int r = 0; r < 2; r++) {
+            const int32_t q = two ? p + r : p;         /* a lone last pixel: twice */
+            const int32_t b = q / (oh * ow), yx = q % (oh * ow);
+            widen(window(params, input_dims, input + b * in_size, filter_dims, yx / ow,
+                         yx % ow, (int8_t)zero_point, depth4, row), depth4, zp2, pair, r);
         }
-        for (int32_t p = 0; p < pixels; p += 2) {
-            const int two = p + 1 < pixels;
-            for (int r = 0; r < 2; r++) {
-                const int32_t q = two ? p + r : p;     /* a lone last pixel: twice */
-                const int8_t *src = window_in_place(params, input_dims, in, filter_dims,
-                                                    q / ow, q % ow);
-                if (src == NULL) {
-                    gather(params, input_dims, in, filter_dims, q / ow, q % ow,
-                           (int8_t)zero_point, depth4, row);
-                    src = row;
-                }
-                widen(src, depth4, zp2, pair, r);
+        product(pair, depth4 / 4, filter, bias, rq, oc, output + (size_t)p * oc,
+                two ? output + (size_t)(p + 1) * oc : NULL);
+    }
+    return TK_OK;
+}
+
+/* FULLY_CONNECTED without a scratch buffer: each row read in place and widened as it
+ * is read, one output at a time (a pair's weights alternate word by word). */
+COLD tk_status tk_fast_fully_connected(const tk_requant *rq, const tk_dims *input_dims,
+                                       const int8_t *input, const tk_dims *filter_dims,
+                                       const uint32_t *filter, const int32_t *bias,
+                                       const tk_dims *output_dims, int8_t *output)
+{
+    if (input == NULL || filter == NULL || output == NULL) {
+        return TK_ERROR_ARGUMENT;
+    }
+    if (!dims_ok(input_dims) || !dims_ok(filter_dims) || !dims_ok(output_dims) ||
+        input_dims->c != filter_dims->c || filter_dims->n != output_dims->c ||
+        input_dims->n * input_dims->h * input_dims->w !=
+            output_dims->n * output_dims->h * output_dims->w) {
+        return TK_ERROR_SIZE;
+    }
+    const int32_t units = output_dims->c, groups = (input_dims->c + 3) / 4;
+    const tk_status status = requant_check(rq, units);
+    if (status != TK_OK) {
+        return status;
+    }
+    const uint32_t zp2 = minus_zero_point(rq->input_zero_point);
+    const uint32_t lo4 = bytes4(rq->activation_min), hi4 = bytes4(rq->activation_max);
+    const int32_t rows = input_dims->n * input_dims->h * input_dims->w;
+    for (int32_t r = 0; r < rows; r++, input += input_dims->c, output += units) {
+        for (int32_t o = 0; o < units; o++) {
+            const int paired = (o | 1) < units;
+            const uint32_t *pw = filter + (size_t)(o & ~1) * groups + (paired ? (o & 1) : 0);
+            int32_t acc = bias != NULL ? bias[o] : 0;
+            for (int32_t g = 0; g < groups; g++, pw += paired ? 2 : 1) {
+                const uint32_t v = load32(input + 4 * g), w = *pw;
+                acc = SMLAD(SXTAB16(zp2, v), SXTB16(w), acc);
+                acc = SMLAD(SXTAB16_ROR8(zp2, v), SXTB16_ROR8(w), acc);
             }
-            product(pair, depth4 / 4, filter, bias, rq, oc, out + (size_t)p * oc,
-                    two ? out + (size_t)(p + 1) * oc : NULL);
+            output[o] = (int8_t)clamp4((uint32_t)requant(acc, rq, o), lo4, hi4);
         }
     }
     return TK_OK;
@@ -459,10 +501,128 @@ tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
 
 /* ------------------------------------------------------------ depthwise */
 
-tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
-                            const tk_dims *input_dims, const int8_t *input,
-                            const tk_dims *filter_dims, const uint32_t *filter,
-                            const int32_t *bias, const tk_dims *output_dims, int8_t *output)
+/* One tap of four channels: the weights' word unpacked (channels 0 and 2, 1 and 3), the
+ * input's word unpacked less the zero point, four multiply-accumulates. */
+#define DW_TAP(pi, pw) do { \
+        const uint32_t w_ = load32(pw), v_ = load32(pi); \
+        const uint32_t wa_ = SXTB16(w_), wb_ = SXTB16_ROR8(w_); \
+        const uint32_t xa_ = SXTAB16(zp2, v_), xb_ = SXTAB16_ROR8(zp2, v_); \
+        a0 = SMLABB(xa_, wa_, a0); \
+        a2 = SMLATT(xa_, wa_, a2); \
+        a1 = SMLABB(xb_, wb_, a1); \
+        a3 = SMLATT(xb_, wb_, a3); \
+    } while (0)
+
+/* The nine taps of a 3x3 window inside the input, four channels: input steps `tap`
+ * (along a row) and `row`, weights one word per tap (the generator's order). */
+static inline void dw_3x3(const int8_t *pi, const int8_t *pw, int32_t tap, int32_t row,
+                          uint32_t zp2, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+#ifdef TK_FAST_ASM
+    uint32_t w, v, t0, t1;
+#define DW_ASM_TAP(vo) \
+        "ldr    %[w], [%[pw]], #4\n\t" \
+        "ldr    %[v], " vo "\n\t" \
+        "sxtb16 %[t0], %[w]\n\t" \
+        "sxtab16 %[t1], %[zp2], %[v]\n\t" \
+        "smlabb %[a0], %[t1], %[t0], %[a0]\n\t" \
+        "smlatt %[a2], %[t1], %[t0], %[a2]\n\t" \
+        "sxtb16 %[w], %[w], ror #8\n\t" \
+        "sxtab16 %[v], %[zp2], %[v], ror #8\n\t" \
+        "smlabb %[a1], %[v], %[w], %[a1]\n\t" \
+        "smlatt %[a3], %[v], %[w], %[a3]\n\t"
+    uint32_t rows = 3;
+    __asm__("1:\n\t"
+            DW_ASM_TAP("[%[pi]]")
+            DW_ASM_TAP("[%[pi], %[tap]]")
+            DW_ASM_TAP("[%[pi], %[tap], lsl #1]")
+            "ldr    %[w], %[row]\n\t"          /* 13 registers: the step from memory */
+            "add    %[pi], %[pi], %[w]\n\t"
+            "subs   %[rows], %[rows], #1\n\t"
+            "bne    1b\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [pi] "+r"(pi),
+              [pw] "+r"(pw), [w] "=&r"(w), [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1),
+              [rows] "+r"(rows)
+            : [tap] "r"(tap), [row] "m"(row), [zp2] "r"(zp2)
+            : "cc", "memory");
+#undef DW_ASM_TAP
+#else
+    for (int ky = 0; ky < 3; ky++) {
+        for (int kx = 0; kx < 3; kx++) {
+            DW_TAP(pi + ky * row + kx * tap, pw + 4 * (3 * ky + kx));
+        }
+    }
+#endif
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* A depthwise layer's constants, for the pixels' inner loops. */
+typedef struct {
+    const tk_requant *rq;
+    const int32_t *bias;
+    const int8_t *filter;
+    int32_t c, taps_per_group, kw, tap, row;
+    uint32_t zp2, lo4, hi4;
+} dw_layer;
+
+/* Every channel of one output pixel: `rows` rows of `taps` taps from pi0 (window
+ * position ky0, kx0 -> weights offset w0); full: the 3x3 window inside the input. */
+__attribute__((noinline)) static void dw_pixel(const dw_layer *k, const int8_t *pi0,
+                                               int32_t w0, int32_t rows, int32_t taps,
+                                               int full, int8_t *out)
+{
+    const tk_requant *rq = k->rq;
+    const uint32_t zp2 = k->zp2;
+    const int fast = rq->fast && rq->count != 1;
+    const int clamp = rq->activation_min > INT8_MIN || rq->activation_max < INT8_MAX;
+    const int32_t rc = 1 + 2 * rq->output_zero_point;
+    const int8_t *pw = k->filter + w0;
+    for (int32_t ch = 0; ch < k->c; ch += 4, pw += k->taps_per_group) {
+        int32_t acc[4] = {0, 0, 0, 0};
+        if (k->bias != NULL) {
+            memcpy(acc, k->bias + ch, sizeof acc);
+        }
+        const int8_t *pi = pi0 + ch;
+        if (full) {
+            dw_3x3(pi, pw, k->tap, k->row, zp2, acc);
+        } else {
+            int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+            const int8_t *pwr = pw;
+            for (int32_t r = 0; r < rows; r++) {
+                for (int32_t t = 0; t < taps; t++) {
+                    DW_TAP(pi + t * k->tap, pwr + 4 * t);
+                }
+                pi += k->row;
+                pwr += 4 * k->kw;
+            }
+            acc[0] = a0;
+            acc[1] = a1;
+            acc[2] = a2;
+            acc[3] = a3;
+        }
+        uint32_t v;
+        if (fast) {
+            const int32_t *m = rq->multiplier + ch;
+            const int8_t *s = rq->shift + ch;
+            v = pack4(short_form(acc[0], m[0], s[0], rc), short_form(acc[1], m[1], s[1], rc),
+                      short_form(acc[2], m[2], s[2], rc), short_form(acc[3], m[3], s[3], rc));
+        } else {
+            v = pack4(requant(acc[0], rq, ch), requant(acc[1], rq, ch + 1),
+                      requant(acc[2], rq, ch + 2), requant(acc[3], rq, ch + 3));
+        }
+        store32(out + ch, clamp ? clamp4(v, k->lo4, k->hi4) : v);
+    }
+}
+
+COLD tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
+                                 const tk_dims *input_dims, const int8_t *input,
+                                 const tk_dims *filter_dims, const int8_t *filter,
+                                 const int32_t *bias, const tk_dims *output_dims,
+                                 int8_t *output)
 {
     if (params == NULL || input == NULL || filter == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
@@ -477,17 +637,14 @@ tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
     if (status != TK_OK) {
         return status;
     }
-    const int32_t zero_point = rq->quant.input_zero_point;
-    if (zero_point < INT8_MIN || zero_point > INT8_MAX) {
-        return TK_ERROR_ARGUMENT;
-    }
-    const uint32_t zp2 = minus_zero_point(zero_point);
     const int32_t ih = input_dims->h, iw = input_dims->w, kh = filter_dims->h,
                   kw = filter_dims->w, dh = params->dilation.h, dw = params->dilation.w;
-    const size_t in_size = (size_t)ih * iw * c;
+    const dw_layer k = {rq, bias, filter, c, 4 * kh * kw, kw, dw * c, dh * iw * c,
+                        minus_zero_point(rq->input_zero_point), bytes4(rq->activation_min),
+                        bytes4(rq->activation_max)};
     int8_t *out = output;
     for (int32_t b = 0; b < input_dims->n; b++) {
-        const int8_t *in = input + (size_t)b * in_size;
+        const int8_t *in = input + (size_t)b * ih * iw * c;
         for (int32_t oy = 0; oy < output_dims->h; oy++) {
             const int32_t y0 = oy * params->stride.h - params->padding.h;
             /* the taps inside the input: ky in [ky0, ky1) */
@@ -499,47 +656,11 @@ tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
                 int32_t kx0 = 0, kx1 = kw;
                 while (kx0 < kw && x0 + kx0 * dw < 0) kx0++;
                 while (kx1 > kx0 && x0 + (kx1 - 1) * dw >= iw) kx1--;
-                for (int32_t ch = 0; ch < c; ch += 4) {
-                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-                    if (bias != NULL) {
-                        a0 = bias[ch];
-                        a1 = bias[ch + 1];
-                        a2 = bias[ch + 2];
-                        a3 = bias[ch + 3];
-                    }
-                    for (int32_t ky = ky0; ky < ky1; ky++) {
-                        const int8_t *pi = in + ((size_t)(y0 + ky * dh) * iw + x0 + kx0 * dw) * c + ch;
-                        const uint32_t *pw = filter + ((size_t)(ky * kw + kx0) * c + ch) / 2;
-                        for (int32_t kx = kx0; kx < kx1; kx++) {
-                            const uint32_t v = load32(pi);
-                            const uint32_t x02 = SXTAB16(zp2, v), x13 = SXTAB16_ROR8(zp2, v);
-                            const uint32_t w02 = pw[0], w13 = pw[1];
-                            a0 = SMLABB(x02, w02, a0);
-                            a2 = SMLATT(x02, w02, a2);
-                            a1 = SMLABB(x13, w13, a1);
-                            a3 = SMLATT(x13, w13, a3);
-                            pi += (size_t)dw * c;
-                            pw += (size_t)c / 2;
-                        }
-                    }
-                    if (rq->fast && rq->quant.count == c) {
-                        const int32_t *m = rq->quant.multiplier + ch, *sh = rq->quant.shift + ch;
-                        const int32_t zp = rq->quant.output_zero_point;
-                        const int32_t lo = rq->activation.min, hi = rq->activation.max;
-                        store32(out, (uint32_t)(uint8_t)requantize_short(a0, m[0], -sh[0], zp, lo, hi)
-                                | (uint32_t)(uint8_t)requantize_short(a1, m[1], -sh[1], zp, lo, hi) << 8
-                                | (uint32_t)(uint8_t)requantize_short(a2, m[2], -sh[2], zp, lo, hi) << 16
-                                | (uint32_t)(uint8_t)requantize_short(a3, m[3], -sh[3], zp, lo, hi) << 24);
-                        out += 4;
-                        continue;
-                    }
-                    const uint32_t packed = (uint32_t)(uint8_t)requantize_one(a0, rq, ch)
-                        | (uint32_t)(uint8_t)requantize_one(a1, rq, ch + 1) << 8
-                        | (uint32_t)(uint8_t)requantize_one(a2, rq, ch + 2) << 16
-                        | (uint32_t)(uint8_t)requantize_one(a3, rq, ch + 3) << 24;
-                    store32(out, packed);
-                    out += 4;
-                }
+                const int32_t taps = kx1 - kx0;
+                dw_pixel(&k, in + ((size_t)(y0 + ky0 * dh) * iw + x0 + kx0 * dw) * c,
+                         (ky0 * kw + kx0) * 4, ky1 - ky0, taps,
+                         kh == 3 && kw == 3 && taps == 3 && ky1 - ky0 == 3, out);
+                out += c;
             }
         }
     }
@@ -548,57 +669,107 @@ tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
 
 /* ------------------------------------------------------------ pooling */
 
-tk_status tk_fast_max_pool(const tk_pool_params *params, const tk_dims *input_dims,
-                           const int8_t *input, const tk_dims *output_dims, int8_t *output)
+/* The checks both poolings share; the window of output (oy, ox) as rows [ya, yb) and
+ * columns [xa, xb) of the input. */
+__attribute__((always_inline)) COLD static inline tk_status pool_check(const tk_pool_params *p, const tk_dims *in_d,
+                                 const int8_t *input, const tk_dims *out_d,
+                                 const int8_t *output, int32_t max_window)
 {
-    if (params == NULL || input == NULL || output == NULL) {
+    if (p == NULL || input == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (!dims_ok(input_dims) || !dims_ok(output_dims) || input_dims->n != output_dims->n ||
-        input_dims->c != output_dims->c || input_dims->c % 4 != 0) {
+    if (!dims_ok(in_d) || !dims_ok(out_d) || in_d->n != out_d->n || in_d->c != out_d->c ||
+        in_d->c % 4 != 0) {
         return TK_ERROR_SIZE;
     }
-    if (params->filter.h < 1 || params->filter.w < 1 || params->stride.h < 1 ||
-        params->stride.w < 1 || params->padding.h < 0 || params->padding.w < 0 ||
-        params->activation.min < INT8_MIN || params->activation.max > INT8_MAX ||
-        params->activation.min > params->activation.max) {
+    if (p->filter.h < 1 || p->filter.w < 1 || p->stride.h < 1 || p->stride.w < 1 ||
+        p->padding.h < 0 || p->padding.w < 0 || p->filter.h * p->filter.w > max_window ||
+        !range_ok(&p->activation)) {
         return TK_ERROR_ARGUMENT;
     }
-    const int32_t ih = input_dims->h, iw = input_dims->w, c = input_dims->c;
-    const uint32_t lo = (uint8_t)params->activation.min * 0x01010101u;
-    const uint32_t hi = (uint8_t)params->activation.max * 0x01010101u;
-    const int clamp = params->activation.min > INT8_MIN || params->activation.max < INT8_MAX;
-    int8_t *out = output;
-    for (int32_t b = 0; b < input_dims->n; b++) {
-        const int8_t *in = input + (size_t)b * ih * iw * c;
-        for (int32_t oy = 0; oy < output_dims->h; oy++) {
-            const int32_t y0 = oy * params->stride.h - params->padding.h;
-            const int32_t ya = y0 < 0 ? 0 : y0;
-            const int32_t yb = y0 + params->filter.h > ih ? ih : y0 + params->filter.h;
-            for (int32_t ox = 0; ox < output_dims->w; ox++) {
-                const int32_t x0 = ox * params->stride.w - params->padding.w;
-                const int32_t xa = x0 < 0 ? 0 : x0;
-                const int32_t xb = x0 + params->filter.w > iw ? iw : x0 + params->filter.w;
-                if (ya >= yb || xa >= xb) {
-                    return TK_ERROR_SIZE;      /* a window entirely in the padding */
-                }
-                for (int32_t ch = 0; ch < c; ch += 4) {
-                    uint32_t best = 0x80808080u;    /* -128 in every byte */
-                    for (int32_t y = ya; y < yb; y++) {
-                        const int8_t *pi = in + ((size_t)y * iw + xa) * c + ch;
-                        for (int32_t x = xa; x < xb; x++) {
-                            best = max4(best, load32(pi));
-                            pi += c;
-                        }
-                    }
-                    if (clamp) {   /* min(v, hi) = ~max(~v, ~hi): ~ reverses int8 order */
-                        best = ~max4(~max4(best, lo), ~hi);
-                    }
-                    store32(out, best);
-                    out += 4;
-                }
-            }
-        }
+    return TK_OK;
+}
+
+static inline void window_range(int32_t o, int32_t stride, int32_t pad, int32_t k,
+                                int32_t size, int32_t *a, int32_t *b)
+{
+    const int32_t x0 = o * stride - pad;
+    *a = x0 < 0 ? 0 : x0;
+    *b = x0 + k > size ? size : x0 + k;
+}
+
+/* Both poolings, four channels at a time: the bytewise maximum (max4), or sums of int16
+ * pairs (SXTAB16; exact for up to 256 values) and TFLite's rounded division. Two copies
+ * of the loops, so that a model links only the one it uses. */
+#define POOL_LOOPS(INIT, STEP, FINISH) do { \
+        const int32_t ih = input_dims->h, iw = input_dims->w, c = input_dims->c; \
+        const uint32_t lo4 = bytes4(params->activation.min); \
+        const uint32_t hi4 = bytes4(params->activation.max); \
+        const int8_t *in = input; \
+        int8_t *out = output; \
+        for (int32_t b = 0; b < input_dims->n; b++, in += (size_t)ih * iw * c) { \
+            for (int32_t oy = 0; oy < output_dims->h; oy++) { \
+                int32_t ya, yb, xa, xb; \
+                window_range(oy, params->stride.h, params->padding.h, params->filter.h, \
+                             ih, &ya, &yb); \
+                for (int32_t ox = 0; ox < output_dims->w; ox++) { \
+                    window_range(ox, params->stride.w, params->padding.w, \
+                                 params->filter.w, iw, &xa, &xb); \
+                    if (ya >= yb || xa >= xb) { \
+                        return TK_ERROR_SIZE;  /* a window entirely in the padding */ \
+                    } \
+                    for (int32_t ch = 0; ch < c; ch += 4, out += 4) { \
+                        INIT; \
+                        for (int32_t y = ya; y < yb; y++) { \
+                            const int8_t *pi = in + ((size_t)y * iw + xa) * c + ch; \
+                            for (int32_t x = xa; x < xb; x++, pi += c) { \
+                                const uint32_t v = load32(pi); \
+                                STEP; \
+                            } \
+                        } \
+                        FINISH; \
+                        store32(out, clamp4(best, lo4, hi4)); \
+                    } \
+                } \
+            } \
+        } \
+    } while (0)
+
+/* TFLite's average of n values from their sum: rounded half away from zero. */
+COLD static uint32_t averages(uint32_t s02, uint32_t s13, int32_t n)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < 4; i++) {
+        const int32_t sum = (int16_t)((i & 1 ? s13 : s02) >> (8 * (i & 2)));
+        r |= (uint32_t)(uint8_t)((sum > 0 ? sum + n / 2 : sum - n / 2) / n) << 8 * i;
     }
+    return r;
+}
+
+COLD tk_status tk_fast_max_pool(const tk_pool_params *params, const tk_dims *input_dims,
+                                const int8_t *input, const tk_dims *output_dims,
+                                int8_t *output)
+{
+    const tk_status status = pool_check(params, input_dims, input, output_dims, output,
+                                        INT32_MAX);
+    if (status != TK_OK) {
+        return status;
+    }
+    POOL_LOOPS(uint32_t best = 0x80808080u,              /* -128 in every byte */
+               best = max4(best, v), (void)0);
+    return TK_OK;
+}
+
+COLD tk_status tk_fast_avg_pool(const tk_pool_params *params, const tk_dims *input_dims,
+                                const int8_t *input, const tk_dims *output_dims,
+                                int8_t *output)
+{
+    const tk_status status = pool_check(params, input_dims, input, output_dims, output, 256);
+    if (status != TK_OK) {
+        return status;
+    }
+    POOL_LOOPS(uint32_t s02 = 0; uint32_t s13 = 0; uint32_t best,
+               s02 = SXTAB16(s02, v); s13 = SXTAB16_ROR8(s13, v),
+               best = averages(s02, s13, (yb - ya) * (xb - xa)));
     return TK_OK;
 }

@@ -9,11 +9,13 @@
  *
  * Exactness by construction: accumulators are int32 as in TFLite (the input zero point
  * is subtracted as values are widened, with SXTAB16); requantization is TFLite's
- * MultiplyByQuantizedMultiplier, in the cheaper but identical form
- *   SaturatingRoundingDoublingHighMul(acc, m) == SMMULR(2 * acc, m)
- *   RoundingDivideByPOT(x, e)                 == (x + 2^(e-1) + (x >> 31)) >> e   (e >= 1)
- * used only for layers where the generator has proved the conditions (every channel's
- * shift <= -1 and |acc| < 2^30 for any input); other layers take the general path. */
+ * MultiplyByQuantizedMultiplier. Where every channel's shift is <= -1 (the generator
+ * checks) it takes a shorter, identical form:
+ *   SaturatingRoundingDoublingHighMul(acc, m) == SMMLAR(acc, m', acc), m' = 2 m - 2^32
+ *     (acc + round(acc * m' / 2^32) = round(2 acc m / 2^32), in 64 bits: any acc)
+ *   RoundingDivideByPOT(x, e) + zp == SSAT(((x + (x >> 31)) >> s) + 1 + 2 zp, asr 1)
+ *     with s = e - 1 (floor((y + 2^(e-1)) / 2^e) = floor((floor(y / 2^(e-1)) + 1) / 2))
+ * so the generator stores m' and s (as int8) for such layers. */
 #ifndef TK_FAST_H
 #define TK_FAST_H
 
@@ -25,11 +27,16 @@
 extern "C" {
 #endif
 
-/* Requantization of an output channel, with the fused activation. */
+/* Requantization of the output channels, with the fused activation (16 bytes). */
 typedef struct {
-    tk_quant quant;          /* zero points; multiplier and shift per output channel */
-    tk_range activation;
-    int32_t fast;            /* 1: the short exact form above applies to every channel */
+    const int32_t *multiplier;   /* per output channel (count of them, or 1 for all): */
+    const int8_t *shift;         /*   fast = 0: TFLite's (m, shift); fast = 1: (m', s) */
+    int16_t count;
+    int8_t input_zero_point;
+    int8_t output_zero_point;
+    int8_t activation_min;       /* the fused activation's range */
+    int8_t activation_max;
+    int8_t fast;                 /* 1: the short form above, for every channel */
 } tk_requant;
 
 /* A convolution as a matrix product: every output pixel's window ("row" of depth =
@@ -44,27 +51,40 @@ typedef struct {
  * Windows that lie in the input as one run (1x1, whole rows) are read in place, others
  * gathered with the zero point as padding; the input may be read up to 3 bytes past a
  * window (times weights of 0), so keep tensors in buffers rounded up to 4 bytes.
- * scratch: 5 * depth4 / 4 words (two widened rows and one gathered window); NULL for
- * a single output pixel read in place (FULLY_CONNECTED with one row). */
+ * scratch: 5 * depth4 / 4 words (two widened rows and one gathered window); depth4
+ * words where every window lies in place (1x1 without padding, FULLY_CONNECTED). */
 tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
                        const tk_dims *input_dims, const int8_t *input,
                        const tk_dims *filter_dims, const uint32_t *filter,
                        const int32_t *bias, const tk_dims *output_dims, int8_t *output,
                        uint32_t *scratch);
 
-/* DEPTHWISE_CONV_2D with a depth multiplier of 1 and channels a multiple of 4.
- * filter: for each tap (ky, kx), for each group of 4 channels c..c+3, two words of
- * int16 pairs: (w[c], w[c+2]) and (w[c+1], w[c+3]) (low half first). */
+/* FULLY_CONNECTED where there is no room for tk_fast_conv's scratch: each row of
+ * input_dims' depth (c) read in place, widened as it is read; filter as tk_fast_conv's
+ * (filter_dims: units, 1, 1, depth). The generator picks it (tk_fast_conv is faster). */
+tk_status tk_fast_fully_connected(const tk_requant *rq, const tk_dims *input_dims,
+                                  const int8_t *input, const tk_dims *filter_dims,
+                                  const uint32_t *filter, const int32_t *bias,
+                                  const tk_dims *output_dims, int8_t *output);
+
+/* DEPTHWISE_CONV_2D with a depth multiplier of 1 and channels a multiple of 4, four
+ * channels at a time (3x3 windows inside the input unrolled).
+ * filter: int8, word-aligned, for each group of 4 channels its kh * kw taps in order,
+ * one word (4 weights) per tap: TFLite's weights, no larger. */
 tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant *rq,
                             const tk_dims *input_dims, const int8_t *input,
-                            const tk_dims *filter_dims, const uint32_t *filter,
+                            const tk_dims *filter_dims, const int8_t *filter,
                             const int32_t *bias, const tk_dims *output_dims, int8_t *output);
 
-/* MAX_POOL_2D on channels a multiple of 4: four int8 values per instruction pair. */
+/* MAX_POOL_2D and AVERAGE_POOL_2D on channels a multiple of 4, four values at a time
+ * (average: windows of at most 256 values, summed in int16 pairs; TFLite's rounding). */
 tk_status tk_fast_max_pool(const tk_pool_params *params, const tk_dims *input_dims,
                            const int8_t *input, const tk_dims *output_dims, int8_t *output);
+tk_status tk_fast_avg_pool(const tk_pool_params *params, const tk_dims *input_dims,
+                           const int8_t *input, const tk_dims *output_dims, int8_t *output);
 
-/* The fast form of the requantization (exposed for tests). */
+/* The short form of the requantization from TFLite's multiplier and shift (<= -1),
+ * without zero point (exposed for tests). */
 int32_t tk_fast_requantize(int32_t acc, int32_t multiplier, int32_t shift);
 
 #ifdef __cplusplus
