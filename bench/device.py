@@ -15,13 +15,25 @@ vectors, ``ram_bytes`` is .data + .bss (activations, scratch, firmware state; th
 is not included), ``mismatches`` counts output bytes that differ from the TFLite Micro
 interpreter's.
 
+With ``--kws-stream`` it also checks keyword spotting on the device: the DS-CNN of
+``tinykit.recipes.kws`` (trained on the bundled Speech Commands sample, or ``--kws-data``)
+with the C audio front end on the emulated board. ``feature_match`` and
+``max_feature_step`` compare the board's int8 input tensors with Python's on every test
+clip; then a stream of test keywords over noise is played to the streaming firmware
+(``tinykit.deploy.listen``) and to ``tinykit.streaming.detect`` with the same int8 model,
+and their detections are compared (same labels, times within one hop); instructions per
+second of audio (front end, model every ``--every`` hops) give the share of a 64 MHz
+Cortex-M4.
+
 JSON: ``{"models": [{"model", "kernels", "trained", "macs", "instructions_per_inference",
-"instructions_per_mac", "text_bytes", "ram_bytes", "mismatches", "inputs"}, ...]}``.
+"instructions_per_mac", "text_bytes", "ram_bytes", "mismatches", "inputs"}, ...],
+"kws_stream": {"feature_match", "max_feature_step", "host_detections",
+"device_detections", "same_detections", "frontend_instructions_per_second",
+"model_instructions_per_second", "realtime_fraction_64mhz", ...}}``.
 """
 import argparse
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -88,6 +100,45 @@ def measure(name, kernels, n_inputs, build_dir=None):
             "inputs": n_inputs}
 
 
+def kws_stream(data, every, epochs, clips, build_dir):
+    """The keyword spotter on the emulated board: features, stream, cost (see the top)."""
+    from tinykit import recipes, streaming
+    from tinykit.deploy import audio_frontend, listen
+    kws = recipes.kws(data, epochs=epochs, batch_size=16, verbose=False)
+    ds, clip_sets, _, settings = kws.prepared
+    x_test, y_test = clip_sets["test"]
+    model = kws.tflite
+    frontend = audio_frontend.run_emulated(x_test, settings, model, build_dir=build_dir)
+    match = audio_frontend.parity(frontend, x_test, settings, model)
+    keywords = [i for i, y in enumerate(y_test) if ds.labels[y] not in streaming.IGNORED]
+    audio, truth = streaming.make_stream(x_test[keywords[:clips]], y_test[keywords[:clips]],
+                                         ds.labels, noise=ds.noise, seed=0)
+    pcm = listen.as_int16(audio)
+    hop = settings.stride_samples / settings.sample_rate
+    host = streaming.detect(pcm / 32768.0, model, settings, ds.labels, stride=every * hop)
+    with listen.boot_listen(model, settings, build_dir=build_dir) as board:
+        heard = listen.listen(board.url, model, settings, ds.labels, pcm, every=every,
+                              timeout=60)
+    device = heard.detections
+    same = (len(device) == len(host) and all(
+        d.label == h.label and abs(d.time - h.time) <= hop + 1e-9 for d, h in zip(device, host)))
+    rate = heard.per_second()
+    return {"model": kws.name, "trained_on": str(ds.path), "epochs": epochs,
+            "int8_accuracy": kws.report.int8_accuracy, "test_clips": len(y_test),
+            "feature_match": match["feature_match"], "max_feature_step": match["max_feature_step"],
+            "stream_seconds": len(pcm) / settings.sample_rate, "keywords": len(truth),
+            "every_hops": every,
+            "host_detections": [[d.label, d.time] for d in host],
+            "device_detections": [[d.label, d.time] for d in device],
+            "same_detections": bool(same),
+            "host_scores": streaming.evaluate(host, truth, duration=len(pcm) / 16000),
+            "device_scores": streaming.evaluate(device, truth, duration=len(pcm) / 16000),
+            "frontend_instructions_per_second": rate["frontend"],
+            "model_instructions_per_second": rate["model"],
+            "realtime_fraction_64mhz": heard.realtime_fraction(64e6),
+            "corrupt_frames": heard.corrupt, "missing_frames": heard.missing}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", help="write the rows here")
@@ -95,6 +146,11 @@ def main(argv=None):
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--kernels", default="plain,dsp")
     ap.add_argument("--build-dir", default=None)
+    ap.add_argument("--kws-stream", action="store_true", help="also keyword spotting on the device")
+    ap.add_argument("--kws-data", default="speech_commands")
+    ap.add_argument("--kws-epochs", type=int, default=40)
+    ap.add_argument("--clips", type=int, default=20, help="keyword clips in the stream")
+    ap.add_argument("--every", type=int, default=10, help="hops between model runs")
     args = ap.parse_args(argv)
     rows = []
     head = (f"{'model':12} {'kernels':7} {'MACs':>9} {'instr/inference':>15} {'per MAC':>7} "
@@ -107,9 +163,23 @@ def main(argv=None):
             print(f"{r['model']:12} {r['kernels']:7} {r['macs']:9,} "
                   f"{r['instructions_per_inference']:15,} {r['instructions_per_mac']:7.2f} "
                   f"{r['text_bytes']:7,} {r['ram_bytes']:6,} {r['mismatches']:10}", flush=True)
+    result = {"models": rows}
+    if args.kws_stream:
+        k = kws_stream(args.kws_data, args.every, args.kws_epochs, args.clips, args.build_dir)
+        result["kws_stream"] = k
+        print(f"\nkeyword spotting on the device ({k['model']}, int8 "
+              f"{100 * k['int8_accuracy']:.1f}% on {k['test_clips']} test clips):")
+        print(f"  features: {100 * k['feature_match']:.2f}% of int8 inputs equal to Python's, "
+              f"max {k['max_feature_step']} step apart")
+        print(f"  stream {k['stream_seconds']:.1f} s, {k['keywords']} keywords, model every "
+              f"{k['every_hops']} hops: host {len(k['host_detections'])} detections, device "
+              f"{len(k['device_detections'])}, same: {k['same_detections']}")
+        print(f"  {k['frontend_instructions_per_second'] / 1e6:.2f} M (front end) + "
+              f"{k['model_instructions_per_second'] / 1e6:.2f} M (model) instructions per "
+              f"second of audio: {100 * k['realtime_fraction_64mhz']:.1f}% of 64 MHz")
     if args.json:
-        Path(args.json).write_text(json.dumps({"models": rows}, indent=2) + "\n")
-    return rows
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return result
 
 
 if __name__ == "__main__":
