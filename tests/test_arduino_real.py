@@ -1,0 +1,266 @@
+"""The generated sketches against the REAL Arduino libraries (``<root>/../shared/arduino``,
+see its README): the board file names libraries and headers that exist, and the sketches
+compile with host g++ against the real ArduinoCore-API, sensor and TFLM sources.
+
+Stand-ins (tests/arduino_stubs/) cover only what a host cannot have: Serial's
+hardware and the clock (host_core.cpp), the IMU's registers (host_lsm9ds1.cpp) and the
+PDM peripheral (host_pdm.cpp), each defining the real headers' declarations.
+
+The helpers here (``shared_arduino``, ``host_library``, ``build_sketch``) are used by
+test_nano33ble_sketches.py and test_gesture_pipeline.py too. The host libraries are
+compiled once into ``<root>/build/arduino-host/<digest>/`` (the digest covers the
+sources, their sizes and times, and the flags) and reused by later runs.
+"""
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STUBS = ROOT / "tests" / "arduino_stubs"
+
+# What arduino-cli defines for the Nano 33 BLE (mbed core): the framework macros the
+# libraries test (Chirale_TensorFlowLite's peripherals.h wants ARDUINO).
+# HOST: ArduinoCore-API's own switch for host builds (its unit tests use it).
+ARDUINO_DEFINES = ["-DARDUINO=10819", "-DARDUINO_ARCH_MBED", "-DARDUINO_ARDUINO_NANO33BLE",
+                   "-DHOST"]
+CXXFLAGS = ["-std=gnu++17", "-O2", *ARDUINO_DEFINES]
+CFLAGS = ["-std=gnu11", "-O2", *ARDUINO_DEFINES]
+
+
+def shared_arduino(root=ROOT) -> Path:
+    """The folder of real Arduino libraries beside the project, or skip (with the reason
+    printed by ``-ra``) when it is absent, as in a user's clone."""
+    shared = (Path(root) / ".." / "shared" / "arduino").resolve()
+    if not (shared / "Chirale_TensorFlowLite" / "library.properties").is_file():
+        pytest.skip(f"the real Arduino libraries are not at {shared} (a user's clone has no "
+                    "../shared/arduino): sketches not compiled against them")
+    return shared
+
+
+def _tools():
+    cxx, cc, ar = shutil.which("g++"), shutil.which("gcc"), shutil.which("ar")
+    if not (cxx and cc and ar):
+        pytest.skip("no host C/C++ compiler and archiver (g++, gcc, ar) to build sketches with")
+    return cxx, cc, ar
+
+
+def include_flags(shared) -> list:
+    """Include folders as arduino-cli gives them: the core (here: the host Arduino.h and
+    the real ArduinoCore-API), then each library's src/."""
+    return ["-I", str(STUBS), "-I", str(shared / "ArduinoCore-API"),
+            "-I", str(shared / "Arduino_LSM9DS1" / "src"),
+            "-I", str(shared / "ArduinoCore-mbed-PDM" / "libraries" / "PDM" / "src"),
+            "-I", str(shared / "Chirale_TensorFlowLite" / "src")]
+
+
+# Kernels of the ops tinykit's model builders emit (gesture CNN, DS-CNN, tiny_conv) and
+# common int8 neighbours; a model with another op needs its file added here.
+_KERNELS = {"conv", "depthwise_conv", "fully_connected", "pooling", "softmax", "reshape",
+            "add", "mul", "quantize", "dequantize", "reduce", "activations", "logistic",
+            "concatenation", "pad", "squeeze", "kernel_util", "micro_tensor_utils"}
+_NOT_NEEDED = {"all_ops_resolver", "test_helpers", "test_helper_custom_ops", "mock_micro_graph",
+               "fake_micro_context", "recording_micro_allocator",
+               "recording_single_arena_buffer_allocator"}
+
+
+def _library_sources(name, shared) -> list:
+    if name == "core":
+        api = shared / "ArduinoCore-API" / "api"
+        pdm = shared / "ArduinoCore-mbed-PDM" / "libraries" / "PDM" / "src"
+        return ([api / f for f in ("Print.cpp", "Stream.cpp", "String.cpp", "Common.cpp")]
+                + [pdm / "utility" / "PDMDoubleBuffer.cpp"]
+                + sorted(STUBS.glob("host_*.cpp")))
+    if name == "tflm":
+        src = shared / "Chirale_TensorFlowLite" / "src"
+        # TFLM's interpreter, allocator and planners, and the kernels of the ops
+        # tinykit's models use (the library carries CMSIS-NN's variants of CONV_2D,
+        # DEPTHWISE_CONV_2D, FULLY_CONNECTED, the pools, SOFTMAX, ADD and MUL, and no
+        # reference .cpp for them: on a host CMSIS-NN takes its portable C paths, no
+        # DSP); then CMSIS-NN itself. Not the audio microfrontend, test helpers or the
+        # all-ops resolver.
+        def wanted(p):
+            rel = p.relative_to(src).as_posix()
+            if "experimental/" in rel or p.stem in _NOT_NEEDED:
+                return False
+            if "/micro/kernels/" in rel:
+                return p.stem.removesuffix("_common") in _KERNELS
+            return True
+        cpp = [p for p in sorted((src / "tensorflow").rglob("*.cpp")) if wanted(p)]
+        return (cpp + sorted((src / "peripherals").glob("*.cpp"))
+                + sorted((src / "third_party" / "cmsis_nn" / "Source").rglob("*.c")))
+    raise ValueError(name)
+
+
+def host_library(name, root=ROOT) -> Path:
+    """``lib<name>.a`` built with host compilers from the real sources, cached.
+
+    ``core``: ArduinoCore-API's Print/Stream/String/Common, the PDM library's double
+    buffer and the host stand-ins. ``tflm``: Chirale_TensorFlowLite (TFLM + CMSIS-NN).
+    """
+    shared = shared_arduino(root)
+    cxx, cc, ar = _tools()
+    sources = _library_sources(name, shared)
+    digest = hashlib.sha256(repr((CXXFLAGS, CFLAGS, include_flags(shared))).encode())
+    for s in sources:
+        st = s.stat()
+        digest.update(f"{s}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    for h in sorted(STUBS.glob("*.h")):
+        digest.update(h.read_bytes())
+    folder = Path(root) / "build" / "arduino-host" / f"{name}-{digest.hexdigest()[:16]}"
+    lib = folder / f"lib{name}.a"
+    if lib.is_file():
+        return lib
+    # Objects are kept (by index and name) so that an interrupted build resumes.
+    objdir = folder.with_name(folder.name + ".obj")
+    objdir.mkdir(parents=True, exist_ok=True)
+    incs = include_flags(shared)
+
+    def compile_one(i_src):
+        i, src = i_src
+        obj = objdir / f"{i:04d}_{src.stem}.o"
+        if obj.is_file():
+            return str(obj)
+        tmp = obj.with_name(f".{obj.name}.{os.getpid()}")
+        if src.suffix == ".c":
+            cmd = [cc, *CFLAGS, "-w", *incs, "-c", str(src), "-o", str(tmp)]
+        else:
+            cmd = [cxx, *CXXFLAGS, "-w", *incs, "-c", str(src), "-o", str(tmp)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if done.returncode:
+            raise AssertionError(f"{' '.join(cmd)}\n{done.stderr[-4000:]}")
+        tmp.replace(obj)
+        return str(obj)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        objs = list(pool.map(compile_one, enumerate(sources)))
+    folder.mkdir(exist_ok=True)
+    tmp_lib = folder / f".{lib.name}.{os.getpid()}"
+    subprocess.run([ar, "rcs", str(tmp_lib), *objs], check=True, timeout=300)
+    tmp_lib.replace(lib)
+    return lib
+
+
+def build_sketch(sketch_dir, main, out, *, extra=(), tflm=False, root=ROOT) -> Path:
+    """Compile the sketch in ``sketch_dir`` as arduino-cli does (its .ino as C++ with
+    Arduino.h included first, its .c files as C, its .cc/.cpp files as C++), each its
+    own translation unit, against the real libraries, with ``main`` (a harness that
+    calls setup() and loop()) and the ``extra`` sources; returns the executable ``out``.
+
+    The sketch's own files build with -Wall -Werror; the libraries' headers are system
+    headers (-isystem), as their warnings are not the sketch's.
+    """
+    shared = shared_arduino(root)
+    cxx, cc, _ = _tools()
+    sketch_dir, out = Path(sketch_dir), Path(out)
+    libs = ([str(host_library("tflm", root))] if tflm else []) + [str(host_library("core", root))]
+    incs = [("-isystem" if flag == "-I" else flag) for flag in include_flags(shared)]
+    incs = ["-I", str(STUBS), *incs, "-I", str(sketch_dir)]
+    objs = []
+    sources = [p for p in sorted(Path(sketch_dir).iterdir())
+               if p.suffix in (".ino", ".c", ".cc", ".cpp")] + [Path(main)] + [Path(e) for e in extra]
+    for src in sources:
+        obj = out.parent / f"{out.name}_{src.name}.o"
+        if src.suffix == ".c":
+            cmd = [cc, *CFLAGS, "-Wall", "-Werror", *incs]
+        elif src.suffix == ".ino":
+            cmd = [cxx, *CXXFLAGS, "-Wall", "-Werror", *incs, "-x", "c++", "-include", "Arduino.h"]
+        else:
+            cmd = [cxx, *CXXFLAGS, "-Wall", "-Werror", *incs]
+        subprocess.run([*cmd, "-c", str(src), "-o", str(obj)], check=True, timeout=300)
+        objs.append(str(obj))
+    subprocess.run([cxx, *objs, *libs, "-lm", "-o", str(out)], check=True, timeout=300)
+    return out
+
+
+# ------------------------------------------------------------------ the board file
+
+
+def _library_properties(folder) -> dict:
+    props = {}
+    for line in (folder / "library.properties").read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, value = line.split("=", 1)
+            props[key.strip()] = value.strip()
+    return props
+
+
+def installed_libraries(shared) -> dict:
+    """name -> (folder, properties) of every library.properties under ``shared``."""
+    found = {}
+    for props_file in shared.rglob("library.properties"):
+        props = _library_properties(props_file.parent)
+        found[props["name"]] = (props_file.parent, props)
+    return found
+
+
+def check_board_libraries(board_toml, shared) -> list:
+    """Problems with the libraries a board file names (``libraries`` and
+    ``core_libraries``, each "name@version", and ``[library_headers]``), checked against
+    each library's library.properties: the name, the version and every header must
+    exist, and every library must say which headers the sketches include."""
+    board = tomllib.loads(Path(board_toml).read_text())
+    installed = installed_libraries(shared)
+    headers = dict(board.get("library_headers", {}))
+    problems = []
+    for spec in board.get("libraries", []) + board.get("core_libraries", []):
+        name, _, version = str(spec).partition("@")
+        if name not in installed:
+            problems.append(f"library {name!r} does not exist (known: {sorted(installed)})")
+            headers.pop(name, None)
+            continue
+        folder, props = installed[name]
+        if version != props.get("version"):
+            problems.append(f"{name}: version {version!r} in the board file, "
+                            f"{props.get('version')!r} in library.properties")
+        if not headers.get(name):
+            problems.append(f"{name}: no [library_headers] entry")
+        for header in headers.pop(name, []):
+            if not ((folder / "src" / header).is_file() or (folder / header).is_file()):
+                problems.append(f"{name}: header {header!r} does not exist in {folder}")
+    for name in headers:
+        problems.append(f"[library_headers] names {name!r}, which is not in libraries")
+    return problems
+
+
+def _board(root):
+    return tomllib.loads((root / "boards" / "nano33ble" / "board.toml").read_text())
+
+
+def test_board_file_names_libraries_versions_and_headers_that_exist(root):
+    shared = shared_arduino(root)
+    assert check_board_libraries(root / "boards" / "nano33ble" / "board.toml", shared) == []
+    assert set(_board(root)["library_headers"]) == {"Chirale_TensorFLowLite",
+                                                     "Arduino_LSM9DS1", "PDM"}
+
+
+def test_a_board_file_naming_a_missing_library_or_header_fails(root, tmp_path):
+    shared = shared_arduino(root)
+    text = (root / "boards" / "nano33ble" / "board.toml").read_text()
+    for old, new, expect in [
+            ('["Chirale_TensorFlowLite.h"]', '["TensorFlowLite.h"]', "header 'TensorFlowLite.h'"),
+            ('"Arduino_LSM9DS1@1.1.1"', '"Arduino_LSM9DS2@1.1.1"', "'Arduino_LSM9DS2' does not"),
+            ('"Chirale_TensorFLowLite@2.0.0"', '"Chirale_TensorFLowLite@1.15.0"',
+             "version '1.15.0'")]:
+        assert old in text
+        bad = tmp_path / "board.toml"
+        bad.write_text(text.replace(old, new))
+        problems = check_board_libraries(bad, shared)
+        assert problems and expect in problems[0], problems
+
+
+def test_sketches_include_only_headers_the_board_file_names(root):
+    shared_arduino(root)
+    headers = {h for hs in _board(root)["library_headers"].values() for h in hs}
+    folder = root / "boards" / "nano33ble"
+    for path in [folder / "gesture.ino.tmpl", *folder.glob("*/*.ino")]:
+        angled = set(re.findall(r"#include <([^>]+)>", path.read_text()))
+        assert angled and angled <= headers, (path.name, angled - headers)
