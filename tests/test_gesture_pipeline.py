@@ -163,33 +163,15 @@ def test_emulated_board_without_qemu_names_the_tool(trained, monkeypatch, tmp_pa
 
 
 def test_generated_sketch_runs_and_predicts_what_tflm_predicts(trained, root, tmp_path):
-    """The generated Arduino sketch, compiled for the host against stand-ins for the
-    Arduino and TFLM APIs (the interpreter stand-in runs tinykit's plain-C kernels),
-    fed the raw test gestures through its IMU trigger: it must print the labels TFLM
-    predicts, so its scaling and quantization constants match training."""
-    import shutil
+    """The generated Arduino sketch, compiled for the host against the real libraries
+    (ArduinoCore-API, Arduino_LSM9DS1's header, Chirale_TensorFlowLite: the real TFLM,
+    see test_arduino_real.py), fed the raw test gestures through its IMU trigger: it
+    must print the labels TFLM's Python interpreter predicts, so its include, its use of
+    the TFLM API and its scaling and quantization constants are right."""
     import subprocess
-    from tinykit.deploy.cmodel import RUNTIME_DIR, generate_c_model
-    cxx, cc = shutil.which("g++"), shutil.which("gcc")
-    if not (cxx and cc):
-        pytest.skip("no host C/C++ compiler to build the sketch with")
-    header, source, _ = generate_c_model(trained.tflite)
-    (tmp_path / "tk_model.h").write_text(header)
-    (tmp_path / "tk_model.c").write_text(source)
-    objs = []
-    for src in (tmp_path / "tk_model.c", RUNTIME_DIR / "tk_kernels.c", RUNTIME_DIR / "tk_fast.c"):
-        obj = tmp_path / (src.stem + ".o")
-        subprocess.run([cc, "-c", "-O1", "-I", str(RUNTIME_DIR), "-I", str(tmp_path), str(src),
-                        "-o", str(obj)], check=True)
-        objs.append(str(obj))
-    exe = tmp_path / "sketch"
-    stubs = root / "tests" / "arduino_stubs"
-    subprocess.run([cxx, "-std=c++17", "-Wall", "-I", str(stubs), "-I", str(tmp_path),
-                    "-I", str(RUNTIME_DIR),
-                    "-I", str(trained.project.path), '-DSKETCH="gesture_nano33ble.ino"',
-                    str(stubs / "imu_main.cpp"),
-                    str(trained.project.path / "model_data.cc"), *objs, "-lm", "-o", str(exe)],
-                   check=True)
+    from test_arduino_real import STUBS, build_sketch
+    exe = build_sketch(trained.project.path, STUBS / "imu_main.cpp", tmp_path / "sketch",
+                       tflm=True, root=root)
     # Each raw test gesture preceded by a quiet row and a trigger row, as a wand would.
     quiet = np.array([[0.0, 0.0, 1.0, 0.0, 0.0, 0.0]], np.float32)
     trigger = np.array([[2.0, 1.0, 0.5, 0.0, 0.0, 0.0]], np.float32)
@@ -198,7 +180,13 @@ def test_generated_sketch_runs_and_predicts_what_tflm_predicts(trained, root, tm
     n = len(trained.dataset.x_test)
     out = subprocess.run([str(exe), str(tmp_path / "imu.bin"), str(n)], capture_output=True,
                          text=True, check=True).stdout.splitlines()
-    assert out[0] == "Ready: make a gesture."
-    printed = [line.split()[0] for line in out[1:]]
-    expected = [trained.dataset.labels[k] for k in trained.report.predictions]
-    assert printed == expected
+    # The arena the real TFLM used on this 64-bit host, within the one the generator wrote.
+    used, size = map(int, re.fullmatch(r"Tensor arena: (\d+) of (\d+) bytes used\.",
+                                       out[0]).groups())
+    assert 0 < used <= size and size == int(re.search(r"kTensorArenaSize = (\d+);",
+                                                      trained.project.main_file.read_text())[1])
+    assert out[1] == "Ready: make a gesture."
+    printed = [line.split()[0] for line in out[2:]]
+    tflm = trained.tflite.run(trained.x_test, on="tflm")
+    expected = [trained.dataset.labels[k] for k in np.argmax(tflm, axis=1)]
+    assert len(printed) == n and printed == expected

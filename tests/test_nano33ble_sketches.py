@@ -1,58 +1,22 @@
 """The Nano 33 BLE Sense capture sketches, compiled with the host C++ compiler against
-small stand-ins for the Arduino APIs (tests/arduino_stubs/), fed with known sensor data;
-what they write on the serial port is read back with tinykit's own decoders."""
-import shutil
+the real Arduino libraries (ArduinoCore-API, Arduino_LSM9DS1, the mbed PDM library, from
+``../shared/arduino``; see test_arduino_real.py) with host stand-ins only for the
+sensors' hardware, fed with known sensor data; what they write on the serial port is
+read back with tinykit's own decoders."""
 import subprocess
 
 import numpy as np
-import pytest
 
+from test_arduino_real import STUBS, build_sketch
 from tinykit.capture.frames import TYPE_AUDIO, TYPE_INFO, FrameDecoder
 from tinykit.datasets import read_imu_csv
 
-HARNESS = {
-    "capture_audio": r"""
-#include "capture_audio.ino"
-#include <vector>
-int main(int argc, char** argv) {
-  FILE* f = fopen(argv[1], "rb");
-  std::vector<int16_t> pcm(1 << 20);
-  size_t n = fread(pcm.data(), 2, pcm.size(), f);
-  setup();
-  for (size_t i = 0; i + 128 <= n; i += 128) {  // the microphone delivers 128 samples
-    PDM.pending = pcm.data() + i;
-    PDM.pending_bytes = 256;
-    PDM.callback();
-    loop();
-  }
-  return 0;
-}
-""",
-}
+HARNESS = {"capture_imu": "imu_main.cpp", "capture_audio": "pdm_main.cpp"}
 
 
 def build(name, root, tmp_path):
-    cxx = shutil.which("g++") or shutil.which("c++")
-    if cxx is None:
-        pytest.skip("no host C++ compiler (g++) to build the sketch with")
-    stubs = root / "tests" / "arduino_stubs"
-    if name in HARNESS:
-        (tmp_path / "main.cpp").write_text(HARNESS[name])
-        main, define = tmp_path / "main.cpp", []
-    else:
-        main, define = stubs / "imu_main.cpp", [f'-DSKETCH="{name}.ino"']
-    exe = tmp_path / name
-    sketch = root / "boards" / "nano33ble" / name
-    c_files = sorted(str(p) for p in sketch.glob("*.c"))   # compiled as C, as Arduino does
-    objs = []
-    for c_file in c_files:
-        objs.append(str(tmp_path / (c_file.rsplit("/", 1)[-1] + ".o")))
-        subprocess.run(["gcc", "-std=c99", "-Wall", "-Werror", "-c", c_file, "-o", objs[-1]],
-                       check=True, timeout=120)
-    subprocess.run([cxx, "-std=c++17", "-Wall", "-Werror", "-I", str(stubs), *define,
-                    "-I", str(sketch), "-include", "cstdlib",
-                    str(main), *objs, "-o", str(exe)], check=True, timeout=300)
-    return exe
+    return build_sketch(root / "boards" / "nano33ble" / name, STUBS / HARNESS[name],
+                        tmp_path / name, root=root)
 
 
 def test_imu_sketch_prints_what_the_imu_capture_loader_reads(root, tmp_path):

@@ -1,0 +1,41 @@
+// Host definitions of what Arduino.h (stand-in) declares for the board: Serial on
+// stdin/stdout, the clock from the host's monotonic clock.
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "Arduino.h"
+#include "Wire.h"
+
+HostSerial Serial;
+TwoWire Wire;
+
+void HostSerial::begin(unsigned long) {}
+void HostSerial::begin(unsigned long, uint16_t) {}
+void HostSerial::end() {}
+int HostSerial::available() { return 0; }
+int HostSerial::peek() { return -1; }
+int HostSerial::read() { return -1; }
+void HostSerial::flush() { fflush(stdout); }
+size_t HostSerial::write(uint8_t c) { return fwrite(&c, 1, 1, stdout); }
+size_t HostSerial::write(const uint8_t* buffer, size_t size) {
+  return fwrite(buffer, 1, size, stdout);
+}
+HostSerial::operator bool() { return true; }
+
+namespace {
+const auto kStart = std::chrono::steady_clock::now();
+}
+
+extern "C" unsigned long micros(void) {
+  return static_cast<unsigned long>(std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - kStart).count());
+}
+extern "C" unsigned long millis(void) { return micros() / 1000; }
+extern "C" void delay(unsigned long ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+extern "C" void delayMicroseconds(unsigned int us) {
+  std::this_thread::sleep_for(std::chrono::microseconds(us));
+}
+extern "C" void yield(void) {}

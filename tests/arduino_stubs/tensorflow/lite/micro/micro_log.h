@@ -1,1 +1,0 @@
-// Host stand-in for TFLM logging (unused by the sketches).

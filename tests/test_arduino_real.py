@@ -1,0 +1,383 @@
+"""The generated sketches against the REAL Arduino libraries (``<root>/../shared/arduino``,
+see its README): the board file names libraries and headers that exist, and the sketches
+compile with host g++ against the real ArduinoCore-API, sensor and TFLM sources.
+
+Stand-ins (tests/arduino_stubs/) cover only what a host cannot have: Serial's
+hardware and the clock (host_core.cpp), the IMU's registers (host_lsm9ds1.cpp) and the
+PDM peripheral (host_pdm.cpp), each defining the real headers' declarations.
+
+The helpers here (``shared_arduino``, ``host_library``, ``build_sketch``) are used by
+test_nano33ble_sketches.py and test_gesture_pipeline.py too. The host libraries are
+compiled once into ``<root>/build/arduino-host/<digest>/`` (the digest covers the
+sources, their sizes and times, and the flags) and reused by later runs: cold, the
+TFLM library took 348 s here (two compilers on a busy 2-core machine), the Cortex-M4
+one (``make -j2 library``, for the slow test) 284 s; warm, a sketch builds in seconds.
+"""
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STUBS = ROOT / "tests" / "arduino_stubs"
+
+# What arduino-cli defines for the Nano 33 BLE (mbed core): the framework macros the
+# libraries test (Chirale_TensorFlowLite's peripherals.h wants ARDUINO).
+# HOST: ArduinoCore-API's own switch for host builds (its unit tests use it).
+ARDUINO_DEFINES = ["-DARDUINO=10819", "-DARDUINO_ARCH_MBED", "-DARDUINO_ARDUINO_NANO33BLE",
+                   "-DHOST"]
+CXXFLAGS = ["-std=gnu++17", "-O2", *ARDUINO_DEFINES]
+CFLAGS = ["-std=gnu11", "-O2", *ARDUINO_DEFINES]
+
+
+def shared_arduino(root=ROOT) -> Path:
+    """The folder of real Arduino libraries beside the project, or skip (with the reason
+    printed by ``-ra``) when it is absent, as in a user's clone."""
+    shared = (Path(root) / ".." / "shared" / "arduino").resolve()
+    if not (shared / "Chirale_TensorFlowLite" / "library.properties").is_file():
+        pytest.skip(f"the real Arduino libraries are not at {shared} (a user's clone has no "
+                    "../shared/arduino): sketches not compiled against them")
+    return shared
+
+
+def _tools():
+    cxx, cc, ar = shutil.which("g++"), shutil.which("gcc"), shutil.which("ar")
+    if not (cxx and cc and ar):
+        pytest.skip("no host C/C++ compiler and archiver (g++, gcc, ar) to build sketches with")
+    return cxx, cc, ar
+
+
+def include_flags(shared) -> list:
+    """Include folders as arduino-cli gives them: the core (here: the host Arduino.h and
+    the real ArduinoCore-API), then each library's src/."""
+    return ["-I", str(STUBS), "-I", str(shared / "ArduinoCore-API"),
+            "-I", str(shared / "Arduino_LSM9DS1" / "src"),
+            "-I", str(shared / "ArduinoCore-mbed-PDM" / "libraries" / "PDM" / "src"),
+            "-I", str(shared / "Chirale_TensorFlowLite" / "src")]
+
+
+# Kernels of the ops tinykit's model builders emit (gesture CNN, DS-CNN, tiny_conv) and
+# common int8 neighbours; a model with another op needs its file added here.
+_KERNELS = {"conv", "depthwise_conv", "fully_connected", "pooling", "softmax", "reshape",
+            "add", "mul", "quantize", "dequantize", "reduce", "activations", "logistic",
+            "concatenation", "pad", "squeeze", "kernel_util", "micro_tensor_utils"}
+_NOT_NEEDED = {"all_ops_resolver", "test_helpers", "test_helper_custom_ops", "mock_micro_graph",
+               "fake_micro_context", "recording_micro_allocator",
+               "recording_single_arena_buffer_allocator"}
+
+
+def _library_sources(name, shared) -> list:
+    if name == "core":
+        api = shared / "ArduinoCore-API" / "api"
+        pdm = shared / "ArduinoCore-mbed-PDM" / "libraries" / "PDM" / "src"
+        return ([api / f for f in ("Print.cpp", "Stream.cpp", "String.cpp", "Common.cpp")]
+                + [pdm / "utility" / "PDMDoubleBuffer.cpp"]
+                + sorted(STUBS.glob("host_*.cpp")))
+    if name == "tflm":
+        src = shared / "Chirale_TensorFlowLite" / "src"
+        # TFLM's interpreter, allocator and planners, and the kernels of the ops
+        # tinykit's models use (the library carries CMSIS-NN's variants of CONV_2D,
+        # DEPTHWISE_CONV_2D, FULLY_CONNECTED, the pools, SOFTMAX, ADD and MUL, and no
+        # reference .cpp for them: on a host CMSIS-NN takes its portable C paths, no
+        # DSP); then CMSIS-NN itself. Not the audio microfrontend, test helpers or the
+        # all-ops resolver.
+        def wanted(p):
+            rel = p.relative_to(src).as_posix()
+            if "experimental/" in rel or p.stem in _NOT_NEEDED:
+                return False
+            if "/micro/kernels/" in rel:
+                return p.stem.removesuffix("_common") in _KERNELS
+            return True
+        cpp = [p for p in sorted((src / "tensorflow").rglob("*.cpp")) if wanted(p)]
+        return (cpp + sorted((src / "peripherals").glob("*.cpp"))
+                + sorted((src / "third_party" / "cmsis_nn" / "Source").rglob("*.c")))
+    raise ValueError(name)
+
+
+def host_library(name, root=ROOT) -> Path:
+    """``lib<name>.a`` built with host compilers from the real sources, cached.
+
+    ``core``: ArduinoCore-API's Print/Stream/String/Common, the PDM library's double
+    buffer and the host stand-ins. ``tflm``: Chirale_TensorFlowLite (TFLM + CMSIS-NN).
+    """
+    shared = shared_arduino(root)
+    cxx, cc, ar = _tools()
+    sources = _library_sources(name, shared)
+    digest = hashlib.sha256(repr((CXXFLAGS, CFLAGS, include_flags(shared))).encode())
+    for s in sources:
+        st = s.stat()
+        digest.update(f"{s}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    for h in sorted(STUBS.glob("*.h")):
+        digest.update(h.read_bytes())
+    folder = Path(root) / "build" / "arduino-host" / f"{name}-{digest.hexdigest()[:16]}"
+    lib = folder / f"lib{name}.a"
+    if lib.is_file():
+        return lib
+    # Objects are kept (by index and name) so that an interrupted build resumes.
+    objdir = folder.with_name(folder.name + ".obj")
+    objdir.mkdir(parents=True, exist_ok=True)
+    incs = include_flags(shared)
+
+    def compile_one(i_src):
+        i, src = i_src
+        obj = objdir / f"{i:04d}_{src.stem}.o"
+        if obj.is_file():
+            return str(obj)
+        tmp = obj.with_name(f".{obj.name}.{os.getpid()}")
+        if src.suffix == ".c":
+            cmd = [cc, *CFLAGS, "-w", *incs, "-c", str(src), "-o", str(tmp)]
+        else:
+            cmd = [cxx, *CXXFLAGS, "-w", *incs, "-c", str(src), "-o", str(tmp)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if done.returncode:
+            raise AssertionError(f"{' '.join(cmd)}\n{done.stderr[-4000:]}")
+        tmp.replace(obj)
+        return str(obj)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        objs = list(pool.map(compile_one, enumerate(sources)))
+    folder.mkdir(exist_ok=True)
+    tmp_lib = folder / f".{lib.name}.{os.getpid()}"
+    subprocess.run([ar, "rcs", str(tmp_lib), *objs], check=True, timeout=300)
+    tmp_lib.replace(lib)
+    return lib
+
+
+def build_sketch(sketch_dir, main, out, *, extra=(), tflm=False, root=ROOT) -> Path:
+    """Compile the sketch in ``sketch_dir`` as arduino-cli does (its .ino as C++ with
+    Arduino.h included first, its .c files as C, its .cc/.cpp files as C++), each its
+    own translation unit, against the real libraries, with ``main`` (a harness that
+    calls setup() and loop()) and the ``extra`` sources; returns the executable ``out``.
+
+    The sketch's own files build with -Wall -Werror; the libraries' headers are system
+    headers (-isystem), as their warnings are not the sketch's.
+    """
+    shared = shared_arduino(root)
+    cxx, cc, _ = _tools()
+    sketch_dir, out = Path(sketch_dir), Path(out)
+    libs = ([str(host_library("tflm", root))] if tflm else []) + [str(host_library("core", root))]
+    incs = [("-isystem" if flag == "-I" else flag) for flag in include_flags(shared)]
+    incs = ["-I", str(STUBS), *incs, "-I", str(sketch_dir)]
+    objs = []
+    sources = [p for p in sorted(Path(sketch_dir).iterdir())
+               if p.suffix in (".ino", ".c", ".cc", ".cpp")] + [Path(main)] + [Path(e) for e in extra]
+    for src in sources:
+        obj = out.parent / f"{out.name}_{src.name}.o"
+        if src.suffix == ".c":
+            cmd = [cc, *CFLAGS, "-Wall", "-Werror", *incs]
+        elif src.suffix == ".ino":
+            cmd = [cxx, *CXXFLAGS, "-Wall", "-Werror", *incs, "-x", "c++", "-include", "Arduino.h"]
+        else:
+            cmd = [cxx, *CXXFLAGS, "-Wall", "-Werror", *incs]
+        subprocess.run([*cmd, "-c", str(src), "-o", str(obj)], check=True, timeout=300)
+        objs.append(str(obj))
+    subprocess.run([cxx, *objs, *libs, "-lm", "-o", str(out)], check=True, timeout=300)
+    return out
+
+
+# ------------------------------------------------------------------ the board file
+
+
+def _library_properties(folder) -> dict:
+    props = {}
+    for line in (folder / "library.properties").read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, value = line.split("=", 1)
+            props[key.strip()] = value.strip()
+    return props
+
+
+def installed_libraries(shared) -> dict:
+    """name -> (folder, properties) of every library.properties under ``shared``."""
+    found = {}
+    for props_file in shared.rglob("library.properties"):
+        props = _library_properties(props_file.parent)
+        found[props["name"]] = (props_file.parent, props)
+    return found
+
+
+def check_board_libraries(board_toml, shared) -> list:
+    """Problems with the libraries a board file names (``libraries`` and
+    ``core_libraries``, each "name@version", and ``[library_headers]``), checked against
+    each library's library.properties: the name, the version and every header must
+    exist, and every library must say which headers the sketches include."""
+    board = tomllib.loads(Path(board_toml).read_text())
+    installed = installed_libraries(shared)
+    headers = dict(board.get("library_headers", {}))
+    problems = []
+    for spec in board.get("libraries", []) + board.get("core_libraries", []):
+        name, _, version = str(spec).partition("@")
+        if name not in installed:
+            problems.append(f"library {name!r} does not exist (known: {sorted(installed)})")
+            headers.pop(name, None)
+            continue
+        folder, props = installed[name]
+        if version != props.get("version"):
+            problems.append(f"{name}: version {version!r} in the board file, "
+                            f"{props.get('version')!r} in library.properties")
+        if not headers.get(name):
+            problems.append(f"{name}: no [library_headers] entry")
+        for header in headers.pop(name, []):
+            if not ((folder / "src" / header).is_file() or (folder / header).is_file()):
+                problems.append(f"{name}: header {header!r} does not exist in {folder}")
+    for name in headers:
+        problems.append(f"[library_headers] names {name!r}, which is not in libraries")
+    return problems
+
+
+def _board(root):
+    return tomllib.loads((root / "boards" / "nano33ble" / "board.toml").read_text())
+
+
+def test_board_file_names_libraries_versions_and_headers_that_exist(root):
+    shared = shared_arduino(root)
+    assert check_board_libraries(root / "boards" / "nano33ble" / "board.toml", shared) == []
+    assert set(_board(root)["library_headers"]) == {"Chirale_TensorFLowLite",
+                                                     "Arduino_LSM9DS1", "PDM"}
+
+
+def test_a_board_file_naming_a_missing_library_or_header_fails(root, tmp_path):
+    shared = shared_arduino(root)
+    text = (root / "boards" / "nano33ble" / "board.toml").read_text()
+    for old, new, expect in [
+            ('["Chirale_TensorFlowLite.h"]', '["TensorFlowLite.h"]', "header 'TensorFlowLite.h'"),
+            ('"Arduino_LSM9DS1@1.1.1"', '"Arduino_LSM9DS2@1.1.1"', "'Arduino_LSM9DS2' does not"),
+            ('"Chirale_TensorFLowLite@2.0.0"', '"Chirale_TensorFLowLite@1.15.0"',
+             "version '1.15.0'")]:
+        assert old in text
+        bad = tmp_path / "board.toml"
+        bad.write_text(text.replace(old, new))
+        problems = check_board_libraries(bad, shared)
+        assert problems and expect in problems[0], problems
+
+
+def test_sketches_include_only_headers_the_board_file_names(root):
+    shared_arduino(root)
+    headers = {h for hs in _board(root)["library_headers"].values() for h in hs}
+    folder = root / "boards" / "nano33ble"
+    for path in [folder / "gesture.ino.tmpl", *folder.glob("*/*.ino")]:
+        angled = set(re.findall(r"#include <([^>]+)>", path.read_text()))
+        assert angled and angled <= headers, (path.name, angled - headers)
+
+
+# ------------------------------------------- the real TFLM on the emulated Cortex-M4
+
+
+def arm_tflm_library(shared, root=ROOT) -> Path:
+    """Where the tflm firmware's Makefile keeps TFLM compiled for the Cortex-M4: a
+    cache folder named after the library's sources and the Makefile (flags), so TFLM
+    is compiled once (minutes) and reused by every later build."""
+    makefile = Path(root) / "boards" / "mps2-an386" / "tflm" / "Makefile"
+    # The Makefile's compile flags and library rules (not its link line).
+    digest = hashlib.sha256("\n".join(
+        line for line in makefile.read_text().splitlines()
+        if re.search(r"FLAGS|DEFS|INCS|TFLM", line) and "LDFLAGS" not in line
+        and not line.startswith("#")).encode())
+    for s in _library_sources("tflm", shared):
+        st = s.stat()
+        digest.update(f"{s}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return Path(root) / "build" / "arduino-cm4" / digest.hexdigest()[:16] / "libtflm.a"
+
+
+def prebuild_arm_tflm(shared, root=ROOT) -> Path:
+    """Compile TFLM for the Cortex-M4 into its cache (``make ... library``, -j2), ahead
+    of ``emulated.build``, whose make has a 10-minute deadline a cold TFLM build on a
+    busy machine can pass. Returns the library."""
+    from tinykit._resources import runtime_dir
+    from tinykit.deploy import emulated
+    lib = arm_tflm_library(shared, root)
+    if lib.is_file():
+        return lib
+    makefile = Path(root) / "boards" / "mps2-an386" / "tflm" / "Makefile"
+    with tempfile.TemporaryDirectory() as tmp:
+        gen = Path(tmp) / "gen"
+        gen.mkdir()
+        (gen / "tflm.mk").write_text(tflm_mk(shared, root))
+        cpu = " ".join(emulated.emulated_board().cpu_flags)
+        subprocess.run(["make", "-j2", "-f", str(makefile), "library", f"GEN={gen}",
+                        f"BUILD={tmp}", f"CPU={cpu}", f"RUNTIME={runtime_dir()}"],
+                       check=True, timeout=3600, capture_output=True)
+    return lib
+
+
+def tflm_mk(shared, root=ROOT) -> str:
+    """tflm.mk: the make variables of the tflm firmware (where the real libraries are)."""
+    src = shared / "Chirale_TensorFlowLite" / "src"
+    return "\n".join([
+        "# Generated by tests/test_arduino_real.py: where the real libraries are.",
+        f"TFLM_SRC := {src}",
+        "TFLM_SOURCES := " + " ".join(str(p) for p in _library_sources("tflm", shared)),
+        f"TFLM_LIB := {arm_tflm_library(shared, root)}",
+        f"ARDUINO_API := {shared / 'ArduinoCore-API'}",
+        f"SENSOR_INC := {shared / 'Arduino_LSM9DS1' / 'src'}", ""])
+
+
+def tflm_firmware_sources(project, rows, loops, shared, root=ROOT) -> dict:
+    """The generated files of the tflm firmware (boards/mps2-an386/tflm/): the
+    project's sketch and model, the IMU rows it replays and tflm.mk (the library's
+    sources for the Makefile)."""
+    from tinykit.deploy import codegen
+    files = {p.name: p.read_text() for p in sorted(Path(project.path).iterdir())
+             if p.suffix in (".ino", ".cc", ".h")}
+    values = ", ".join(codegen.c_float(float(v)) for v in rows.reshape(-1))
+    files["tflm_imu.c"] = (codegen.banner("tests/test_arduino_real.py", "IMU rows")
+                           + "#include <stdint.h>\n"
+                           f"const float tk_imu_rows[] = {{{values}}};\n"
+                           f"const int32_t tk_imu_row_count = {len(rows)};\n"
+                           f"const int32_t tk_imu_loops = {loops};\n")
+    files["tflm.mk"] = tflm_mk(shared, root)
+    return files
+
+
+@pytest.fixture(scope="module")
+def gesture(tmp_path_factory):
+    """The gesture recipe (fast mode: the labels need not be good, only TFLM's)."""
+    from tinykit import recipes
+    return recipes.gesture("magic_wand", seed=0, out=tmp_path_factory.mktemp("gesture"),
+                           verbose=False)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_real_tflm_on_the_emulated_board_prints_the_tflm_interpreters_labels(gesture, root):
+    """The generated sketch with the real TFLM + CMSIS-NN (DSP paths) cross-compiled
+    for the Cortex-M4 (QEMU mps2-an386), setup()/loop() driven by a small main, the raw
+    test gestures replayed through its IMU trigger: it prints, for every bundled test
+    gesture, the label the TFLM Python interpreter predicts, and AllocateTensors()
+    succeeds with the arena the generator wrote."""
+    from tinykit.deploy import emulated
+    shared = shared_arduino(root)
+    for tool in ("arm-none-eabi-gcc", "arm-none-eabi-g++", "qemu-system-arm"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (sh boards/install-tools.sh)")
+    quiet = [[0.0, 0.0, 1.0, 0.0, 0.0, 0.0]]
+    trigger = [[2.0, 1.0, 0.5, 0.0, 0.0, 0.0]]
+    raw = gesture.dataset.x_test
+    rows = np.vstack([np.vstack([quiet, trigger, g]) for g in raw]).astype(np.float32)
+    prebuild_arm_tflm(shared, root)
+    files = tflm_firmware_sources(gesture.project, rows, len(raw), shared, root)
+    elf = emulated.build("tflm", files)
+    with emulated.boot(elf) as board:
+        lines = board.read_until("done", timeout=600)
+    lines = [s for s in lines if s.strip()]
+    arena = re.fullmatch(r"Tensor arena: (\d+) of (\d+) bytes used\.", lines[0])
+    assert arena, lines[:3]
+    used, size = int(arena[1]), int(arena[2])
+    print(f"\ntensor arena: real TFLM on the Cortex-M4 used {used} bytes of the {size} "
+          f"the generator wrote; TFLM's Python interpreter measured "
+          f"{gesture.tflite.arena_bytes} bytes")
+    assert 0 < used <= size
+    assert lines[1] == "Ready: make a gesture." and lines[-1] == "done"
+    printed = [s.split()[0] for s in lines[2:-1]]
+    tflm = gesture.tflite.run(gesture.x_test, on="tflm")
+    expected = [gesture.dataset.labels[k] for k in np.argmax(tflm, axis=1)]
+    print("labels printed:", {k: printed.count(k) for k in sorted(set(printed))})
+    assert len(printed) == len(raw) and printed == expected
