@@ -151,19 +151,19 @@ def host_library(name, root=ROOT) -> Path:
     return lib
 
 
-def build_sketch(sketch_dir, main, out, *, extra=(), tflm=False, root=ROOT) -> Path:
+def build_sketch(sketch_dir, main, out, *, extra=(), tflm=False, link=True, root=ROOT):
     """Compile the sketch in ``sketch_dir`` as arduino-cli does (its .ino as C++ with
     Arduino.h included first, its .c files as C, its .cc/.cpp files as C++), each its
     own translation unit, against the real libraries, with ``main`` (a harness that
     calls setup() and loop()) and the ``extra`` sources; returns the executable ``out``.
 
     The sketch's own files build with -Wall -Werror; the libraries' headers are system
-    headers (-isystem), as their warnings are not the sketch's.
+    headers (-isystem), as their warnings are not the sketch's. ``link=False`` stops
+    after compiling (no library is built) and returns the object files.
     """
     shared = shared_arduino(root)
     cxx, cc, _ = _tools()
     sketch_dir, out = Path(sketch_dir), Path(out)
-    libs = ([str(host_library("tflm", root))] if tflm else []) + [str(host_library("core", root))]
     incs = [("-isystem" if flag == "-I" else flag) for flag in include_flags(shared)]
     incs = ["-I", str(STUBS), *incs, "-I", str(sketch_dir)]
     objs = []
@@ -179,6 +179,9 @@ def build_sketch(sketch_dir, main, out, *, extra=(), tflm=False, root=ROOT) -> P
             cmd = [cxx, *CXXFLAGS, "-Wall", "-Werror", *incs]
         subprocess.run([*cmd, "-c", str(src), "-o", str(obj)], check=True, timeout=300)
         objs.append(str(obj))
+    if not link:
+        return objs
+    libs = ([str(host_library("tflm", root))] if tflm else []) + [str(host_library("core", root))]
     subprocess.run([cxx, *objs, *libs, "-lm", "-o", str(out)], check=True, timeout=300)
     return out
 

@@ -162,6 +162,17 @@ def test_emulated_board_without_qemu_names_the_tool(trained, monkeypatch, tmp_pa
         emulated.run(trained.tflite, trained.x_test[:1], build_dir=tmp_path)
 
 
+def test_generated_sketch_compiles_against_the_real_libraries(trained, root, tmp_path):
+    """The generated sketch and the harness compile (-Wall -Werror) against the real
+    ArduinoCore-API, Arduino_LSM9DS1 and Chirale_TensorFlowLite headers: a wrong include
+    or any drift from their API is an error here (running it needs TFLM built: slow)."""
+    from test_arduino_real import STUBS, build_sketch
+    objs = build_sketch(trained.project.path, STUBS / "imu_main.cpp", tmp_path / "sketch",
+                        link=False, root=root)
+    assert any(o.endswith(".ino.o") for o in objs)
+
+
+@pytest.mark.slow    # builds the real TFLM for the host once (minutes when the cache is cold)
 def test_generated_sketch_runs_and_predicts_what_tflm_predicts(trained, root, tmp_path):
     """The generated Arduino sketch, compiled for the host against the real libraries
     (ArduinoCore-API, Arduino_LSM9DS1's header, Chirale_TensorFlowLite: the real TFLM,
