@@ -1,7 +1,6 @@
 /* tk_cycles: CMSDK APB timer 0 as a 64-bit tick count (see tk_cycles.h). */
+#include "firmware_config.h"   /* first: TK_ICOUNT_SHIFT decides what tk_cycles.h declares */
 #include "tk_cycles.h"
-
-#include "firmware_config.h"
 
 #ifndef TK_TIMER0_BASE
 #define TK_TIMER0_BASE 0x40000000u   /* CMSDK APB timer 0 of the MPS2 images */
@@ -44,6 +43,16 @@ uint64_t tk_cycles_overhead(void)
     const uint64_t t0 = tk_cycles_now();
     const uint64_t t1 = tk_cycles_now();
     return t1 - t0;
+}
+
+uint64_t tk_cycles_since(uint64_t t0, uint64_t overhead)
+{
+    const uint64_t ticks = tk_cycles_now() - t0;
+#ifdef TK_ICOUNT_SHIFT
+    return tk_cycles_measured(ticks, overhead);
+#else
+    return ticks > overhead ? ticks - overhead : 0u;
+#endif
 }
 
 #ifdef TK_ICOUNT_SHIFT

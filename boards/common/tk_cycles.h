@@ -43,6 +43,10 @@ uint64_t tk_cycles_now(void);
  * measurement to count only the code between the calls. */
 uint64_t tk_cycles_overhead(void);
 
+/* What the code since the reading t0 = tk_cycles_now() took, less the readings' own
+ * `overhead`: instructions when TK_ICOUNT_SHIFT is set (QEMU -icount), else ticks. */
+uint64_t tk_cycles_since(uint64_t t0, uint64_t overhead);
+
 #ifdef TK_ICOUNT_SHIFT
 /* Instructions executed in `ticks` under QEMU -icount shift=TK_ICOUNT_SHIFT. */
 uint64_t tk_cycles_instructions(uint64_t ticks);

@@ -39,11 +39,21 @@ size_t tk_cobs_encode(const uint8_t *in, size_t n, uint8_t *out)
     return o;
 }
 
-static void put_le(uint8_t *p, uint32_t v, int bytes)
+uint8_t *tk_put_le(uint8_t *p, uint64_t v, int bytes)
 {
     for (int i = 0; i < bytes; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
+        *p++ = (uint8_t)(v >> (8 * i));
     }
+    return p;
+}
+
+uint64_t tk_get_le(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--) {
+        v = (v << 8) | p[i];
+    }
+    return v;
 }
 
 size_t tk_frame_pack(uint8_t type, uint32_t seq, const void *payload, uint16_t n, uint8_t *raw)
@@ -51,12 +61,12 @@ size_t tk_frame_pack(uint8_t type, uint32_t seq, const void *payload, uint16_t n
     const uint8_t *p = (const uint8_t *)payload;
     raw[0] = type;
     raw[1] = TK_FRAME_VERSION;
-    put_le(raw + 2, n, 2);
-    put_le(raw + 4, seq, 4);
+    tk_put_le(raw + 2, n, 2);
+    tk_put_le(raw + 4, seq, 4);
     for (uint16_t i = 0; i < n; i++) {
         raw[8 + i] = p[i];
     }
-    put_le(raw + 8 + n, tk_crc32(raw, 8u + n), 4);
+    tk_put_le(raw + 8 + n, tk_crc32(raw, 8u + n), 4);
     return TK_FRAME_OVERHEAD + n;
 }
 
@@ -65,4 +75,10 @@ size_t tk_frame_encode(const uint8_t *raw, size_t len, uint8_t *out)
     size_t m = tk_cobs_encode(raw, len, out);
     out[m++] = 0;
     return m;
+}
+
+size_t tk_frame_build(uint8_t type, uint32_t seq, const void *payload, uint16_t n,
+                      uint8_t *raw, uint8_t *out)
+{
+    return tk_frame_encode(raw, tk_frame_pack(type, seq, payload, n, raw), out);
 }

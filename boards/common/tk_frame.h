@@ -33,6 +33,15 @@ size_t tk_frame_pack(uint8_t type, uint32_t seq, const void *payload, uint16_t n
  * their number, at most TK_FRAME_ENCODED_MAX of the payload). */
 size_t tk_frame_encode(const uint8_t *raw, size_t len, uint8_t *out);
 
+/* tk_frame_pack then tk_frame_encode: the bytes to send for one frame, in out (raw:
+ * n + TK_FRAME_OVERHEAD bytes of work space); returns their number. */
+size_t tk_frame_build(uint8_t type, uint32_t seq, const void *payload, uint16_t n,
+                      uint8_t *raw, uint8_t *out);
+
+/* Little-endian fields: writes `bytes` bytes of v at p and returns p + bytes; reads. */
+uint8_t *tk_put_le(uint8_t *p, uint64_t v, int bytes);
+uint64_t tk_get_le(const uint8_t *p, int bytes);
+
 #ifdef __cplusplus
 }  /* extern "C" */
 #endif

@@ -24,39 +24,23 @@ size_t tk_cobs_decode(const uint8_t *in, size_t n, uint8_t *out)
     return o;
 }
 
-static uint32_t get_le(const uint8_t *p, int bytes)
-{
-    uint32_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
-static void put_le(uint8_t *p, uint32_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
 tk_link_status tk_frame_unpack(const uint8_t *raw, size_t len, tk_frame_in *frame)
 {
     if (len < TK_FRAME_OVERHEAD) {
         return TK_LINK_BAD_LENGTH;
     }
-    uint16_t n = (uint16_t)get_le(raw + 2, 2);
+    uint16_t n = (uint16_t)(uint32_t)tk_get_le(raw + 2, 2);
     if ((size_t)n + TK_FRAME_OVERHEAD != len) {
         return TK_LINK_BAD_LENGTH;
     }
-    if (tk_crc32(raw, 8u + n) != get_le(raw + 8 + n, 4)) {
+    if (tk_crc32(raw, 8u + n) != (uint32_t)tk_get_le(raw + 8 + n, 4)) {
         return TK_LINK_BAD_CRC;
     }
     if (raw[1] != TK_FRAME_VERSION) {
         return TK_LINK_BAD_VERSION;
     }
     frame->type = raw[0];
-    frame->seq = get_le(raw + 4, 4);
+    frame->seq = (uint32_t)tk_get_le(raw + 4, 4);
     frame->payload = raw + 8;
     frame->length = n;
     return TK_LINK_OK;
@@ -101,10 +85,46 @@ size_t tk_link_answer_pack(const tk_link_answer *answer, uint8_t *out)
 {
     out[0] = answer->status;
     out[1] = answer->detail;
-    put_le(out + 2, 0, 2);
-    put_le(out + 4, answer->request_seq, 4);
-    put_le(out + 8, answer->received, 4);
-    put_le(out + 12, (uint32_t)answer->count, 4);
-    put_le(out + 16, (uint32_t)(answer->count >> 32), 4);
+    tk_put_le(out + 2, 0, 2);
+    tk_put_le(out + 4, answer->request_seq, 4);
+    tk_put_le(out + 8, answer->received, 4);
+    tk_put_le(out + 12, answer->count, 8);
     return TK_LINK_ANSWER_HEADER;
+}
+
+size_t tk_text(char *out, size_t at, size_t cap, const char *s)
+{
+    while (*s && at < cap) {
+        out[at++] = *s++;
+    }
+    return at;
+}
+
+size_t tk_text_uint(char *out, size_t at, size_t cap, uint64_t v)
+{
+    char digits[20];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    while (n && at < cap) {
+        out[at++] = digits[--n];
+    }
+    return at;
+}
+
+size_t tk_link_info(char *out, size_t cap, const char *app, const char *board,
+                    uint32_t hello_seq, const tk_info_field *fields, size_t count)
+{
+    size_t n = tk_text(out, 0, cap, "{\"app\":\"");
+    n = tk_text(out, tk_text(out, n, cap, app), cap, "\",\"board\":\"");
+    n = tk_text(out, tk_text(out, n, cap, board), cap, "\",\"hello_seq\":");
+    n = tk_text_uint(out, n, cap, hello_seq);
+    for (size_t i = 0; i < count; i++) {
+        n = tk_text(out, tk_text(out, tk_text(out, n, cap, ",\""), cap, fields[i].key), cap,
+                    "\":");
+        n = tk_text_uint(out, n, cap, fields[i].value);
+    }
+    return n;
 }

@@ -97,6 +97,23 @@ typedef struct {
 /* Writes the fields into out (TK_LINK_ANSWER_HEADER bytes); returns that number. */
 size_t tk_link_answer_pack(const tk_link_answer *answer, uint8_t *out);
 
+/* Text for an INFO frame's JSON: appends s (or v in decimal) to out at `at`, never past
+ * cap; returns the new length. */
+size_t tk_text(char *out, size_t at, size_t cap, const char *s);
+size_t tk_text_uint(char *out, size_t at, size_t cap, uint64_t v);
+
+/* One number of an INFO frame. */
+typedef struct {
+    const char *key;
+    uint32_t value;
+} tk_info_field;
+
+/* The start of an INFO frame's JSON object, {"app":..,"board":..,"hello_seq":.. and
+ * the fields, into out (cap bytes); returns its length. The caller appends any other
+ * members (",\"counter\":\"instructions\"") and the closing brace. */
+size_t tk_link_info(char *out, size_t cap, const char *app, const char *board,
+                    uint32_t hello_seq, const tk_info_field *fields, size_t count);
+
 #ifdef __cplusplus
 }  /* extern "C" */
 #endif

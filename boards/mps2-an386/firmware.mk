@@ -20,7 +20,8 @@ PORT    := $(BOARD_DIR)/capture
 SHARED  := $(abspath $(BOARD_DIR)/../common)
 $(foreach v,GEN BUILD CPU RUNTIME,$(if $($(v)),,$(error $(v) is not set: see $(BOARD_DIR)/firmware.mk)))
 
-CFLAGS  := $(CPU) -O2 -g -std=c11 -Wall -Wextra -ffunction-sections -fdata-sections
+CFLAGS  := $(CPU) -O2 -g -std=c11 -Wall -Wextra -Werror=implicit-function-declaration \
+           -ffunction-sections -fdata-sections
 CFLAGS  += -I$(GEN) -I$(RUNTIME) -I$(PORT) -I$(SHARED)
 LDFLAGS := $(CPU) -L$(GEN) -T $(PORT)/mps2-an386.ld -nostartfiles --specs=nano.specs --specs=nosys.specs
 LDFLAGS += -Wl,--gc-sections -Wl,-Map=$(BUILD)/$(NAME).map

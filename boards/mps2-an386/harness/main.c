@@ -54,12 +54,7 @@ static void counter_start(void)
 
 static uint64_t counter_read(void)
 {
-    const uint64_t ticks = tk_cycles_now() - counter_t0;
-#ifdef TK_ICOUNT_SHIFT
-    return tk_cycles_measured(ticks, counter_overhead);
-#else
-    return ticks > counter_overhead ? ticks - counter_overhead : 0u;
-#endif
+    return tk_cycles_since(counter_t0, counter_overhead);
 }
 
 /* -- Sending ------------------------------------------------------------------- */
@@ -70,8 +65,7 @@ static void send(uint8_t type, const void *payload, uint16_t n)
 {
     static uint8_t raw[SEND_MAX + TK_FRAME_OVERHEAD];
     static uint8_t enc[TK_FRAME_ENCODED_MAX(SEND_MAX)];
-    size_t len = tk_frame_pack(type, tx_seq++, payload, n, raw);
-    uart_write(enc, tk_frame_encode(raw, len, enc));
+    uart_write(enc, tk_frame_build(type, tx_seq++, payload, n, raw, enc));
     answers++;
 }
 
@@ -92,43 +86,18 @@ static void answer(tk_link_status status, uint8_t detail, uint32_t request_seq,
     send(TK_FRAME_TYPE_ANSWER, payload, (uint16_t)n);
 }
 
-static size_t put_text(char *out, size_t at, const char *s)
-{
-    while (*s && at < INFO_MAX) {
-        out[at++] = *s++;
-    }
-    return at;
-}
 
-static size_t put_uint(char *out, size_t at, uint32_t v)
-{
-    char digits[10];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n && at < INFO_MAX) {
-        out[at++] = digits[--n];
-    }
-    return at;
-}
 
 static void send_info(uint32_t hello_seq)
 {
     static char info[INFO_MAX];
-    size_t n = put_text(info, 0, "{\"app\":\"harness\",\"board\":\"" BOARD_NAME "\",\"protocol\":1,"
-                                 "\"hello_seq\":");
-    n = put_uint(info, n, hello_seq);
-    n = put_text(info, n, ",\"input_size\":");
-    n = put_uint(info, n, TK_MODEL_INPUT_SIZE);
-    n = put_text(info, n, ",\"output_size\":");
-    n = put_uint(info, n, TK_MODEL_OUTPUT_SIZE);
-    n = put_text(info, n, ",\"max_payload\":");
-    n = put_uint(info, n, TK_HARNESS_MAX_PAYLOAD);
-    n = put_text(info, n, ",\"model_crc32\":");
-    n = put_uint(info, n, TK_HARNESS_MODEL_CRC32);
-    n = put_text(info, n, ",\"counter\":\"" COUNTER_KIND "\"}");
+    static const tk_info_field fields[] = {
+        {"protocol", 1}, {"input_size", TK_MODEL_INPUT_SIZE},
+        {"output_size", TK_MODEL_OUTPUT_SIZE}, {"max_payload", TK_HARNESS_MAX_PAYLOAD},
+        {"model_crc32", TK_HARNESS_MODEL_CRC32}};
+    size_t n = tk_link_info(info, INFO_MAX, "harness", BOARD_NAME, hello_seq, fields,
+                            sizeof fields / sizeof fields[0]);
+    n = tk_text(info, n, INFO_MAX, ",\"counter\":\"" COUNTER_KIND "\"}");
     send(TK_FRAME_TYPE_INFO, info, (uint16_t)n);
 }
 
@@ -149,10 +118,6 @@ static void run_model(uint32_t seq)
     }
 }
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static void on_input(const tk_frame_in *f)
 {
@@ -160,7 +125,7 @@ static void on_input(const tk_frame_in *f)
         answer(TK_LINK_BAD_REQUEST, 0, f->seq, received, 0, 0);
         return;
     }
-    uint32_t offset = get_u32(f->payload);
+    uint32_t offset = (uint32_t)tk_get_le(f->payload, 4);
     uint32_t n = f->length - TK_LINK_INPUT_HEADER;
     if (synced && f->seq == expect - 1u) {
         /* The last request again: its answer was lost. Answer it again. */

@@ -18,6 +18,7 @@
 
 #include "firmware_config.h"
 #include "tk_cycles.h"
+#include "tk_link.h"
 #include "tk_inputs.h"
 #include "tk_model.h"
 #include "uart.h"
@@ -41,15 +42,8 @@ static void stop(void)
 
 static void put_u64(uint64_t v)
 {
-    char digits[20];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v);
-    while (n) {
-        uart_putc((uint8_t)digits[--n]);
-    }
+    char text[20];
+    uart_write(text, tk_text_uint(text, 0, sizeof text, v));
 }
 
 #ifdef TK_ICOUNT_SHIFT

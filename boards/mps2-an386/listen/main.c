@@ -126,12 +126,7 @@ static uint64_t counter_overhead;
 
 static uint64_t measured(uint64_t t0)
 {
-    const uint64_t ticks = tk_cycles_now() - t0;
-#ifdef TK_ICOUNT_SHIFT
-    return tk_cycles_measured(ticks, counter_overhead);
-#else
-    return ticks > counter_overhead ? ticks - counter_overhead : 0u;
-#endif
+    return tk_cycles_since(t0, counter_overhead);
 }
 
 /* -- Sending ------------------------------------------------------------------------ */
@@ -141,37 +136,18 @@ static void send(uint8_t type, const void *payload, uint16_t n)
 {
     static uint8_t raw[SEND_MAX + TK_FRAME_OVERHEAD];
     static uint8_t enc[TK_FRAME_ENCODED_MAX(SEND_MAX)];
-    size_t len = tk_frame_pack(type, tx_seq++, payload, n, raw);
-    uart_write(enc, tk_frame_encode(raw, len, enc));
+    uart_write(enc, tk_frame_build(type, tx_seq++, payload, n, raw, enc));
 }
 
-static uint8_t *put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        *p++ = (uint8_t)(v >> (8 * i));
-    }
-    return p;
-}
 
-static uint8_t *put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        *p++ = (uint8_t)(v >> (8 * i));
-    }
-    return p;
-}
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static double get_f64(const uint8_t *p)
 {
     union {
         uint64_t u;
         double d;
-    } v = {(uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32};
+    } v = {tk_get_le(p, 8)};
     return v.d;
 }
 
@@ -187,10 +163,10 @@ static void send_counters(uint8_t type)
                                c->runs,     c->detections, c->unknown,
                                c->overruns};
     for (unsigned i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        p = put_u32(p, fields[i]);
+        p = tk_put_le(p, fields[i], 4);
     }
-    p = put_u64(p, c->frontend_count);
-    put_u64(p, c->model_count);
+    p = tk_put_le(p, c->frontend_count, 8);
+    tk_put_le(p, c->model_count, 8);
     send(type, payload, ACK_SIZE);
 }
 
@@ -202,62 +178,30 @@ static void send_detection(uint32_t label, uint32_t hops, double score)
         double d;
         uint64_t u;
     } v = {score};
-    put_u32(payload + 4, hops);
-    put_u64(payload + 8, v.u);
+    tk_put_le(payload + 4, hops, 4);
+    tk_put_le(payload + 8, v.u, 8);
     send(TYPE_DETECTION, payload, DETECTION_SIZE);
     counters.detections++;
 }
 
-static size_t put_text(char *out, size_t at, const char *s)
-{
-    while (*s && at < INFO_MAX) {
-        out[at++] = *s++;
-    }
-    return at;
-}
 
-static size_t put_uint(char *out, size_t at, uint32_t v)
-{
-    char digits[10];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n && at < INFO_MAX) {
-        out[at++] = digits[--n];
-    }
-    return at;
-}
 
 static void send_info(uint32_t hello_seq, const char *error)
 {
     static char info[INFO_MAX];
-    size_t n = put_text(info, 0, "{\"app\":\"listen\",\"board\":\"" BOARD_NAME "\",\"protocol\":");
-    n = put_uint(info, n, PROTOCOL);
-    n = put_text(info, n, ",\"hello_seq\":");
-    n = put_uint(info, n, hello_seq);
-    n = put_text(info, n, ",\"sample_rate\":");
-    n = put_uint(info, n, TK_AUDIO_FRONTEND_SAMPLE_RATE);
-    n = put_text(info, n, ",\"hop\":");
-    n = put_uint(info, n, HOP);
-    n = put_text(info, n, ",\"clip_samples\":");
-    n = put_uint(info, n, CLIP_SAMPLES);
-    n = put_text(info, n, ",\"input_size\":");
-    n = put_uint(info, n, TK_MODEL_INPUT_SIZE);
-    n = put_text(info, n, ",\"classes\":");
-    n = put_uint(info, n, CLASSES);
-    n = put_text(info, n, ",\"max_smooth\":");
-    n = put_uint(info, n, TK_LISTEN_MAX_SMOOTH);
-    n = put_text(info, n, ",\"model_crc32\":");
-    n = put_uint(info, n, TK_LISTEN_MODEL_CRC32);
-    n = put_text(info, n, ",\"counter\":\"" COUNTER_KIND "\"");
+    static const tk_info_field fields[] = {
+        {"protocol", PROTOCOL}, {"sample_rate", TK_AUDIO_FRONTEND_SAMPLE_RATE}, {"hop", HOP},
+        {"clip_samples", CLIP_SAMPLES}, {"input_size", TK_MODEL_INPUT_SIZE},
+        {"classes", CLASSES}, {"max_smooth", TK_LISTEN_MAX_SMOOTH},
+        {"model_crc32", TK_LISTEN_MODEL_CRC32}};
+    size_t n = tk_link_info(info, INFO_MAX, "listen", BOARD_NAME, hello_seq, fields,
+                            sizeof fields / sizeof fields[0]);
+    n = tk_text(info, n, INFO_MAX, ",\"counter\":\"" COUNTER_KIND "\"");
     if (error) {
-        n = put_text(info, n, ",\"error\":\"");
-        n = put_text(info, n, error);
-        n = put_text(info, n, "\"");
+        n = tk_text(info, tk_text(info, n, INFO_MAX, ",\"error\":\""), INFO_MAX, error);
+        n = tk_text(info, n, INFO_MAX, "\"");
     }
-    n = put_text(info, n, "}");
+    n = tk_text(info, n, INFO_MAX, "}");
     send(TK_FRAME_TYPE_INFO, info, (uint16_t)n);
 }
 
@@ -399,8 +343,8 @@ static void on_hello(const tk_frame_in *f)
         return;
     }
     const uint8_t *p = f->payload;
-    listen_settings s = {get_u32(p), get_u32(p + 4), get_u32(p + 8), get_f64(p + 16),
-                         get_f64(p + 24)};
+    listen_settings s = {(uint32_t)tk_get_le(p, 4), (uint32_t)tk_get_le(p + 4, 4),
+                         (uint32_t)tk_get_le(p + 8, 4), get_f64(p + 16), get_f64(p + 24)};
     if (s.every < 1u || s.smooth < 1u || s.smooth > TK_LISTEN_MAX_SMOOTH) {
         send_info(f->seq, "every must be >= 1 and smooth within 1 .. max_smooth");
         return;
