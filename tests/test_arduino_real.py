@@ -3,7 +3,7 @@ see its README): the board file names libraries and headers that exist, and the 
 compile with host g++ against the real ArduinoCore-API, sensor and TFLM sources.
 
 Stand-ins (tests/arduino_stubs/) cover only what a host cannot have: Serial's
-hardware and the clock (host_core.cpp), the IMU's registers (host_lsm9ds1.cpp) and the
+hardware and the clock (host_core.cpp), the IMU's registers (boards/mps2-an386/tflm/imu_replay.cpp) and the
 PDM peripheral (host_pdm.cpp), each defining the real headers' declarations.
 
 The helpers here (``shared_arduino``, ``host_library``, ``build_sketch``) are used by
@@ -28,6 +28,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 STUBS = ROOT / "tests" / "arduino_stubs"
+# The IMU stand-in shared with the emulated board's tflm firmware.
+IMU_REPLAY = ROOT / "boards" / "mps2-an386" / "tflm" / "imu_replay.cpp"
 
 # What arduino-cli defines for the Nano 33 BLE (mbed core): the framework macros the
 # libraries test (Chirale_TensorFlowLite's peripherals.h wants ARDUINO).
@@ -80,7 +82,7 @@ def _library_sources(name, shared) -> list:
         pdm = shared / "ArduinoCore-mbed-PDM" / "libraries" / "PDM" / "src"
         return ([api / f for f in ("Print.cpp", "Stream.cpp", "String.cpp", "Common.cpp")]
                 + [pdm / "utility" / "PDMDoubleBuffer.cpp"]
-                + sorted(STUBS.glob("host_*.cpp")))
+                + sorted(STUBS.glob("host_*.cpp")) + [IMU_REPLAY])
     if name == "tflm":
         src = shared / "Chirale_TensorFlowLite" / "src"
         # TFLM's interpreter, allocator and planners, and the kernels of the ops

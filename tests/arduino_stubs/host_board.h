@@ -5,9 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 
-// The IMU replays `count` rows (aX,aY,aZ in g, gX,gY,gZ in degrees/s): each
-// acceleration read returns the next row, a gyroscope read that row's gyroscope.
-void host_imu_replay(const float* rows, int count);
+// The IMU replays `count` rows (boards/mps2-an386/tflm/imu_replay.cpp, shared with the
+// emulated board's tflm firmware).
+void imu_replay(const float* rows, int count);
 
 // The PDM microphone's DMA delivers `bytes` of s16le samples: they become readable
 // and the sketch's onReceive callback runs, as in the real library's interrupt.

@@ -1,6 +1,6 @@
 // Test harness for IMU sketches (the main() of a host build, the way the core's main()
 // calls setup() and loop()): replays the rows
-// of argv[1] (float32 aX,aY,aZ,gX,gY,gZ) through the IMU (host_imu_replay) and runs
+// of argv[1] (float32 aX,aY,aZ,gX,gY,gZ) through the IMU (imu_replay) and runs
 // setup() and then loop() argv[2] times (one gesture per loop).
 #include <cstdio>
 #include <cstdlib>
@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   std::vector<float> rows(1 << 20);
   size_t count = fread(rows.data(), sizeof(float) * 6, rows.size() / 6, f);
   fclose(f);
-  host_imu_replay(rows.data(), static_cast<int>(count));
+  imu_replay(rows.data(), static_cast<int>(count));
   setup();
   for (int g = 0; g < atoi(argv[2]); g++) loop();
   fflush(stdout);

@@ -1,13 +1,10 @@
 // What the emulated board (QEMU mps2-an386) supplies in place of a Nano 33 BLE Sense's
-// core and sensor, behind the real headers' declarations: Serial on UART0, millis()
-// from timer 0, and the real Arduino_LSM9DS1 class replaying compiled-in rows
-// (tflm_imu.c) in place of the sensor's registers.
+// core, behind the real headers' declarations: Serial on UART0 and millis() from
+// timer 0. The IMU is imu_replay.cpp, fed the compiled-in rows (tflm_imu.c) by main.
 #include <Arduino.h>
-#include <Arduino_LSM9DS1.h>
 #include <Wire.h>
 
 #include "firmware_config.h"
-#include "tflm_imu.h"
 #include "tk_cycles.h"
 extern "C" {
 #include "uart.h"
@@ -56,45 +53,3 @@ extern "C" void delay(unsigned long ms) {
   }
 }
 extern "C" void yield(void) {}
-
-// ------------------------------------------------------------ Arduino_LSM9DS1
-namespace {
-int32_t g_next = 0;  // the row the next acceleration read returns
-}
-
-LSM9DS1Class::LSM9DS1Class(TwoWire& wire) : continuousMode(false), _wire(&wire) {}
-LSM9DS1Class::~LSM9DS1Class() {}
-int LSM9DS1Class::begin() { return 1; }
-void LSM9DS1Class::end() {}
-void LSM9DS1Class::setContinuousMode() { continuousMode = true; }
-void LSM9DS1Class::setOneShotMode() { continuousMode = false; }
-int LSM9DS1Class::readAcceleration(float& x, float& y, float& z) {
-  if (g_next >= tk_imu_row_count) return 0;
-  const float* r = tk_imu_rows + 6 * g_next++;
-  x = r[0];
-  y = r[1];
-  z = r[2];
-  return 1;
-}
-int LSM9DS1Class::accelerationAvailable() { return g_next < tk_imu_row_count ? 1 : 0; }
-float LSM9DS1Class::accelerationSampleRate() { return 119.0f; }
-int LSM9DS1Class::readGyroscope(float& x, float& y, float& z) {
-  if (g_next == 0) return 0;
-  const float* r = tk_imu_rows + 6 * (g_next - 1);
-  x = r[3];
-  y = r[4];
-  z = r[5];
-  return 1;
-}
-int LSM9DS1Class::gyroscopeAvailable() {
-  return (g_next > 0 && g_next <= tk_imu_row_count) ? 1 : 0;
-}
-float LSM9DS1Class::gyroscopeSampleRate() { return 119.0f; }
-int LSM9DS1Class::readMagneticField(float& x, float& y, float& z) {
-  x = y = z = 0.0f;
-  return 1;
-}
-int LSM9DS1Class::magneticFieldAvailable() { return 0; }
-float LSM9DS1Class::magneticFieldSampleRate() { return 20.0f; }
-
-LSM9DS1Class IMU_LSM9DS1(Wire);

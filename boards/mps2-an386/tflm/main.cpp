@@ -2,6 +2,7 @@
 // built with the real TensorFlow Lite Micro + CMSIS-NN (Chirale_TensorFlowLite) and
 // driven as an Arduino core drives it: setup(), then loop() once per compiled-in
 // gesture (tflm_imu.c). What the sketch prints goes to UART0; then "done".
+#include "imu_replay.h"
 #include "tflm_imu.h"
 extern "C" {
 #include "tk_cycles.h"
@@ -20,6 +21,7 @@ int main() {
   for (void (**f)(void) = __tk_init_array_start; f < __tk_init_array_end; ++f) (*f)();
   uart_init(115200);
   tk_cycles_init();
+  imu_replay(tk_imu_rows, tk_imu_row_count);
   setup();
   for (int32_t g = 0; g < tk_imu_loops; ++g) loop();
   uart_puts("done\r\n");

@@ -1,10 +1,11 @@
-// Host definitions of the real Arduino_LSM9DS1 class (LSM9DS1.h, unmodified): a host
-// has no IMU registers, so the readings replay rows the test supplies
-// (host_imu_replay). The declarations are the library's: any drift in its API is a
-// compile error here or in the sketch.
+// Definitions of the real Arduino_LSM9DS1 class (LSM9DS1.h, unmodified) that replay
+// recorded rows (imu_replay) in place of the IMU's registers, which neither the
+// emulated board nor a host has. The declarations are the library's: any drift in its
+// API is a compile error here or in the sketch. Used by this folder's firmware and by
+// tinykit's host tests of the generated sketches.
 #include <Arduino_LSM9DS1.h>
 
-#include "host_board.h"
+#include "imu_replay.h"
 
 namespace {
 const float* g_rows = nullptr;  // aX,aY,aZ,gX,gY,gZ per row
@@ -12,7 +13,7 @@ int g_count = 0;
 int g_next = 0;                 // the row the next acceleration read returns
 }  // namespace
 
-void host_imu_replay(const float* rows, int count) {
+void imu_replay(const float* rows, int count) {
   g_rows = rows;
   g_count = count;
   g_next = 0;
