@@ -198,16 +198,6 @@ static inline uint32_t bytes4(int32_t v)
     return (uint8_t)v * 0x01010101u;
 }
 
-static int dims_ok(const tk_dims *d)
-{
-    return d != NULL && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
-}
-
-static int range_ok(const tk_range *r)
-{
-    return r->min >= INT8_MIN && r->max <= INT8_MAX && r->min <= r->max;
-}
-
 COLD static tk_status requant_check(const tk_requant *rq, int32_t channels)
 {
     if (rq == NULL || rq->multiplier == NULL || rq->shift == NULL) {
@@ -422,7 +412,7 @@ COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
         scratch == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (!dims_ok(input_dims) || !dims_ok(filter_dims) || !dims_ok(output_dims) ||
+    if (!tk_dims_ok(input_dims) || !tk_dims_ok(filter_dims) || !tk_dims_ok(output_dims) ||
         input_dims->n != output_dims->n || filter_dims->n != output_dims->c ||
         filter_dims->c != input_dims->c) {
         return TK_ERROR_SIZE;
@@ -469,7 +459,7 @@ COLD tk_status tk_fast_fully_connected(const tk_requant *rq, const tk_dims *inpu
     if (input == NULL || filter == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (!dims_ok(input_dims) || !dims_ok(filter_dims) || !dims_ok(output_dims) ||
+    if (!tk_dims_ok(input_dims) || !tk_dims_ok(filter_dims) || !tk_dims_ok(output_dims) ||
         input_dims->c != filter_dims->c || filter_dims->n != output_dims->c ||
         input_dims->n * input_dims->h * input_dims->w !=
             output_dims->n * output_dims->h * output_dims->w) {
@@ -627,7 +617,7 @@ COLD tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant 
     if (params == NULL || input == NULL || filter == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (!dims_ok(input_dims) || !dims_ok(filter_dims) || !dims_ok(output_dims) ||
+    if (!tk_dims_ok(input_dims) || !tk_dims_ok(filter_dims) || !tk_dims_ok(output_dims) ||
         input_dims->n != output_dims->n || input_dims->c != output_dims->c ||
         filter_dims->c != output_dims->c || filter_dims->n != 1 || input_dims->c % 4 != 0) {
         return TK_ERROR_SIZE;
@@ -678,13 +668,13 @@ __attribute__((always_inline)) COLD static inline tk_status pool_check(const tk_
     if (p == NULL || input == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (!dims_ok(in_d) || !dims_ok(out_d) || in_d->n != out_d->n || in_d->c != out_d->c ||
+    if (!tk_dims_ok(in_d) || !tk_dims_ok(out_d) || in_d->n != out_d->n || in_d->c != out_d->c ||
         in_d->c % 4 != 0) {
         return TK_ERROR_SIZE;
     }
     if (p->filter.h < 1 || p->filter.w < 1 || p->stride.h < 1 || p->stride.w < 1 ||
         p->padding.h < 0 || p->padding.w < 0 || p->filter.h * p->filter.w > max_window ||
-        !range_ok(&p->activation)) {
+        !tk_range_ok(&p->activation)) {
         return TK_ERROR_ARGUMENT;
     }
     return TK_OK;

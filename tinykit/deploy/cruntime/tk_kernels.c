@@ -85,12 +85,12 @@ static int8_t clamp_int8(int32_t v, const tk_range *range)
 
 /* ------------------------------------------------------------ argument checks */
 
-static int dims_ok(const tk_dims *d)
+int tk_dims_ok(const tk_dims *d)
 {
     return d != NULL && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
 }
 
-static int range_ok(const tk_range *r)
+int tk_range_ok(const tk_range *r)
 {
     return r->min >= INT8_MIN && r->max <= INT8_MAX && r->min <= r->max;
 }
@@ -123,11 +123,11 @@ static tk_status conv_check(const tk_conv_params *p, const tk_quant *q,
     if (p == NULL || in == NULL || f == NULL || out == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (!dims_ok(in_d) || !dims_ok(f_d) || !dims_ok(out_d) || in_d->n != out_d->n) {
+    if (!tk_dims_ok(in_d) || !tk_dims_ok(f_d) || !tk_dims_ok(out_d) || in_d->n != out_d->n) {
         return TK_ERROR_SIZE;
     }
     if (!hw_ok(p->stride, 1) || !hw_ok(p->dilation, 1) || !hw_ok(p->padding, 0) ||
-        !range_ok(&p->activation)) {
+        !tk_range_ok(&p->activation)) {
         return TK_ERROR_ARGUMENT;
     }
     return quant_check(q, out_d->c);
@@ -242,10 +242,10 @@ tk_status tk_fully_connected(const tk_fc_params *params, const tk_quant *quant,
     if (params == NULL || input == NULL || filter == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (!dims_ok(input_dims) || !dims_ok(filter_dims) || !dims_ok(output_dims)) {
+    if (!tk_dims_ok(input_dims) || !tk_dims_ok(filter_dims) || !tk_dims_ok(output_dims)) {
         return TK_ERROR_SIZE;
     }
-    if (!range_ok(&params->activation)) {
+    if (!tk_range_ok(&params->activation)) {
         return TK_ERROR_ARGUMENT;
     }
     const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
@@ -282,11 +282,11 @@ static tk_status pool(const tk_pool_params *p, const tk_dims *in_d, const int8_t
     if (p == NULL || input == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (!dims_ok(in_d) || !dims_ok(out_d) || in_d->n != out_d->n || in_d->c != out_d->c) {
+    if (!tk_dims_ok(in_d) || !tk_dims_ok(out_d) || in_d->n != out_d->n || in_d->c != out_d->c) {
         return TK_ERROR_SIZE;
     }
     if (!hw_ok(p->filter, 1) || !hw_ok(p->stride, 1) || !hw_ok(p->padding, 0) ||
-        !range_ok(&p->activation)) {
+        !tk_range_ok(&p->activation)) {
         return TK_ERROR_ARGUMENT;
     }
     const int32_t ih = in_d->h, iw = in_d->w, c = in_d->c, oh = out_d->h, ow = out_d->w;
@@ -410,7 +410,7 @@ tk_status tk_softmax(const tk_softmax_params *params, const tk_dims *dims,
     if (params == NULL || input == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (!dims_ok(dims)) {
+    if (!tk_dims_ok(dims)) {
         return TK_ERROR_SIZE;
     }
     if (params->input_left_shift < 0 || params->input_left_shift > 31 ||
@@ -475,7 +475,7 @@ tk_status tk_quantize(const tk_quant *quant, const tk_dims *dims, const int8_t *
     if (input == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
-    if (!dims_ok(dims)) {
+    if (!tk_dims_ok(dims)) {
         return TK_ERROR_SIZE;
     }
     tk_status status = quant_check(quant, 1);

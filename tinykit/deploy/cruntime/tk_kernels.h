@@ -123,6 +123,11 @@ tk_status tk_softmax(const tk_softmax_params *params, const tk_dims *dims,
 tk_status tk_quantize(const tk_quant *quant, const tk_dims *dims, const int8_t *input,
                       int8_t *output);
 
+/* Argument checks shared by the kernels: every dimension positive (d not NULL); an
+ * activation range within int8 with min <= max. */
+int tk_dims_ok(const tk_dims *d);
+int tk_range_ok(const tk_range *r);
+
 /* round(acc * multiplier * 2^(shift - 31)), as TFLite's MultiplyByQuantizedMultiplier. */
 int32_t tk_requantize(int32_t acc, int32_t multiplier, int32_t shift);
 
