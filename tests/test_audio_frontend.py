@@ -37,9 +37,8 @@ def clips(ds):
 
 
 @pytest.fixture(scope="module")
-def settings(ds):
-    x, _ = ds.audio("train")
-    return fit_normalization(extract(x, AudioFeatures(), normalized=False), AudioFeatures())
+def settings(mfcc_settings):
+    return mfcc_settings
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import tinykit
 from tinykit import convert, streaming
 from tinykit.deploy import listen as L
 from tinykit.errors import DeviceError, ParameterError
-from tinykit.features import AudioFeatures, extract, fit_normalization
+from tinykit.features import extract
 from tinykit.models._keras import keras
 
 MISSING = [t for t in ("qemu-system-arm", "arm-none-eabi-gcc", "make") if shutil.which(t) is None]
@@ -30,9 +30,8 @@ def ds():
 
 
 @pytest.fixture(scope="module")
-def settings(ds):
-    x, _ = ds.audio("train")
-    return fit_normalization(extract(x, AudioFeatures(), normalized=False), AudioFeatures())
+def settings(mfcc_settings):
+    return mfcc_settings
 
 
 @pytest.fixture(scope="module")
