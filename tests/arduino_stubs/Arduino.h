@@ -18,22 +18,8 @@
 using namespace arduino;
 using std::fabs;
 
-// The board's serial port as the real core declares it: a HardwareSerial.
-class HostSerial : public arduino::HardwareSerial {
- public:
-  void begin(unsigned long baudrate) override;
-  void begin(unsigned long baudrate, uint16_t config) override;
-  void end() override;
-  int available() override;
-  int peek() override;
-  int read() override;
-  void flush() override;
-  size_t write(uint8_t c) override;
-  size_t write(const uint8_t* buffer, size_t size) override;
-  using Print::write;
-  operator bool() override;
-};
-extern HostSerial Serial;
+// Serial: the same declaration as the emulated board's stand-in core.
+#include "../../boards/mps2-an386/tflm/board_serial.h"
 #endif
 
 #endif

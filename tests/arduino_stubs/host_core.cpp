@@ -7,21 +7,21 @@
 #include "Arduino.h"
 #include "Wire.h"
 
-HostSerial Serial;
+BoardSerial Serial;
 TwoWire Wire;
 
-void HostSerial::begin(unsigned long) {}
-void HostSerial::begin(unsigned long, uint16_t) {}
-void HostSerial::end() {}
-int HostSerial::available() { return 0; }
-int HostSerial::peek() { return -1; }
-int HostSerial::read() { return -1; }
-void HostSerial::flush() { fflush(stdout); }
-size_t HostSerial::write(uint8_t c) { return fwrite(&c, 1, 1, stdout); }
-size_t HostSerial::write(const uint8_t* buffer, size_t size) {
+void BoardSerial::begin(unsigned long) {}
+void BoardSerial::begin(unsigned long, uint16_t) {}
+void BoardSerial::end() {}
+int BoardSerial::available() { return 0; }
+int BoardSerial::peek() { return -1; }
+int BoardSerial::read() { return -1; }
+void BoardSerial::flush() { fflush(stdout); }
+size_t BoardSerial::write(uint8_t c) { return fwrite(&c, 1, 1, stdout); }
+size_t BoardSerial::write(const uint8_t* buffer, size_t size) {
   return fwrite(buffer, 1, size, stdout);
 }
-HostSerial::operator bool() { return true; }
+BoardSerial::operator bool() { return true; }
 
 namespace {
 const auto kStart = std::chrono::steady_clock::now();

@@ -14,22 +14,7 @@
 #include "api/RingBuffer.h"
 using namespace arduino;
 
-/* The board's serial port, as the real cores declare it: a HardwareSerial (UART0). */
-class BoardSerial : public arduino::HardwareSerial {
- public:
-  void begin(unsigned long baudrate) override;
-  void begin(unsigned long baudrate, uint16_t config) override;
-  void end() override;
-  int available() override;
-  int peek() override;
-  int read() override;
-  void flush() override;
-  size_t write(uint8_t c) override;
-  size_t write(const uint8_t* buffer, size_t size) override;
-  using Print::write;
-  operator bool() override;
-};
-extern BoardSerial Serial;
+#include "board_serial.h"
 #endif
 
 #endif
