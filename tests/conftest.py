@@ -27,3 +27,16 @@ def mfcc_settings():
     from tinykit.features import AudioFeatures, extract, fit_normalization
     x, _ = tinykit.datasets.load("speech_commands").audio("train")
     return fit_normalization(extract(x, AudioFeatures(), normalized=False), AudioFeatures())
+
+
+@pytest.fixture(scope="session")
+def small_gesture_model():
+    """A small untrained int8 gesture CNN (119x6 in, 3 classes): for tests that need a
+    model (export, generation, compiling, fit), not a good one."""
+    import numpy as np
+    from tinykit import convert, models
+    from tinykit.models._keras import keras
+    keras.utils.set_random_seed(0)
+    model = models.build("gesture_cnn", (119, 6), 3, filters=(4,))
+    x = np.random.default_rng(0).uniform(-1, 1, (20, 119, 6)).astype(np.float32)
+    return convert.to_int8(model, representative=x, source="a test model")

@@ -12,12 +12,8 @@ LABELS = ["circle", "punch", "wave"]
 
 
 @pytest.fixture(scope="module")
-def tfl():
-    from tinykit.models._keras import keras
-    keras.utils.set_random_seed(0)
-    model = models.build("gesture_cnn", (119, 6), 3, filters=(4,))
-    x = np.random.default_rng(0).uniform(-1, 1, (20, 119, 6)).astype(np.float32)
-    return convert.to_int8(model, representative=x, source="a test model")
+def tfl(small_gesture_model):
+    return small_gesture_model
 
 
 def test_export_writes_the_model_and_what_travels_with_it(tfl, tmp_path):

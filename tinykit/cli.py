@@ -6,7 +6,8 @@
     tinykit flash PROJECT [--port P]        build a project and flash it to its board
     tinykit capture URL --label L --out D   record labelled gestures or clips from a board
     tinykit monitor URL [--seconds S]       print what a board prints
-    tinykit boards                          the boards tinykit can generate projects for
+    tinykit boards [--model M.tflite]       the boards tinykit can generate projects for
+                                            (with a model: whether it fits each, and why not)
     tinykit ports                           serial ports (and simulated ones)
 
 Exit codes: 0 done, 1 error (tinykit: error: ... on stderr), 2 bad usage, 130 Ctrl-C.
@@ -212,9 +213,16 @@ def _monitor(args):
 
 def _boards(args):
     from . import deploy
+    if args.model:
+        from .convert import Int8Model
+        model = Int8Model.load(args.model)
+        print(f"{model.source}: {model.flash_bytes:,} bytes of flash, tensor arena "
+              f"{model.arena_bytes:,} bytes (measured), ops {', '.join(model.ops)}")
+        print(deploy.fit_table(deploy.fit_report(model)))
+        return 0
     for name in deploy.boards():
         b = deploy.board(name)
-        print(f"{name:14s} {b.title}  flash {b.flash_bytes:,} B, RAM {b.ram_bytes:,} B, "
+        print(f"{name:20s} {b.title}  flash {b.flash_bytes:,} B, RAM {b.ram_bytes:,} B, "
               f"apps: {', '.join(sorted(b.apps)) or '-'}")
     return 0
 
@@ -282,7 +290,9 @@ def _parser():
     mon.add_argument("--baud", type=int, default=115200)
     mon.set_defaults(run=_monitor)
 
-    sub.add_parser("boards", help="list boards").set_defaults(run=_boards)
+    boards = sub.add_parser("boards", help="list boards (with --model: what fits where)")
+    boards.add_argument("--model", help="an int8 .tflite: check that it fits each board")
+    boards.set_defaults(run=_boards)
     ports = sub.add_parser("ports", help="list serial ports")
     ports.add_argument("--no-sim", action="store_true", help="leave out the simulated boards")
     ports.set_defaults(run=_ports)

@@ -152,7 +152,8 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
         A :class:`Project`.
 
     Raises:
-        DeployError: unknown board or app, a model too big for the board, labels that
+        DeployError: unknown board or app, a model too big for the board (its flash,
+            arena and ops against the board's, see ``Board.check_fit``), labels that
             do not match the model's outputs, a value the template needs that nothing
             gives, or a setting the template does not use.
 
@@ -165,10 +166,10 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
     b = get_board(board)
     template = b.template(app)
     labels = _check_labels(model, labels)
-    b.check_fit(model.flash_bytes, model.arena_bytes)
+    b.check_fit(model.flash_bytes, model.arena_bytes, model.ops)
     name = name or f"{app}_{b.name}"
     folder = Path(out) / name
-    text = template.read_text()
+    text = b.template_text(app)
     tmpl = string.Template(text)
     needed = set(tmpl.get_identifiers())
     values = _template_values(model, b, labels, model.source)
