@@ -28,7 +28,15 @@ def boards_root() -> Path:
 
 @dataclass(frozen=True)
 class Board:
-    """A board description read from ``boards/<name>/board.toml``."""
+    """A board description read from ``boards/<name>/board.toml``.
+
+    ``footprint``: what a sketch takes besides the model (``core_*``, ``tflm_*``,
+    ``app_*``, ... in bytes, each figure's source in the file); ``reserved_*_bytes`` are
+    their sums. ``tflm``: the TFLM build it runs (its ops in ``boards/common/tflm.toml``).
+    ``apps``: project templates; ``app_parts``: files the templates take in
+    (``${gesture_app}``). Keys tinykit does not know stay in ``extra`` (``fqbn``,
+    ``libraries``, ``[flash]``, ...).
+    """
     name: str
     title: str
     folder: Path
