@@ -10,6 +10,7 @@ headers that exist, and each board with an IMU has a gesture app.
 import re
 import subprocess
 import tomllib
+import warnings
 
 import numpy as np
 import pytest
@@ -99,8 +100,22 @@ def library_includes(monkeypatch, root):
 
 
 def generate(model, name, out, labels=LABELS):
+    """The gesture project, for a model trained at the board's own IMU rate."""
+    rate = deploy.board(name).extra["imu_rate_hz"]
     return deploy.generate(model, name, "gesture", out=out, labels=labels,
-                           features=features.ImuFeatures())
+                           features=features.ImuFeatures(sample_rate=rate))
+
+
+def test_generate_warns_when_the_board_samples_at_another_rate(small_gesture_model, tmp_path):
+    with pytest.warns(UserWarning, match=r"trained on 119 Hz recordings; the IMU of the Arduino "
+                                         r"Nano 33 BLE Sense Rev2 samples at 100 Hz, so a "
+                                         r"119-sample window lasts 1\.19 s instead of 1\.00 s"):
+        deploy.generate(small_gesture_model, "nano33ble_rev2", "gesture", out=tmp_path,
+                        labels=LABELS, features=features.ImuFeatures())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        deploy.generate(small_gesture_model, "nano33ble", "gesture", out=tmp_path,
+                        labels=LABELS, features=features.ImuFeatures())
 
 
 @pytest.mark.parametrize("name", ["nano33ble_rev2", "xiao_nrf52840_sense", "nano_rp2040_connect"])
@@ -141,6 +156,7 @@ def trained(tmp_path_factory):
 
 @pytest.mark.slow     # links the real TFLM built for the host (minutes when its cache is cold)
 @pytest.mark.timeout(3600)
+@pytest.mark.filterwarnings("ignore:the model was trained on")   # magic_wand is 119 Hz
 @pytest.mark.parametrize("name", ["nano33ble", "nano33ble_rev2", "xiao_nrf52840_sense",
                                   "nano_rp2040_connect"])
 def test_gesture_sketch_prints_what_tflm_computes_on_recorded_gestures(

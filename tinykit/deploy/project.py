@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import string
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,6 +128,19 @@ def _feature_values(features):
     return values
 
 
+def _check_sample_rate(b, features):
+    """Warn when the board's IMU samples at another rate than the training data: the
+    app takes ``samples`` readings as they come, so a gesture lasts longer or shorter."""
+    rate, trained = b.extra.get("imu_rate_hz"), getattr(features, "sample_rate", None)
+    if rate and trained and abs(rate / trained - 1) > 0.05:
+        samples = getattr(features, "samples", 0)
+        warnings.warn(f"the model was trained on {trained:g} Hz recordings; the IMU of the "
+                      f"{b.title} samples at {rate:g} Hz, so a {samples}-sample window lasts "
+                      f"{samples / rate:.2f} s instead of {samples / trained:.2f} s. Record "
+                      f"training data on this board (tinykit capture) for the best accuracy.",
+                      stacklevel=3)
+
+
 def generate(model, board="nano33ble", app="gesture", out="build", *, labels, features=None,
              settings=None, name=None) -> Project:
     """Write a ready-to-build project for ``board`` running the int8 model.
@@ -174,6 +188,7 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
     needed = set(tmpl.get_identifiers())
     values = _template_values(model, b, labels, model.source)
     given = _feature_values(features) if features is not None else {}
+    _check_sample_rate(b, features)
     extra = dict(settings or {})
     unused = sorted(set(extra) - needed)
     if unused:
