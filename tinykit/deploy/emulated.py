@@ -85,14 +85,20 @@ class DeviceRun:
 
 def emulated_board(name=BOARD):
     """The :class:`~tinykit.deploy.boards.Board` ``name``, if QEMU emulates it (its
-    flasher is ``"qemu"``): ``mps2-an386`` (Cortex-M4F), ``mps2-an385`` (M3),
-    ``mps2-an500`` (M7), ``mps2-an505`` (M33)."""
+    board.toml has a ``[run]`` table): the stand-ins ``mps2-an386`` (Cortex-M4F),
+    ``mps2-an385`` (M3), ``mps2-an500`` (M7), ``mps2-an505`` (M33), flashed by booting
+    them (flasher ``"qemu"``), and real boards QEMU emulates as they are
+    (``netduinoplus2``: STM32F405, M4F), whose flasher is their real tool."""
     b = get_board(name)
-    if b.flasher != "qemu":
-        raise DeployError(f"board {b.name!r} is not emulated (its flasher is {b.flasher!r}); "
-                          f"emulated boards: "
-                          f"{[n for n in boards() if get_board(n).flasher == 'qemu']}.")
+    if not b.run.get("emulator"):
+        raise DeployError(f"board {b.name!r} is not emulated (its board.toml has no [run] "
+                          f"table); emulated boards: {emulated_boards()}.")
     return b
+
+
+def emulated_boards() -> list:
+    """Names of the boards QEMU emulates (a ``[run]`` table in their board.toml)."""
+    return [n for n in boards() if get_board(n).run.get("emulator")]
 
 
 def require_emulator() -> str:
@@ -119,9 +125,15 @@ def _config_header(b, config) -> str:
                   codegen.define("UART0_BASE", f"0x{int(uart.pop('base')):08x}u")]
     board_part += [codegen.define(f"UART0_{k.upper()}_OFFSET", f"0x{int(v):02x}u")
                    for k, v in uart.items()]
-    if "timer0" in b.extra:
-        board_part.append(codegen.define("TK_TIMER0_BASE",
-                                         f"0x{int(b.extra['timer0']['base']):08x}u"))
+    timer = b.extra.get("timer0", {})
+    if "base" in timer:
+        board_part.append(codegen.define("TK_TIMER0_BASE", f"0x{int(timer['base']):08x}u"))
+    if "clock_hz" in timer:            # the rate the timer counts at, after its prescaler
+        prescaler = int(timer.get("prescaler", 1))
+        board_part += [codegen.define("TK_TIMER0_HZ", f"{int(timer['clock_hz']) // prescaler}u"),
+                       codegen.define("TK_TIMER0_PRESCALER", f"{prescaler}u")]
+    if "kind" in timer:
+        board_part.append(codegen.define(f"TK_TIMER0_KIND_{timer['kind'].upper()}", 1))
     build_part = [codegen.define(k, v) for k, v in config.items()]
     parts = ["// The board (clock_hz, [uart0], [timer0]).\n" + "\n".join(board_part)]
     if build_part:
@@ -194,6 +206,8 @@ def build(firmware, sources, *, config=None, build_dir=None, board=BOARD) -> Pat
     files["firmware_config.h"] = _config_header(b, dict(config or {}))
     files["memory.ld"] = _memory_map(b)
     make_vars = {"CPU": " ".join(b.cpu_flags)}
+    if "port" in b.extra:                # the board's own startup, UART driver, linker script
+        make_vars["PORT"] = str((b.folder / b.extra["port"]).resolve())
     folders = dict.fromkeys([b.folder, makefile.parent.parent, b.folder.parent / COMMON,
                              runtime_dir()])      # the board's, its firmware's, shared C
     key = f"{firmware}-{_digest(files, make_vars, folders)}"
@@ -209,7 +223,7 @@ def build(firmware, sources, *, config=None, build_dir=None, board=BOARD) -> Pat
     try:
         codegen.write(tmp / "gen", files)
         cmd = [make, "-f", str(makefile), f"GEN={tmp / 'gen'}", f"BUILD={tmp}",
-               f"CPU={make_vars['CPU']}", f"RUNTIME={runtime_dir()}"]
+               f"RUNTIME={runtime_dir()}", *(f"{k}={v}" for k, v in make_vars.items())]
         result = run_tool(cmd, what=f"building the {firmware} firmware", timeout=600, cwd=tmp,
                      check=False)
         if result.returncode != 0 or not (tmp / elf.name).is_file():
