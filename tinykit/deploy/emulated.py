@@ -424,11 +424,19 @@ def icount_shift(board=BOARD) -> int:
     return int(found.group(1))
 
 
-def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD) -> Machine:
+LOADERS = ("kernel", "gdb")
+
+
+def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD,
+         loader="kernel") -> Machine:
     """Boot ``elf`` on the emulated board, with UART0 on ``serial``.
 
     The command line is board.toml's ``[run]``: ``emulator``, ``args``, then the
-    ``[run.serial]`` arguments of ``serial``.
+    ``[run.serial]`` arguments of ``serial``. With ``loader="gdb"`` QEMU does not load
+    the ELF (``args`` without ``-kernel {elf}``): it starts with empty memory, halted,
+    its GDB stub on a free port (``[run] gdb``), and ``gdb-multiarch`` loads the ELF,
+    resets the core and lets it run, as a debug probe would
+    (:func:`tinykit.deploy.flash.gdb_load`).
 
     Args:
         elf: a firmware image (from :func:`build`).
@@ -439,13 +447,16 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD) -> Mac
         icount: add board.toml's ``[run] icount`` arguments: the board's timers then
             count executed instructions (see :func:`icount_shift`).
         board: the emulated board (``elf`` must be built for it).
+        loader: ``"kernel"`` (QEMU's ``-kernel``) or ``"gdb"`` (over QEMU's GDB stub;
+            ``serial="stdio"`` only).
 
     Returns:
         A running :class:`Machine` (``close()`` stops it).
 
     Raises:
-        ToolNotFoundError: ``qemu-system-arm`` is not installed.
-        DeployError: QEMU did not start (with what it printed).
+        ToolNotFoundError: ``qemu-system-arm`` (or, for ``loader="gdb"``,
+            ``gdb-multiarch``) is not installed.
+        DeployError: QEMU did not start (with what it printed), or the GDB load failed.
 
     Example:
         >>> with boot(elf) as board:  # doctest: +SKIP
@@ -453,10 +464,17 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD) -> Mac
     """
     if serial not in SERIALS:
         raise ParameterError(f"serial={serial!r}; expected one of {', '.join(SERIALS)}.")
+    if loader not in LOADERS:
+        raise ParameterError(f"loader={loader!r}; expected one of {', '.join(LOADERS)}.")
+    if loader == "gdb" and serial != "stdio":
+        raise ParameterError(f"loader='gdb' boots with serial='stdio' only (QEMU holds a "
+                             f"{serial} board before its GDB stub listens); got {serial!r}.")
     if not Path(elf).is_file():
         raise DeployError(f"no firmware image at {elf}: build it first (build()).")
     b = emulated_board(board)
     qemu = require_tool(b.run["emulator"])
+    if loader == "gdb":
+        return _boot_over_gdb(b, qemu, elf, icount)
     for _ in range(3):                          # a free port can be taken meanwhile
         values = {"elf": str(elf), "port": _free_port() if serial == "tcp" else ""}
         extra = list(b.run.get("icount", [])) if icount else []
@@ -479,6 +497,41 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD) -> Mac
         machine.close()
         if "Address already in use" not in log:
             break
+    raise DeployError(f"QEMU did not start ({' '.join(cmd)}):\n{log.strip()[-2000:]}")
+
+
+def _boot_over_gdb(b, qemu, elf, icount) -> Machine:
+    """QEMU with empty memory, halted, its GDB stub on a free port; gdb-multiarch loads
+    ``elf``, resets the core and detaches, and the board runs (UART0 on stdio)."""
+    from .flash import gdb_load
+    from .._tools import TOOL_HINTS
+    from ..errors import ToolNotFoundError
+    if "gdb" not in b.run:
+        raise DeployError(f"{b.folder / 'board.toml'}: [run] needs gdb = [\"-S\", \"-gdb\", "
+                          f"\"tcp:127.0.0.1:{{gdb_port}}\"] to boot over QEMU's GDB stub.")
+    if not shutil.which("gdb-multiarch"):       # before QEMU starts, not after
+        raise ToolNotFoundError("gdb-multiarch", TOOL_HINTS["gdb-multiarch"])
+    args = list(b.run["args"])
+    if "{elf}" in args:                         # no -kernel: the memory starts empty
+        at = args.index("{elf}")
+        del args[at - 1 if at and args[at - 1] == "-kernel" else at:at + 1]
+    extra = list(b.run.get("icount", [])) if icount else []
+    for _ in range(3):                          # a free port can be taken meanwhile
+        port = _free_port()
+        cmd = [qemu] + [a.format(gdb_port=port) for a in
+                        [*args, *b.run["gdb"], *extra, *b.run["serial"]["stdio"]]]
+        machine = Machine(cmd, "stdio", elf, b.name)
+        try:
+            gdb_load(elf, f"127.0.0.1:{port}", reset=b.run.get("gdb_reset",
+                                                                "monitor system_reset"))
+        except DeployError as e:
+            log = machine.log
+            machine.close()
+            if "Address already in use" in log:
+                continue
+            raise DeployError(f"{e}\nQEMU ({' '.join(cmd)}) printed:\n"
+                              f"{log.strip()[-2000:] or '(nothing)'}") from None
+        return machine       # one that stops after the load: read_until says so
     raise DeployError(f"QEMU did not start ({' '.join(cmd)}):\n{log.strip()[-2000:]}")
 
 
@@ -612,7 +665,8 @@ def build_project(project, *, build_dir=None, config=None) -> Path:
     return build("infer", sources, config=config, build_dir=build_dir, board=project.board)
 
 
-def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceRun:
+def run_project(project, *, build_dir=None, timeout=300, config=None,
+                loader="kernel") -> DeviceRun:
     """Build ``project`` (:func:`generate_project`), boot it and read its outputs.
 
     Args:
@@ -620,6 +674,8 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
         build_dir: where to build (default: the per-user cache).
         timeout: seconds the firmware may take from boot to its last output.
         config: extra ``#define`` s for the firmware (see :func:`build_project`).
+        loader: how the ELF gets into the board: ``"kernel"`` (QEMU loads it) or
+            ``"gdb"`` (``gdb-multiarch`` over QEMU's GDB stub; see :func:`boot`).
 
     Returns:
         A :class:`DeviceRun`.
@@ -630,12 +686,34 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
         DeviceError: the firmware faulted, hung or printed something unexpected.
     """
     t0 = time.perf_counter()
-    sources = _project_sources(project)
     elf = build_project(project, build_dir=build_dir, config=config)
     t1 = time.perf_counter()
-    with boot(elf, icount=True, board=project.board) as machine:
+    with boot(elf, icount=True, board=project.board, loader=loader) as machine:
         lines = machine.read_until("done", timeout)
     t2 = time.perf_counter()
+    outputs, instructions = infer_outputs(lines, project)
+    text, data, bss = _sizes(elf)
+    return DeviceRun(outputs=outputs, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
+                     build_seconds=t1 - t0, run_seconds=t2 - t1, instructions=instructions)
+
+
+def infer_outputs(lines, project):
+    """The outputs and instruction counts the infer firmware of ``project`` printed.
+
+    Args:
+        lines: what the board printed on UART0, line by line (QEMU's stdio, or a real
+            board's serial port).
+        project: the inference project it runs (:func:`generate_project`).
+
+    Returns:
+        ``(outputs, instructions)``: int8 outputs, one row per input, and the count of
+        each input's inference (instructions under QEMU -icount; timer ticks on a real
+        board).
+
+    Raises:
+        DeviceError: not one output line of the model's width and one count per input.
+    """
+    sources = _project_sources(project)
     size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
     count = next((int(m.group(1)) for m in map(re.compile(r"tinykit infer: (\d+) inputs").fullmatch,
                                                 lines) if m), None)
@@ -651,16 +729,13 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
     if count is None or sorted(outputs) != list(range(count)) or sorted(counts) != sorted(
             outputs) or any(
             len(v) != width for v in outputs.values()):
-        raise DeviceError(f"the emulated board printed {len(outputs)} output lines for "
+        raise DeviceError(f"the board printed {len(outputs)} output lines for "
                           f"{count if count is not None else 'an unknown number of'} inputs, "
                           f"expected one of {width} values and an instruction count per "
                           f"input; last lines: "
                           f"{lines[-3:]}", lines=lines[-20:])
-    text, data, bss = _sizes(elf)
     rows = np.array([outputs[i] for i in range(count)], dtype=np.int8).reshape(count, width)
-    return DeviceRun(outputs=rows, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
-                     build_seconds=t1 - t0, run_seconds=t2 - t1,
-                     instructions=np.array([counts[i] for i in range(count)], np.int64))
+    return rows, np.array([counts[i] for i in range(count)], np.int64)
 
 
 def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
