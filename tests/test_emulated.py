@@ -9,7 +9,8 @@ import pytest
 
 from tinykit import convert, deploy
 from tinykit.deploy import emulated
-from tinykit.errors import DeployError, DeviceError
+from tinykit.deploy.flash import gdb_load
+from tinykit.errors import DeployError, DeviceError, ParameterError, ToolNotFoundError
 from tinykit.models._keras import keras
 
 MISSING = [t for t in ("qemu-system-arm", "arm-none-eabi-gcc", "make") if shutil.which(t) is None]
@@ -175,3 +176,77 @@ def test_other_emulated_cores_compute_what_tflm_computes(model, build_dir, board
 def test_only_emulated_boards_are_booted():
     with pytest.raises(DeployError, match="not emulated.*mps2-an385.*mps2-an386.*mps2-an500.*mps2-an505"):
         emulated.emulated_board("nano33ble")
+
+
+# -- a real board QEMU emulates as it is: the Netduino Plus 2 (STM32F405) ---------------
+needs_gdb = pytest.mark.skipif(shutil.which("gdb-multiarch") is None,
+                               reason="gdb-multiarch not installed; run "
+                                      "`sh boards/install-tools.sh`")
+
+
+@pytest.fixture(scope="module")
+def netduino(model, tmp_path_factory):
+    tfl, x = model
+    return emulated.generate_project(tfl, x, out=tmp_path_factory.mktemp("np2"),
+                                     source="a test model", board="netduinoplus2")
+
+
+def test_the_image_dfu_util_writes_computes_what_tflm_computes_under_qemu(model, netduino):
+    """The .bin the board's flasher takes is the ELF that QEMU's netduinoplus2 machine
+    runs: its vector table opens it (the stack at the top of the 128 KB SRAM, the reset
+    handler in flash at 0x08000000), and the board's answers on USART1 equal TFLM's."""
+    tfl, x = model
+    b = deploy.board("netduinoplus2")
+    assert b.flasher == "dfu-util" and "netduinoplus2" in b.run["args"]
+    image = deploy.flash(netduino, compile_only=True)
+    device = deploy.flash(netduino, tool="qemu")
+    np.testing.assert_array_equal(device.outputs, convert.run_tflm(tfl, x))
+    assert image == device.elf.with_suffix(".bin")
+    assert device.instructions.min() > 1000
+    sp, reset = np.frombuffer(image.read_bytes()[:8], "<u4")
+    assert sp == 0x20000000 + 128 * 1024
+    assert reset & 1 and 0x08000000 < reset < 0x08000000 + image.stat().st_size
+    assert image.stat().st_size == device.text_bytes + device.data_bytes
+    hex_lines = device.elf.with_suffix(".hex").read_text().split()
+    assert hex_lines[0] == ":020000040800F2"            # Intel HEX: upper address 0x0800
+
+
+@pytest.mark.skipif(shutil.which("dfu-util") is None, reason="dfu-util not installed; run "
+                                                             "`sh boards/install-tools.sh`")
+def test_flashing_the_real_netduino_with_none_attached_names_the_dfu_device(netduino):
+    with pytest.raises(DeployError, match="no board answered on USB device 0483:df11") as e:
+        deploy.flash(netduino)
+    assert "No DFU capable USB device" in str(e.value) and "DFU mode" in str(e.value)
+
+
+# -- the emulated boards flashed over QEMU's GDB stub, as a probe would ------------------
+@needs_gdb
+@pytest.mark.parametrize("board", ["mps2-an386", "netduinoplus2"])
+def test_a_board_loaded_over_gdb_answers_as_one_loaded_by_qemu(model, project, netduino, board):
+    """QEMU starts empty and halted; gdb-multiarch loads the ELF, resets the core and
+    detaches; the firmware then answers on its UART what TFLM computes, in the same
+    number of instructions as when QEMU loads it (-kernel)."""
+    tfl, x = model
+    which = project if board == "mps2-an386" else netduino
+    over_gdb = deploy.flash(which, tool="qemu-gdb")
+    by_qemu = deploy.flash(which, tool="qemu")
+    np.testing.assert_array_equal(over_gdb.outputs, convert.run_tflm(tfl, x))
+    np.testing.assert_array_equal(over_gdb.instructions, by_qemu.instructions)
+    assert over_gdb.elf == by_qemu.elf
+
+
+def test_gdb_flashing_says_what_is_missing_or_wrong(netduino, monkeypatch, tmp_path):
+    elf = emulated.build_project(netduino)
+    with pytest.raises(DeployError, match="tool='openocd'.*dfu-util.*qemu, qemu-gdb"):
+        deploy.flash(netduino, tool="openocd")
+    if shutil.which("gdb-multiarch"):
+        with pytest.raises(DeployError, match="no board answered on the GDB stub at "
+                                              "127.0.0.1:1.*Start the GDB server first"):
+            gdb_load(elf, "127.0.0.1:1", timeout=6)
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which",
+                        lambda t, *a, **k: None if "gdb-multiarch" in str(t) else real_which(t))
+    with pytest.raises(ToolNotFoundError, match="gdb-multiarch.*install-tools.sh"):
+        emulated.boot(elf, board="netduinoplus2", loader="gdb")
+    with pytest.raises(ParameterError, match="serial='stdio' only"):
+        emulated.boot(elf, board="netduinoplus2", loader="gdb", serial="tcp")
