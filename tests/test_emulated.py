@@ -220,14 +220,60 @@ def test_flashing_the_real_netduino_with_none_attached_names_the_dfu_device(netd
 
 
 # -- the emulated boards flashed over QEMU's GDB stub, as a probe would ------------------
+# -- the BBC micro:bit (nRF51822, Cortex-M0, 16 KB RAM) ---------------------------------
+@pytest.fixture(scope="module")
+def microbit(tmp_path_factory):
+    """The gesture CNN (119 x 6 IMU window, 5 classes; untrained, its batch norms
+    randomised) and five inputs, in a project for the micro:bit's plain kernels."""
+    from tinykit import models
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    net = models.build("gesture_cnn", (119, 6), 5)
+    for layer in net.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.get_weights()[0].shape
+            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.2, n),
+                               rng.normal(0, 0.2, n), rng.uniform(0.5, 2.0, n)])
+    x = rng.normal(size=(16, 119, 6)).astype(np.float32)
+    tfl = convert.to_int8(net, representative=x)
+    return tfl, x[:5], emulated.generate_project(tfl, x[:5], out=tmp_path_factory.mktemp("mb"),
+                                                 board="microbit", kernels="plain")
+
+
+def test_a_gesture_cnn_fits_the_microbit_and_its_hex_computes_what_tflm_computes(microbit):
+    """The .hex copied to the MICROBIT drive is the ELF QEMU's microbit machine runs (a
+    Cortex-M0: no DSP, no FPU); the model, its buffers and the 2 KB stack fit its 16 KB
+    of RAM."""
+    tfl, x, project = microbit
+    image = deploy.flash(project, compile_only=True)
+    device = deploy.flash(project, tool="qemu")
+    np.testing.assert_array_equal(device.outputs, convert.run_tflm(tfl, x))
+    assert image == device.elf.with_suffix(".hex")
+    b = deploy.board("microbit")
+    assert device.data_bytes + device.bss_bytes + b.extra["stack_bytes"] <= b.ram_bytes
+    assert device.text_bytes < 64 * 1024 and device.instructions.min() > 1_000_000
+    with pytest.raises(DeployError, match="found no DAPLink drive .*named MICROBIT"):
+        deploy.flash(project)                   # no micro:bit attached
+
+
+def test_a_fault_on_the_cortex_m0_is_reported(microbit, build_dir):
+    """The shared startup's fault handler in Thumb-1: the line has pc and lr (the M0 has
+    no fault status registers)."""
+    with pytest.raises(DeviceError, match="faulted: FAULT HardFault pc=0x") as err:
+        emulated.run_project(microbit[2], build_dir=build_dir, timeout=60,
+                             config={"TK_FAULT_TEST": 1})
+    assert "cfsr" not in err.value.lines[-1] and "in main" in str(err.value)
+
+
 @needs_gdb
-@pytest.mark.parametrize("board", ["mps2-an386", "netduinoplus2"])
-def test_a_board_loaded_over_gdb_answers_as_one_loaded_by_qemu(model, project, netduino, board):
+@pytest.mark.parametrize("board", ["mps2-an386", "netduinoplus2", "microbit"])
+def test_a_board_loaded_over_gdb_answers_as_one_loaded_by_qemu(model, project, netduino,
+                                                               microbit, board):
     """QEMU starts empty and halted; gdb-multiarch loads the ELF, resets the core and
     detaches; the firmware then answers on its UART what TFLM computes, in the same
     number of instructions as when QEMU loads it (-kernel)."""
-    tfl, x = model
-    which = project if board == "mps2-an386" else netduino
+    tfl, x = microbit[:2] if board == "microbit" else model
+    which = {"mps2-an386": project, "netduinoplus2": netduino, "microbit": microbit[2]}[board]
     over_gdb = deploy.flash(which, tool="qemu-gdb")
     by_qemu = deploy.flash(which, tool="qemu")
     np.testing.assert_array_equal(over_gdb.outputs, convert.run_tflm(tfl, x))

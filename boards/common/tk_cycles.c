@@ -1,6 +1,8 @@
 /* tk_cycles: the board's timer 0 as a 64-bit tick count (see tk_cycles.h): a CMSDK APB
  * timer (the MPS2 images, counting down), or with TK_TIMER0_KIND_STM32 a 32-bit STM32
- * general-purpose timer (TIM2 or TIM5 of an STM32F4, counting up; RM0090 section 18). */
+ * general-purpose timer (TIM2 or TIM5 of an STM32F4, counting up; RM0090 section 18),
+ * or with TK_TIMER0_KIND_NRF51 the nRF51's TIMER0 in 32-bit mode (counting up; its
+ * 2^32 wrap only: TK_CYCLES_RELOAD must stay 0xFFFFFFFF). */
 #include "firmware_config.h"   /* first: TK_ICOUNT_SHIFT decides what tk_cycles.h declares */
 #include "tk_cycles.h"
 
@@ -44,6 +46,34 @@ static void timer_start(void)
 static uint32_t timer_down(void)
 {
     return TK_CYCLES_RELOAD - TIMER_CNT;
+}
+#elif defined(TK_TIMER0_KIND_NRF51)
+/* nRF51 TIMER0 (nRF51 Series Reference Manual v3.0, chapter 18): tasks START, STOP,
+ * CLEAR, CAPTURE[0]; MODE (0: timer), BITMODE (3: 32 bits), PRESCALER (16 MHz / 2^n),
+ * CC[0] (where CAPTURE[0] puts the count). An up counter wrapping at 2^32. */
+#define TIMER_START     TIMER_REG(0x000u)
+#define TIMER_STOP      TIMER_REG(0x004u)
+#define TIMER_CLEAR     TIMER_REG(0x00Cu)
+#define TIMER_CAPTURE0  TIMER_REG(0x040u)
+#define TIMER_MODE      TIMER_REG(0x504u)
+#define TIMER_BITMODE   TIMER_REG(0x508u)
+#define TIMER_PRESCALER TIMER_REG(0x510u)
+#define TIMER_CC0       TIMER_REG(0x540u)
+
+static void timer_start(void)
+{
+    TIMER_STOP = 1u;
+    TIMER_MODE = 0u;
+    TIMER_BITMODE = 3u;
+    TIMER_PRESCALER = 0u;            /* 16 MHz */
+    TIMER_CLEAR = 1u;
+    TIMER_START = 1u;
+}
+
+static uint32_t timer_down(void)
+{
+    TIMER_CAPTURE0 = 1u;
+    return 0xFFFFFFFFu - TIMER_CC0;
 }
 #else
 #define TIMER_CTRL   TIMER_REG(0x00u)  /* bit 0: enable */

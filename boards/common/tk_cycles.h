@@ -3,7 +3,7 @@
  * Uses CMSDK APB timer 0 of the Arm MPS2 FPGA images (AN385/AN386/AN500 and QEMU's
  * mps2-an38x: base 0x40000000, clocked at the board's clock, BOARD_CLOCK_HZ), or the
  * STM32 timer board.toml's [timer0] names (kind = "stm32": TIM2 of the netduinoplus2,
- * clocked at its clock_hz). The timer
+ * clocked at its clock_hz), or the nRF51's TIMER0 (kind = "nrf51": the microbit). The timer
  * is 32 bits and free-running; tk_cycles_now() extends it to 64 bits, so call it at least
  * once per 2^32 ticks (171 s at 25 MHz; 1.3e9 instructions under QEMU -icount shift=7).
  *

@@ -123,8 +123,9 @@ def _config_header(b, config) -> str:
     board_part = [codegen.define("BOARD_NAME", codegen.c_string(b.name)),
                   codegen.define("BOARD_CLOCK_HZ", f"{int(b.clock_hz)}u"),
                   codegen.define("UART0_BASE", f"0x{int(uart.pop('base')):08x}u")]
-    board_part += [codegen.define(f"UART0_{k.upper()}_OFFSET", f"0x{int(v):02x}u")
-                   for k, v in uart.items()]
+    board_part += [codegen.define(f"UART0_{k.upper()}", f"{int(v)}u") if k.endswith("_pin")
+                   else codegen.define(f"UART0_{k.upper()}_OFFSET", f"0x{int(v):02x}u")
+                   for k, v in uart.items()]     # register offsets, and pins (tx_pin)
     timer = b.extra.get("timer0", {})
     if "base" in timer:
         board_part.append(codegen.define("TK_TIMER0_BASE", f"0x{int(timer['base']):08x}u"))
@@ -144,16 +145,19 @@ def _config_header(b, config) -> str:
 
 def _memory_map(b) -> str:
     """The linker script's MEMORY (included by the firmware's own script) from board.toml:
-    code and constants at flash_origin, data and stack at ram_origin."""
+    code and constants at flash_origin, data and stack at ram_origin; the stack's size
+    (TK_STACK_BYTES) when board.toml has stack_bytes (else the script's 16 KB)."""
     for key in ("flash_origin", "flash_bytes", "ram_origin", "ram_bytes"):
         if key not in b.extra and not getattr(b, key, 0):
             raise DeployError(f"{b.folder / 'board.toml'} needs {key} (the memory map).")
     flash = (int(b.extra["flash_origin"]), int(b.flash_bytes))
     ram = (int(b.extra["ram_origin"]), int(b.ram_bytes))
     text = codegen.banner("tinykit.deploy.emulated.build", f"{b.name}/board.toml")
+    stack = (f"TK_STACK_BYTES = {int(b.extra['stack_bytes'])};\n"
+             if "stack_bytes" in b.extra else "")
     return ("/*\n" + text.replace("// ", " * ") + " */\nMEMORY\n{\n"
             f"  FLASH (rx)  : ORIGIN = 0x{flash[0]:08x}, LENGTH = {flash[1]}\n"
-            f"  RAM   (rwx) : ORIGIN = 0x{ram[0]:08x}, LENGTH = {ram[1]}\n}}\n")
+            f"  RAM   (rwx) : ORIGIN = 0x{ram[0]:08x}, LENGTH = {ram[1]}\n}}\n" + stack)
 
 
 def _digest(files, make_vars, folders) -> str:
