@@ -1,5 +1,10 @@
 """The emulated board: QEMU's ``mps2-an386`` (a Cortex-M4F), driven from its description.
 
+Every board whose board.toml has a ``[run]`` table is driven the same way: the other
+MPS2 stand-ins, and real boards QEMU emulates as they are (``netduinoplus2``,
+``microbit``), whose firmware is the stand-in's with their own port (``port`` in
+board.toml: UART driver, clocks, pins).
+
 ``boards/mps2-an386/board.toml`` says how: the compiler flags of its CPU
 (``cpu_flags``), its clock and UART0 (``clock_hz``, ``[uart0]``: written into every
 build's generated ``firmware_config.h``), its firmware (``[firmware]``: ``capture`` and
@@ -88,7 +93,8 @@ def emulated_board(name=BOARD):
     board.toml has a ``[run]`` table): the stand-ins ``mps2-an386`` (Cortex-M4F),
     ``mps2-an385`` (M3), ``mps2-an500`` (M7), ``mps2-an505`` (M33), flashed by booting
     them (flasher ``"qemu"``), and real boards QEMU emulates as they are
-    (``netduinoplus2``: STM32F405, M4F), whose flasher is their real tool."""
+    (``netduinoplus2``: STM32F405, M4F; ``microbit``: nRF51822, M0), whose flasher is
+    their real tool."""
     b = get_board(name)
     if not b.run.get("emulator"):
         raise DeployError(f"board {b.name!r} is not emulated (its board.toml has no [run] "
@@ -755,7 +761,9 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
         kernels: ``"dsp"`` or ``"plain"`` (see :func:`generate_project`).
         board: the emulated board: ``"mps2-an386"`` (Cortex-M4F), ``"mps2-an385"`` (M3,
             no DSP extension: the fast kernels' portable C), ``"mps2-an500"`` (M7),
-            ``"mps2-an505"`` (M33).
+            ``"mps2-an505"`` (M33), or a real board QEMU emulates as it is:
+            ``"netduinoplus2"`` (STM32F405, M4F), ``"microbit"`` (nRF51822, M0, 16 KB
+            RAM: use ``kernels="plain"``).
 
     Returns:
         A :class:`DeviceRun`; ``outputs`` are the raw int8 outputs, one row per input,
