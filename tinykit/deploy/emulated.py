@@ -514,13 +514,10 @@ def _boot_over_gdb(b, qemu, elf, icount) -> Machine:
     """QEMU with empty memory, halted, its GDB stub on a free port; gdb-multiarch loads
     ``elf``, resets the core and detaches, and the board runs (UART0 on stdio)."""
     from .flash import gdb_load
-    from .._tools import TOOL_HINTS
-    from ..errors import ToolNotFoundError
     if "gdb" not in b.run:
         raise DeployError(f"{b.folder / 'board.toml'}: [run] needs gdb = [\"-S\", \"-gdb\", "
                           f"\"tcp:127.0.0.1:{{gdb_port}}\"] to boot over QEMU's GDB stub.")
-    if not shutil.which("gdb-multiarch"):       # before QEMU starts, not after
-        raise ToolNotFoundError("gdb-multiarch", TOOL_HINTS["gdb-multiarch"])
+    require_tool("gdb-multiarch")               # before QEMU starts, not after
     args = list(b.run["args"])
     if "{elf}" in args:                         # no -kernel: the memory starts empty
         at = args.index("{elf}")
@@ -717,8 +714,8 @@ def infer_outputs(lines, project):
 
     Returns:
         ``(outputs, instructions)``: int8 outputs, one row per input, and the count of
-        each input's inference (instructions under QEMU -icount; timer ticks on a real
-        board).
+        each input's inference: instructions under QEMU -icount; on a real board its
+        timer's ticks converted the same way, which are not instructions there.
 
     Raises:
         DeviceError: not one output line of the model's width and one count per input.
