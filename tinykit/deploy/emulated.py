@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -166,6 +167,32 @@ def _memory_map(b) -> str:
             f"  RAM   (rwx) : ORIGIN = 0x{ram[0]:08x}, LENGTH = {ram[1]}\n}}\n" + stack)
 
 
+def _make_vars(b) -> dict:
+    """What make needs besides GEN, BUILD and RUNTIME: the CPU flags, and the board's
+    port (its own UART driver, startup, linker script) when board.toml names one."""
+    make_vars = {"CPU": " ".join(b.cpu_flags)}
+    if "port" in b.extra:
+        make_vars["PORT"] = str((b.folder / b.extra["port"]).resolve())
+    return make_vars
+
+
+def _project_makefile(b, firmware) -> str:
+    """A Makefile for a generated project: ``make`` builds the board's ``firmware``
+    with the project's sources, as :func:`build` does, into ``build/``."""
+    makefile = os.path.normpath(b.firmware_dir(firmware) / "Makefile")
+    args = [f"{k}={shlex.quote(v)}" for k, v in
+            {"RUNTIME": str(runtime_dir()), **_make_vars(b)}.items()]
+    text = codegen.banner("tinykit.deploy.emulated.generate_project", f"{b.name}/board.toml")
+    return (text.replace("// ", "# ") +
+            f"# make: the {firmware} firmware for the {b.title},\n"
+            f"# built with arm-none-eabi-gcc (Debian's gcc-arm-none-eabi) from this folder's\n"
+            f"# sources into build/: {firmware}.elf (QEMU, GDB), {firmware}.bin (dfu-util,\n"
+            f"# OpenOCD), {firmware}.hex (a DAPLink drive).\n"
+            f".PHONY: all clean\nall:\n\t$(MAKE) -f {shlex.quote(makefile)} "
+            f"GEN=\"$(CURDIR)\" BUILD=\"$(CURDIR)/build\" {' '.join(args)}\n"
+            f"clean:\n\trm -rf build\n")
+
+
 def _digest(files, make_vars, folders) -> str:
     h = hashlib.sha256()
     for name in sorted(files):
@@ -215,9 +242,7 @@ def build(firmware, sources, *, config=None, build_dir=None, board=BOARD) -> Pat
     files = dict(sources)
     files["firmware_config.h"] = _config_header(b, dict(config or {}))
     files["memory.ld"] = _memory_map(b)
-    make_vars = {"CPU": " ".join(b.cpu_flags)}
-    if "port" in b.extra:                # the board's own startup, UART driver, linker script
-        make_vars["PORT"] = str((b.folder / b.extra["port"]).resolve())
+    make_vars = _make_vars(b)
     folders = dict.fromkeys([b.folder, makefile.parent.parent, b.folder.parent / COMMON,
                              runtime_dir()])      # the board's, its firmware's, shared C
     key = f"{firmware}-{_digest(files, make_vars, folders)}"
@@ -592,8 +617,11 @@ def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp"
 
     The project folder ``out/<name>/`` holds ``tk_model.h/.c`` (the model as plain C,
     :mod:`tinykit.deploy.cmodel`), ``tk_inputs.h/.c`` (``x`` quantized as the board
-    does) and ``tinykit.json``. ``tinykit.deploy.flash(project)`` builds the board's
-    ``infer`` firmware with them and runs it on the emulated board.
+    does), ``firmware_config.h`` and ``memory.ld`` (the board's clock, UART, timer and
+    memory map), a ``Makefile`` and ``tinykit.json``. ``tinykit.deploy.flash(project)``
+    builds the board's ``infer`` firmware with them and runs it on the emulated board
+    (or, for a real board QEMU emulates, writes it with the board's flasher); ``make``
+    in the folder builds the same ELF, .bin and .hex into ``build/``.
 
     Args:
         tfl: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
@@ -640,6 +668,10 @@ def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp"
                             codegen.extern("uint32_t", "tk_input_count", dims=0),
                             codegen.extern("int8_t", "tk_inputs")],
             generator=gen, inputs=what),
+        # What build_project builds with, so that `make` in the folder builds the same.
+        "firmware_config.h": _config_header(b, {"TK_ICOUNT_SHIFT": icount_shift(b.name)}),
+        "memory.ld": _memory_map(b),
+        "Makefile": _project_makefile(b, "infer"),
     }
     folder = Path(out) / (name or f"infer_{b.name}")
     paths = codegen.write(folder, files)
