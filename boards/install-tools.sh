@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs, from Debian, the system tools tinykit uses for the emulated board:
 # the Arm cross compiler with newlib, QEMU (board mps2-an386) and socat; and the
-# flash tools of real boards (tinykit.deploy.flash): bossac, OpenOCD and dfu-util.
+# flash tools of real boards (tinykit.deploy.flash): bossac, OpenOCD, dfu-util and
+# gdb-multiarch (loads firmware over a GDB stub: QEMU's, or a probe's).
 # Does nothing when they are already there.
 set -e
 missing=""
@@ -12,6 +13,7 @@ command -v socat >/dev/null 2>&1 || missing="$missing socat"
 command -v bossac >/dev/null 2>&1 || missing="$missing bossa-cli"
 command -v openocd >/dev/null 2>&1 || missing="$missing openocd"
 command -v dfu-util >/dev/null 2>&1 || missing="$missing dfu-util"
+command -v gdb-multiarch >/dev/null 2>&1 || missing="$missing gdb-multiarch"
 [ -z "$missing" ] && exit 0
 echo "installing:$missing"
 SUDO=""

@@ -42,6 +42,18 @@ def board(wand, build_dir):
         yield machine
 
 
+@needs_board
+@pytest.mark.parametrize("name", ["netduinoplus2", "microbit"])
+def test_real_boards_qemu_emulates_answer_over_their_own_uart(wand, build_dir, name):
+    """The harness firmware with the board's own port: the STM32's USART1 and the nRF51's
+    UART (six-byte receive FIFO) take every request frame and answer as TFLM does."""
+    tfl, x, y = wand
+    with emulated.boot_harness(tfl, build_dir=build_dir, board=name) as machine:
+        check = deploy.evaluate_on_device(machine.url, tfl, x[:8], y[:8], timeout=20)
+    np.testing.assert_array_equal(check.outputs, tfl.run(x[:8]))
+    assert check.board["board"] == name and check.resends == 0
+
+
 def flip_once(direction, nth, frame_type=None):
     """A tamper hook flipping one bit in the nth frame going ``direction`` (of
     ``frame_type`` when given); records what it did."""

@@ -4,6 +4,7 @@ boards are made in the test (the board descriptions that choose these flashers c
 later); a tool that exits 0 after failing is caught."""
 import importlib.util
 import os
+import re
 import shutil
 import struct
 from pathlib import Path
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tinykit.deploy import Board
-from tinykit.deploy.flash import (bossac, check_uf2, dfu_util, esptool, flash, flash_image,
-                                  openocd, pyocd, serial_ports, uf2, uf2_drives)
+from tinykit.deploy.flash import (bossac, check_uf2, daplink, dfu_util, esptool, flash,
+                                  flash_image, openocd, pyocd, serial_ports, uf2, uf2_drives)
 from tinykit.deploy.project import Project
 from tinykit.errors import DeployError, ToolNotFoundError
 
@@ -219,3 +220,25 @@ def test_a_missing_tool_says_how_to_install_it(tmp_path, image, monkeypatch):
         bossac(image, NO_PORT)
     with pytest.raises(DeployError, match="needs target="):
         flash_image(image, _board(tmp_path, "openocd"))
+
+
+def test_daplink_copies_the_hex_to_the_microbit_drive(tmp_path):
+    hex_file = tmp_path / "infer.hex"
+    hex_file.write_text(":020000040000FA\n:00000001FF\n")
+    drive = tmp_path / "media" / "MICROBIT"
+    drive.mkdir(parents=True)
+    (drive / "DETAILS.TXT").write_text("# DAPLink Firmware - see https://daplink.io\n")
+    written = flash_image(hex_file, "microbit", port=drive)
+    assert written == drive / "infer.hex" and written.read_bytes() == hex_file.read_bytes()
+    other = tmp_path / "media" / "DAPLINK"
+    other.mkdir()
+    (other / "DETAILS.TXT").write_text("# DAPLink Firmware\n")
+    roots = [drive, other, tmp_path]
+    assert daplink(hex_file, label="MICROBIT", roots=roots) == written
+    with pytest.raises(DeployError, match="several DAPLink drives"):
+        daplink(hex_file, roots=roots)
+    seen = re.escape(str(tmp_path))
+    with pytest.raises(DeployError, match=f"no DAPLink drive .*drives seen: {seen}\\."):
+        daplink(hex_file, roots=[tmp_path])
+    with pytest.raises(DeployError, match="expected a .hex or .bin image"):
+        daplink(_uf2_file(tmp_path / "app.uf2"), drive=drive)

@@ -25,6 +25,8 @@ TOOL_HINTS = {
     "gcc": "Install a C compiler for this machine: `apt install gcc` (or build-essential), "
            "Xcode's command line tools on macOS.",
     "socat": "Install it with `sh boards/install-tools.sh` (Debian's socat).",
+    "gdb-multiarch": "Install it with `sh boards/install-tools.sh` (Debian's gdb-multiarch; "
+                     "`apt install gdb-multiarch`).",
     "arm-none-eabi-gcc": "Install it with `sh boards/install-tools.sh` (Debian's "
                          "gcc-arm-none-eabi and libnewlib-arm-none-eabi).",
 }

@@ -1,7 +1,9 @@
 /* tk_cycles: a 64-bit count of timer ticks, and of instructions on the emulated board.
  *
  * Uses CMSDK APB timer 0 of the Arm MPS2 FPGA images (AN385/AN386/AN500 and QEMU's
- * mps2-an38x: base 0x40000000, clocked at the board's clock, BOARD_CLOCK_HZ). The timer
+ * mps2-an38x: base 0x40000000, clocked at the board's clock, BOARD_CLOCK_HZ), or the
+ * STM32 timer board.toml's [timer0] names (kind = "stm32": TIM2 of the netduinoplus2,
+ * clocked at its clock_hz), or the nRF51's TIMER0 (kind = "nrf51": the microbit). The timer
  * is 32 bits and free-running; tk_cycles_now() extends it to 64 bits, so call it at least
  * once per 2^32 ticks (171 s at 25 MHz; 1.3e9 instructions under QEMU -icount shift=7).
  *
@@ -11,14 +13,18 @@
  *   uint64_t n = tk_cycles_instructions(tk_cycles_now() - t0);
  *
  * Under QEMU's -icount shift=N every instruction takes 2^N ns of virtual time and the
- * timer ticks every 10^9 / BOARD_CLOCK_HZ ns, so a number of ticks is a number of
+ * timer ticks every 10^9 / TK_TIMER0_HZ ns, so a number of ticks is a number of
  * instructions: tk_cycles_instructions() converts (exactly when a tick is shorter than
  * half an instruction, e.g. 40 ns ticks and shift=7: 3.2 ticks per instruction). The
  * count includes the instructions of one tk_cycles_now() call; tk_cycles_overhead()
  * measures them, to subtract.
  *
  * Settings (firmware_config.h, written by tinykit.deploy.emulated.build):
- *   BOARD_CLOCK_HZ    the timer's clock (board.toml clock_hz)
+ *   BOARD_CLOCK_HZ    the board's clock (board.toml clock_hz)
+ *   TK_TIMER0_BASE, TK_TIMER0_HZ, TK_TIMER0_KIND_STM32, TK_TIMER0_PRESCALER
+ *                     the timer (board.toml [timer0] base, clock_hz / prescaler, kind,
+ *                     prescaler; default: the CMSDK timer at 0x40000000, counting at
+ *                     BOARD_CLOCK_HZ)
  *   TK_ICOUNT_SHIFT   QEMU's -icount shift (board.toml [run] icount); without it
  *                     tk_cycles_instructions() is not available
  *   TK_CYCLES_RELOAD  the timer's reload value (default 0xFFFFFFFF: all 32 bits; tests

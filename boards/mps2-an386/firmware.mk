@@ -9,29 +9,41 @@
 #
 # GEN holds the generated sources, firmware_config.h among them (the board's clock and
 # UART0 from board.toml, and the build's settings). Every firmware gets the board's
-# startup code, UART driver and linker script (capture/), boards/common (frames, the
-# link protocol, the instruction counter) and tinykit's C runtime (kernels, fast
-# kernels, audio front end); --gc-sections keeps only what it uses. Nothing is written
-# outside BUILD.
+# port: its UART driver (uart.c) and, when the port has them, its own startup.c and
+# linker script (else capture/'s, for any Armv7-M or Armv8-M core); boards/common
+# (frames, the link protocol, the instruction counter, text on the UART) and tinykit's
+# C runtime (kernels, fast kernels, audio front end); --gc-sections keeps only what it
+# uses. PORT is capture/ (this board's) unless board.toml's `port` names another
+# folder (PORT=<folder>, e.g. boards/netduinoplus2/port). Besides the ELF, the build
+# writes the images a flash tool takes: $(NAME).bin (from the first flash address)
+# and $(NAME).hex (Intel HEX). Nothing is written outside BUILD.
 CROSS   ?= arm-none-eabi-
 CC      := $(CROSS)gcc
 BOARD_DIR := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
-PORT    := $(BOARD_DIR)/capture
+PORT    ?= $(BOARD_DIR)/capture
+STARTUP := $(firstword $(wildcard $(PORT)/startup.c) $(BOARD_DIR)/capture/startup.c)
+LDSCRIPT := $(firstword $(wildcard $(PORT)/*.ld) $(BOARD_DIR)/capture/mps2-an386.ld)
 SHARED  := $(abspath $(BOARD_DIR)/../common)
 $(foreach v,GEN BUILD CPU RUNTIME,$(if $($(v)),,$(error $(v) is not set: see $(BOARD_DIR)/firmware.mk)))
 
 CFLAGS  := $(CPU) -O2 -g -std=c11 -Wall -Wextra -Werror=implicit-function-declaration \
            -ffunction-sections -fdata-sections
 CFLAGS  += -I$(GEN) -I$(RUNTIME) -I$(PORT) -I$(SHARED)
-LDFLAGS := $(CPU) -L$(GEN) -T $(PORT)/mps2-an386.ld -nostartfiles --specs=nano.specs --specs=nosys.specs
+LDFLAGS := $(CPU) -L$(GEN) -T $(LDSCRIPT) -nostartfiles --specs=nano.specs --specs=nosys.specs
 LDFLAGS += -Wl,--gc-sections -Wl,-Map=$(BUILD)/$(NAME).map
-SRCS    += $(PORT)/startup.c $(PORT)/uart.c $(wildcard $(SHARED)/*.c $(RUNTIME)/*.c $(GEN)/*.c)
-HDRS    := $(wildcard $(PORT)/*.h $(SHARED)/*.h $(RUNTIME)/*.h $(GEN)/*.h)
+SRCS    += $(STARTUP) $(PORT)/uart.c $(wildcard $(SHARED)/*.c $(RUNTIME)/*.c $(GEN)/*.c)
+HDRS    := $(wildcard $(PORT)/*.h $(BOARD_DIR)/capture/*.h $(SHARED)/*.h $(RUNTIME)/*.h $(GEN)/*.h)
 ELF     := $(BUILD)/$(NAME).elf
 
 .PHONY: all
-all: $(ELF)
+all: $(ELF) $(ELF:.elf=.bin) $(ELF:.elf=.hex)
 
-$(ELF): $(sort $(SRCS)) $(HDRS) $(PORT)/mps2-an386.ld $(GEN)/memory.ld $(MAKEFILE_LIST)
+$(ELF): $(sort $(SRCS)) $(HDRS) $(LDSCRIPT) $(GEN)/memory.ld $(MAKEFILE_LIST)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) $(sort $(SRCS)) $(LDFLAGS) -lm -o $@
+
+%.bin: %.elf
+	$(CROSS)objcopy -O binary $< $@
+
+%.hex: %.elf
+	$(CROSS)objcopy -O ihex $< $@

@@ -1,5 +1,10 @@
 """The emulated board: QEMU's ``mps2-an386`` (a Cortex-M4F), driven from its description.
 
+Every board whose board.toml has a ``[run]`` table is driven the same way: the other
+MPS2 stand-ins, and real boards QEMU emulates as they are (``netduinoplus2``,
+``microbit``), whose firmware is the stand-in's with their own port (``port`` in
+board.toml: UART driver, clocks, pins).
+
 ``boards/mps2-an386/board.toml`` says how: the compiler flags of its CPU
 (``cpu_flags``), its clock and UART0 (``clock_hz``, ``[uart0]``: written into every
 build's generated ``firmware_config.h``), its firmware (``[firmware]``: ``capture`` and
@@ -31,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -85,14 +91,21 @@ class DeviceRun:
 
 def emulated_board(name=BOARD):
     """The :class:`~tinykit.deploy.boards.Board` ``name``, if QEMU emulates it (its
-    flasher is ``"qemu"``): ``mps2-an386`` (Cortex-M4F), ``mps2-an385`` (M3),
-    ``mps2-an500`` (M7), ``mps2-an505`` (M33)."""
+    board.toml has a ``[run]`` table): the stand-ins ``mps2-an386`` (Cortex-M4F),
+    ``mps2-an385`` (M3), ``mps2-an500`` (M7), ``mps2-an505`` (M33), flashed by booting
+    them (flasher ``"qemu"``), and real boards QEMU emulates as they are
+    (``netduinoplus2``: STM32F405, M4F; ``microbit``: nRF51822, M0), whose flasher is
+    their real tool."""
     b = get_board(name)
-    if b.flasher != "qemu":
-        raise DeployError(f"board {b.name!r} is not emulated (its flasher is {b.flasher!r}); "
-                          f"emulated boards: "
-                          f"{[n for n in boards() if get_board(n).flasher == 'qemu']}.")
+    if not b.run.get("emulator"):
+        raise DeployError(f"board {b.name!r} is not emulated (its board.toml has no [run] "
+                          f"table); emulated boards: {emulated_boards()}.")
     return b
+
+
+def emulated_boards() -> list:
+    """Names of the boards QEMU emulates (a ``[run]`` table in their board.toml)."""
+    return [n for n in boards() if get_board(n).run.get("emulator")]
 
 
 def require_emulator() -> str:
@@ -117,11 +130,18 @@ def _config_header(b, config) -> str:
     board_part = [codegen.define("BOARD_NAME", codegen.c_string(b.name)),
                   codegen.define("BOARD_CLOCK_HZ", f"{int(b.clock_hz)}u"),
                   codegen.define("UART0_BASE", f"0x{int(uart.pop('base')):08x}u")]
-    board_part += [codegen.define(f"UART0_{k.upper()}_OFFSET", f"0x{int(v):02x}u")
-                   for k, v in uart.items()]
-    if "timer0" in b.extra:
-        board_part.append(codegen.define("TK_TIMER0_BASE",
-                                         f"0x{int(b.extra['timer0']['base']):08x}u"))
+    board_part += [codegen.define(f"UART0_{k.upper()}", f"{int(v)}u") if k.endswith("_pin")
+                   else codegen.define(f"UART0_{k.upper()}_OFFSET", f"0x{int(v):02x}u")
+                   for k, v in uart.items()]     # register offsets, and pins (tx_pin)
+    timer = b.extra.get("timer0", {})
+    if "base" in timer:
+        board_part.append(codegen.define("TK_TIMER0_BASE", f"0x{int(timer['base']):08x}u"))
+    if "clock_hz" in timer:            # the rate the timer counts at, after its prescaler
+        prescaler = int(timer.get("prescaler", 1))
+        board_part += [codegen.define("TK_TIMER0_HZ", f"{int(timer['clock_hz']) // prescaler}u"),
+                       codegen.define("TK_TIMER0_PRESCALER", f"{prescaler}u")]
+    if "kind" in timer:
+        board_part.append(codegen.define(f"TK_TIMER0_KIND_{timer['kind'].upper()}", 1))
     build_part = [codegen.define(k, v) for k, v in config.items()]
     parts = ["// The board (clock_hz, [uart0], [timer0]).\n" + "\n".join(board_part)]
     if build_part:
@@ -132,16 +152,45 @@ def _config_header(b, config) -> str:
 
 def _memory_map(b) -> str:
     """The linker script's MEMORY (included by the firmware's own script) from board.toml:
-    code and constants at flash_origin, data and stack at ram_origin."""
+    code and constants at flash_origin, data and stack at ram_origin; the stack's size
+    (TK_STACK_BYTES) when board.toml has stack_bytes (else the script's 16 KB)."""
     for key in ("flash_origin", "flash_bytes", "ram_origin", "ram_bytes"):
         if key not in b.extra and not getattr(b, key, 0):
             raise DeployError(f"{b.folder / 'board.toml'} needs {key} (the memory map).")
     flash = (int(b.extra["flash_origin"]), int(b.flash_bytes))
     ram = (int(b.extra["ram_origin"]), int(b.ram_bytes))
     text = codegen.banner("tinykit.deploy.emulated.build", f"{b.name}/board.toml")
+    stack = (f"TK_STACK_BYTES = {int(b.extra['stack_bytes'])};\n"
+             if "stack_bytes" in b.extra else "")
     return ("/*\n" + text.replace("// ", " * ") + " */\nMEMORY\n{\n"
             f"  FLASH (rx)  : ORIGIN = 0x{flash[0]:08x}, LENGTH = {flash[1]}\n"
-            f"  RAM   (rwx) : ORIGIN = 0x{ram[0]:08x}, LENGTH = {ram[1]}\n}}\n")
+            f"  RAM   (rwx) : ORIGIN = 0x{ram[0]:08x}, LENGTH = {ram[1]}\n}}\n" + stack)
+
+
+def _make_vars(b) -> dict:
+    """What make needs besides GEN, BUILD and RUNTIME: the CPU flags, and the board's
+    port (its own UART driver, startup, linker script) when board.toml names one."""
+    make_vars = {"CPU": " ".join(b.cpu_flags)}
+    if "port" in b.extra:
+        make_vars["PORT"] = str((b.folder / b.extra["port"]).resolve())
+    return make_vars
+
+
+def _project_makefile(b, firmware) -> str:
+    """A Makefile for a generated project: ``make`` builds the board's ``firmware``
+    with the project's sources, as :func:`build` does, into ``build/``."""
+    makefile = os.path.normpath(b.firmware_dir(firmware) / "Makefile")
+    args = [f"{k}={shlex.quote(v)}" for k, v in
+            {"RUNTIME": str(runtime_dir()), **_make_vars(b)}.items()]
+    text = codegen.banner("tinykit.deploy.emulated.generate_project", f"{b.name}/board.toml")
+    return (text.replace("// ", "# ") +
+            f"# make: the {firmware} firmware for the {b.title},\n"
+            f"# built with arm-none-eabi-gcc (Debian's gcc-arm-none-eabi) from this folder's\n"
+            f"# sources into build/: {firmware}.elf (QEMU, GDB), {firmware}.bin (dfu-util,\n"
+            f"# OpenOCD), {firmware}.hex (a DAPLink drive).\n"
+            f".PHONY: all clean\nall:\n\t$(MAKE) -f {shlex.quote(makefile)} "
+            f"GEN=\"$(CURDIR)\" BUILD=\"$(CURDIR)/build\" {' '.join(args)}\n"
+            f"clean:\n\trm -rf build\n")
 
 
 def _digest(files, make_vars, folders) -> str:
@@ -193,7 +242,7 @@ def build(firmware, sources, *, config=None, build_dir=None, board=BOARD) -> Pat
     files = dict(sources)
     files["firmware_config.h"] = _config_header(b, dict(config or {}))
     files["memory.ld"] = _memory_map(b)
-    make_vars = {"CPU": " ".join(b.cpu_flags)}
+    make_vars = _make_vars(b)
     folders = dict.fromkeys([b.folder, makefile.parent.parent, b.folder.parent / COMMON,
                              runtime_dir()])      # the board's, its firmware's, shared C
     key = f"{firmware}-{_digest(files, make_vars, folders)}"
@@ -209,7 +258,7 @@ def build(firmware, sources, *, config=None, build_dir=None, board=BOARD) -> Pat
     try:
         codegen.write(tmp / "gen", files)
         cmd = [make, "-f", str(makefile), f"GEN={tmp / 'gen'}", f"BUILD={tmp}",
-               f"CPU={make_vars['CPU']}", f"RUNTIME={runtime_dir()}"]
+               f"RUNTIME={runtime_dir()}", *(f"{k}={v}" for k, v in make_vars.items())]
         result = run_tool(cmd, what=f"building the {firmware} firmware", timeout=600, cwd=tmp,
                      check=False)
         if result.returncode != 0 or not (tmp / elf.name).is_file():
@@ -410,11 +459,19 @@ def icount_shift(board=BOARD) -> int:
     return int(found.group(1))
 
 
-def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD) -> Machine:
+LOADERS = ("kernel", "gdb")
+
+
+def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD,
+         loader="kernel") -> Machine:
     """Boot ``elf`` on the emulated board, with UART0 on ``serial``.
 
     The command line is board.toml's ``[run]``: ``emulator``, ``args``, then the
-    ``[run.serial]`` arguments of ``serial``.
+    ``[run.serial]`` arguments of ``serial``. With ``loader="gdb"`` QEMU does not load
+    the ELF (``args`` without ``-kernel {elf}``): it starts with empty memory, halted,
+    its GDB stub on a free port (``[run] gdb``), and ``gdb-multiarch`` loads the ELF,
+    resets the core and lets it run, as a debug probe would
+    (:func:`tinykit.deploy.flash.gdb_load`).
 
     Args:
         elf: a firmware image (from :func:`build`).
@@ -425,13 +482,16 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD) -> Mac
         icount: add board.toml's ``[run] icount`` arguments: the board's timers then
             count executed instructions (see :func:`icount_shift`).
         board: the emulated board (``elf`` must be built for it).
+        loader: ``"kernel"`` (QEMU's ``-kernel``) or ``"gdb"`` (over QEMU's GDB stub;
+            ``serial="stdio"`` only).
 
     Returns:
         A running :class:`Machine` (``close()`` stops it).
 
     Raises:
-        ToolNotFoundError: ``qemu-system-arm`` is not installed.
-        DeployError: QEMU did not start (with what it printed).
+        ToolNotFoundError: ``qemu-system-arm`` (or, for ``loader="gdb"``,
+            ``gdb-multiarch``) is not installed.
+        DeployError: QEMU did not start (with what it printed), or the GDB load failed.
 
     Example:
         >>> with boot(elf) as board:  # doctest: +SKIP
@@ -439,10 +499,17 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD) -> Mac
     """
     if serial not in SERIALS:
         raise ParameterError(f"serial={serial!r}; expected one of {', '.join(SERIALS)}.")
+    if loader not in LOADERS:
+        raise ParameterError(f"loader={loader!r}; expected one of {', '.join(LOADERS)}.")
+    if loader == "gdb" and serial != "stdio":
+        raise ParameterError(f"loader='gdb' boots with serial='stdio' only (QEMU holds a "
+                             f"{serial} board before its GDB stub listens); got {serial!r}.")
     if not Path(elf).is_file():
         raise DeployError(f"no firmware image at {elf}: build it first (build()).")
     b = emulated_board(board)
     qemu = require_tool(b.run["emulator"])
+    if loader == "gdb":
+        return _boot_over_gdb(b, qemu, elf, icount)
     for _ in range(3):                          # a free port can be taken meanwhile
         values = {"elf": str(elf), "port": _free_port() if serial == "tcp" else ""}
         extra = list(b.run.get("icount", [])) if icount else []
@@ -465,6 +532,38 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD) -> Mac
         machine.close()
         if "Address already in use" not in log:
             break
+    raise DeployError(f"QEMU did not start ({' '.join(cmd)}):\n{log.strip()[-2000:]}")
+
+
+def _boot_over_gdb(b, qemu, elf, icount) -> Machine:
+    """QEMU with empty memory, halted, its GDB stub on a free port; gdb-multiarch loads
+    ``elf``, resets the core and detaches, and the board runs (UART0 on stdio)."""
+    from .flash import gdb_load
+    if "gdb" not in b.run:
+        raise DeployError(f"{b.folder / 'board.toml'}: [run] needs gdb = [\"-S\", \"-gdb\", "
+                          f"\"tcp:127.0.0.1:{{gdb_port}}\"] to boot over QEMU's GDB stub.")
+    require_tool("gdb-multiarch")               # before QEMU starts, not after
+    args = list(b.run["args"])
+    if "{elf}" in args:                         # no -kernel: the memory starts empty
+        at = args.index("{elf}")
+        del args[at - 1 if at and args[at - 1] == "-kernel" else at:at + 1]
+    extra = list(b.run.get("icount", [])) if icount else []
+    for _ in range(3):                          # a free port can be taken meanwhile
+        port = _free_port()
+        cmd = [qemu] + [a.format(gdb_port=port) for a in
+                        [*args, *b.run["gdb"], *extra, *b.run["serial"]["stdio"]]]
+        machine = Machine(cmd, "stdio", elf, b.name)
+        try:
+            gdb_load(elf, f"127.0.0.1:{port}", reset=b.run.get("gdb_reset",
+                                                                "monitor system_reset"))
+        except DeployError as e:
+            log = machine.log
+            machine.close()
+            if "Address already in use" in log:
+                continue
+            raise DeployError(f"{e}\nQEMU ({' '.join(cmd)}) printed:\n"
+                              f"{log.strip()[-2000:] or '(nothing)'}") from None
+        return machine       # one that stops after the load: read_until says so
     raise DeployError(f"QEMU did not start ({' '.join(cmd)}):\n{log.strip()[-2000:]}")
 
 
@@ -518,8 +617,11 @@ def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp"
 
     The project folder ``out/<name>/`` holds ``tk_model.h/.c`` (the model as plain C,
     :mod:`tinykit.deploy.cmodel`), ``tk_inputs.h/.c`` (``x`` quantized as the board
-    does) and ``tinykit.json``. ``tinykit.deploy.flash(project)`` builds the board's
-    ``infer`` firmware with them and runs it on the emulated board.
+    does), ``firmware_config.h`` and ``memory.ld`` (the board's clock, UART, timer and
+    memory map), a ``Makefile`` and ``tinykit.json``. ``tinykit.deploy.flash(project)``
+    builds the board's ``infer`` firmware with them and runs it on the emulated board
+    (or, for a real board QEMU emulates, writes it with the board's flasher); ``make``
+    in the folder builds the same ELF, .bin and .hex into ``build/``.
 
     Args:
         tfl: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
@@ -566,6 +668,10 @@ def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp"
                             codegen.extern("uint32_t", "tk_input_count", dims=0),
                             codegen.extern("int8_t", "tk_inputs")],
             generator=gen, inputs=what),
+        # What build_project builds with, so that `make` in the folder builds the same.
+        "firmware_config.h": _config_header(b, {"TK_ICOUNT_SHIFT": icount_shift(b.name)}),
+        "memory.ld": _memory_map(b),
+        "Makefile": _project_makefile(b, "infer"),
     }
     folder = Path(out) / (name or f"infer_{b.name}")
     paths = codegen.write(folder, files)
@@ -598,7 +704,8 @@ def build_project(project, *, build_dir=None, config=None) -> Path:
     return build("infer", sources, config=config, build_dir=build_dir, board=project.board)
 
 
-def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceRun:
+def run_project(project, *, build_dir=None, timeout=300, config=None,
+                loader="kernel") -> DeviceRun:
     """Build ``project`` (:func:`generate_project`), boot it and read its outputs.
 
     Args:
@@ -606,6 +713,8 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
         build_dir: where to build (default: the per-user cache).
         timeout: seconds the firmware may take from boot to its last output.
         config: extra ``#define`` s for the firmware (see :func:`build_project`).
+        loader: how the ELF gets into the board: ``"kernel"`` (QEMU loads it) or
+            ``"gdb"`` (``gdb-multiarch`` over QEMU's GDB stub; see :func:`boot`).
 
     Returns:
         A :class:`DeviceRun`.
@@ -616,12 +725,34 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
         DeviceError: the firmware faulted, hung or printed something unexpected.
     """
     t0 = time.perf_counter()
-    sources = _project_sources(project)
     elf = build_project(project, build_dir=build_dir, config=config)
     t1 = time.perf_counter()
-    with boot(elf, icount=True, board=project.board) as machine:
+    with boot(elf, icount=True, board=project.board, loader=loader) as machine:
         lines = machine.read_until("done", timeout)
     t2 = time.perf_counter()
+    outputs, instructions = infer_outputs(lines, project)
+    text, data, bss = _sizes(elf)
+    return DeviceRun(outputs=outputs, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
+                     build_seconds=t1 - t0, run_seconds=t2 - t1, instructions=instructions)
+
+
+def infer_outputs(lines, project):
+    """The outputs and instruction counts the infer firmware of ``project`` printed.
+
+    Args:
+        lines: what the board printed on UART0, line by line (QEMU's stdio, or a real
+            board's serial port).
+        project: the inference project it runs (:func:`generate_project`).
+
+    Returns:
+        ``(outputs, instructions)``: int8 outputs, one row per input, and the count of
+        each input's inference: instructions under QEMU -icount; on a real board its
+        timer's ticks converted the same way, which are not instructions there.
+
+    Raises:
+        DeviceError: not one output line of the model's width and one count per input.
+    """
+    sources = _project_sources(project)
     size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
     count = next((int(m.group(1)) for m in map(re.compile(r"tinykit infer: (\d+) inputs").fullmatch,
                                                 lines) if m), None)
@@ -637,16 +768,13 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
     if count is None or sorted(outputs) != list(range(count)) or sorted(counts) != sorted(
             outputs) or any(
             len(v) != width for v in outputs.values()):
-        raise DeviceError(f"the emulated board printed {len(outputs)} output lines for "
+        raise DeviceError(f"the board printed {len(outputs)} output lines for "
                           f"{count if count is not None else 'an unknown number of'} inputs, "
                           f"expected one of {width} values and an instruction count per "
                           f"input; last lines: "
                           f"{lines[-3:]}", lines=lines[-20:])
-    text, data, bss = _sizes(elf)
     rows = np.array([outputs[i] for i in range(count)], dtype=np.int8).reshape(count, width)
-    return DeviceRun(outputs=rows, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
-                     build_seconds=t1 - t0, run_seconds=t2 - t1,
-                     instructions=np.array([counts[i] for i in range(count)], np.int64))
+    return rows, np.array([counts[i] for i in range(count)], np.int64)
 
 
 def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
@@ -662,7 +790,9 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
         kernels: ``"dsp"`` or ``"plain"`` (see :func:`generate_project`).
         board: the emulated board: ``"mps2-an386"`` (Cortex-M4F), ``"mps2-an385"`` (M3,
             no DSP extension: the fast kernels' portable C), ``"mps2-an500"`` (M7),
-            ``"mps2-an505"`` (M33).
+            ``"mps2-an505"`` (M33), or a real board QEMU emulates as it is:
+            ``"netduinoplus2"`` (STM32F405, M4F), ``"microbit"`` (nRF51822, M0, 16 KB
+            RAM: use ``kernels="plain"``).
 
     Returns:
         A :class:`DeviceRun`; ``outputs`` are the raw int8 outputs, one row per input,

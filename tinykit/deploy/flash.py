@@ -12,8 +12,15 @@ openocd         OpenOCD ``program``; ``interface``, ``target`` (.cfg), ``address
 pyocd           ``pyocd flash``; ``target``, ``address``                        .elf/.hex/.bin
 dfu-util        USB DFU; ``device`` (vid:pid), ``alt``, ``address`` (DfuSe)      .bin
 uf2             copy to the drive with INFO_UF2.TXT; ``board_id`` picks it       .uf2
+daplink         copy to the drive with DETAILS.TXT (micro:bit); ``drive_label``  .hex/.bin
 qemu            the emulated board: build and boot under QEMU                   project
+qemu-gdb        the emulated board, started empty and halted; ``gdb-multiarch``   project
+                loads the ELF over QEMU's GDB stub as a probe would (gdb_load)
 ==============  ==============================================================  ==========
+
+A board QEMU emulates as it is (``netduinoplus2``) has its real flasher (dfu-util)
+and is also flashed under QEMU with ``flash(project, tool="qemu")`` or
+``tool="qemu-gdb"``: the very image the real tool writes.
 
 With no board attached each tool still runs; its "no device" answer becomes a
 :class:`~tinykit.errors.DeployError` naming the port or probe and listing what is
@@ -33,11 +40,13 @@ from .._tools import TOOL_HINTS, require_tool, run_tool
 from ..errors import DeployError, ToolNotFoundError
 from .boards import board as get_board
 
-FLASHERS = ("arduino-cli", "bossac", "esptool", "openocd", "pyocd", "dfu-util", "uf2", "qemu")
+FLASHERS = ("arduino-cli", "bossac", "esptool", "openocd", "pyocd", "dfu-util", "uf2",
+            "daplink", "qemu", "qemu-gdb")
+EMULATED = ("qemu", "qemu-gdb")          # flashers that run the project under QEMU
 
 # Which built image each flasher takes, in order of preference.
 _IMAGE_SUFFIXES = {"bossac": (".bin",), "esptool": (".merged.bin", ".bin"),
-                   "dfu-util": (".dfu", ".bin"), "uf2": (".uf2",),
+                   "dfu-util": (".dfu", ".bin"), "uf2": (".uf2",), "daplink": (".hex", ".bin"),
                    "openocd": (".elf", ".hex", ".bin"), "pyocd": (".elf", ".hex", ".bin")}
 
 
@@ -285,6 +294,51 @@ def dfu_util(image, *, device=None, alt=0, address=None, timeout=300) -> str:
                             "and check the USB cable.")
 
 
+def gdb_load(elf, target, *, reset="monitor system_reset", timeout=60) -> str:
+    """Load an ELF into a halted target over a GDB remote stub, reset it and let it run.
+
+    What a debug probe does, with ``gdb-multiarch -batch``: ``target remote <target>``
+    (retrying a refused connection for up to ``timeout`` seconds, while the stub
+    starts), ``load`` (every loadable section to its address, flash included), then
+    ``reset`` (``monitor system_reset``: QEMU resets the core, which takes its stack
+    pointer and reset vector from the image just loaded) and ``detach``, which lets
+    the target run. Works with QEMU's ``-gdb`` stub (:func:`tinykit.deploy.emulated.boot`
+    with ``loader="gdb"``) and with a probe's GDB server (OpenOCD's port 3333, pyOCD's
+    gdbserver; ``reset="monitor reset run"``).
+
+    Args:
+        elf: the firmware image (an ELF: GDB loads it section by section).
+        target: the stub's ``host:port``.
+        reset: the GDB command that resets the target after loading ("" for none).
+        timeout: seconds for the whole load.
+
+    Returns:
+        gdb's output.
+
+    Raises:
+        ToolNotFoundError: gdb-multiarch is not installed (the message says how).
+        DeployError: no stub answered at ``target``, or the load or reset failed.
+
+    Example:
+        >>> gdb_load("build/infer.elf", "127.0.0.1:3333")  # doctest: +SKIP
+    """
+    exe = require_tool("gdb-multiarch")
+    elf = _image(elf, (".elf",))
+    wait = max(1, int(timeout) - 5)
+    cmd = [exe, "-nx", "-batch", "-ex", "set confirm off", "-ex", "set pagination off",
+           "-ex", f"set tcp connect-timeout {wait}", "-ex", f"target remote {target}",
+           "-ex", "load", *(["-ex", reset] if reset else []), "-ex", "detach", elf]
+    return _flash_with(cmd, tool="gdb-multiarch", where=f"the GDB stub at {target}",
+                       timeout=timeout, extra=f"(gdb waited {wait} s for it.)",
+                       no_device=r"^[^\n]*(Connection refused|Connection timed out"
+                                 r"|Remote connection closed|Remote communication error"
+                                 r"|Remote replied unexpectedly)[^\n]*",
+                       success=r"^Transfer rate: .*\n(?:.*\n)*\[Inferior 1 \(.*\) detached\]",
+                       hint="Start the GDB server first (QEMU -S -gdb tcp::PORT, "
+                            "`openocd -f <interface> -f <target>`, `pyocd gdbserver`) and "
+                            "pass its host:port.")
+
+
 # -- UF2 --------------------------------------------------------------------------------
 UF2_MAGIC = (0x0A324655, 0x9E5D5157, 0x0AB16F30)
 
@@ -329,17 +383,41 @@ def _mount_points() -> list:
     return list(dict.fromkeys(points))
 
 
-def uf2_drives(roots=None) -> list:
-    """Mounted drives holding INFO_UF2.TXT (a board's UF2 bootloader), among ``roots``
-    (default: every mount point, /media, /run/media, /Volumes, drive letters)."""
+def _drives_with(marker, roots=None) -> list:
     found = []
     for root in (roots if roots is not None else _mount_points()):
         try:
-            if (Path(root) / "INFO_UF2.TXT").is_file():
+            if (Path(root) / marker).is_file():
                 found.append(Path(root))
         except OSError:
             continue
     return found
+
+
+def uf2_drives(roots=None) -> list:
+    """Mounted drives holding INFO_UF2.TXT (a board's UF2 bootloader), among ``roots``
+    (default: every mount point, /media, /run/media, /Volumes, drive letters)."""
+    return _drives_with("INFO_UF2.TXT", roots)
+
+
+def _one_drive(drives, kind, missing) -> Path:
+    """The one drive of ``drives``: DeployError ``missing`` when none, or asking to
+    choose when several."""
+    if not drives:
+        raise DeployError(missing)
+    if len(drives) > 1:
+        raise DeployError(f"several {kind} drives: {_seen(drives)}; pass drive= (or port=) "
+                          f"to choose.")
+    return drives[0]
+
+
+def _copy_to_drive(image, drive) -> Path:
+    target = Path(drive) / Path(image).name
+    with open(image, "rb") as src, open(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+        dst.flush()
+        os.fsync(dst.fileno())
+    return target
 
 
 def uf2(image, *, drive=None, board_id=None, roots=None) -> Path:
@@ -372,30 +450,48 @@ def uf2(image, *, drive=None, board_id=None, roots=None) -> Path:
             if not drives and others:
                 ids = ", ".join(f"{d} ({uf2_info(d).get('Board-ID', '?')})" for d in others)
                 raise DeployError(f"no UF2 drive of a {board_id} board; UF2 drives seen: {ids}.")
-        if not drives:
-            raise DeployError(f"found no UF2 drive (a mounted drive with INFO_UF2.TXT) for "
-                              f"{board_id or 'the board'}; drives seen: {_seen(searched)}. "
-                              f"Double-tap reset (or hold BOOTSEL while plugging in) so the "
-                              f"board mounts as a drive.")
-        if len(drives) > 1:
-            raise DeployError(f"several UF2 drives: {_seen(drives)}; pass drive= (or port=) "
-                              f"to choose.")
-    target = drives[0] / image.name
-    with open(image, "rb") as src, open(target, "wb") as dst:
-        shutil.copyfileobj(src, dst)
-        dst.flush()
-        os.fsync(dst.fileno())
-    return target
+        drives = [_one_drive(drives, "UF2", f"found no UF2 drive (a mounted drive with "
+                             f"INFO_UF2.TXT) for {board_id or 'the board'}; drives seen: "
+                             f"{_seen(searched)}. Double-tap reset (or hold BOOTSEL while "
+                             f"plugging in) so the board mounts as a drive.")]
+    return _copy_to_drive(image, drives[0])
+
+
+def daplink(image, *, drive=None, label=None, roots=None) -> Path:
+    """Copy a .hex (or .bin) image to the drive a DAPLink interface chip mounts (the BBC
+    micro:bit's MICROBIT drive, found by its DETAILS.TXT); DAPLink then writes it to
+    the target's flash and remounts the drive.
+
+    ``drive`` names the drive; otherwise the one mounted drive with DETAILS.TXT (whose
+    folder is named ``label``, e.g. ``"MICROBIT"``, when given) is used. ``roots``
+    replaces the places searched. Returns the path written.
+
+    Raises:
+        DeployError: not a .hex or .bin; no DAPLink drive (the message lists the drives
+            searched); several.
+
+    Example:
+        >>> daplink("build/infer.hex", label="MICROBIT")  # doctest: +SKIP
+    """
+    image = _image(image, (".hex", ".bin"))
+    searched = [drive] if drive is not None else (roots if roots is not None
+                                                   else _mount_points())
+    drives = [d for d in _drives_with("DETAILS.TXT", searched)
+              if drive is not None or not label or d.name == label]
+    return _copy_to_drive(image, _one_drive(
+        drives, "DAPLink", f"found no DAPLink drive (a mounted drive with DETAILS.TXT"
+        f"{f' named {label}' if label else ''}); drives seen: {_seen(searched)}. Plug the "
+        f"board in with USB (a data cable) and wait for its drive to mount, or pass drive=."))
 
 
 # -- boards and projects ------------------------------------------------------------------
 def flash_image(image, board, *, port=None, probe=None):
     """Write a built image to ``board`` with the flasher its description names.
 
-    ``port`` is the serial port (bossac, esptool) or the UF2 drive; ``probe`` a debug
+    ``port`` is the serial port (bossac, esptool) or the UF2 or DAPLink drive; ``probe`` a debug
     probe's serial number (openocd, pyocd); the rest comes from the board's ``[flash]``
     table (``offset``, ``chip``, ``address``, ``baud``, ``interface``, ``target``,
-    ``device``, ``alt``, ``board_id``).
+    ``device``, ``alt``, ``board_id``, ``drive_label``).
 
     Raises:
         ToolNotFoundError, DeployError: as the flasher functions of this module.
@@ -425,8 +521,10 @@ def flash_image(image, board, *, port=None, probe=None):
                         address=opts.get("address"))
     if tool == "uf2":
         return uf2(image, drive=port, board_id=opts.get("board_id"))
+    if tool == "daplink":
+        return daplink(image, drive=port, label=opts.get("drive_label"))
     raise DeployError(f"board {b.name!r}: flasher {tool!r} does not take an image; image "
-                      f"flashers: bossac, esptool, openocd, pyocd, dfu-util, uf2.")
+                      f"flashers: bossac, esptool, openocd, pyocd, dfu-util, uf2, daplink.")
 
 
 def _find_image(folder, tool) -> Path:
@@ -444,10 +542,21 @@ def build_image(project, board=None) -> Path:
     """Build a generated project into the image its board's flasher takes.
 
     Arduino boards (an ``fqbn``) compile with ``arduino-cli compile --output-dir
-    <project>/build``; a project with a Makefile runs ``make`` in it.
+    <project>/build``; a project with a Makefile runs ``make`` in it; an inference
+    project for a board QEMU emulates (:func:`tinykit.deploy.emulated.generate_project`,
+    e.g. ``netduinoplus2``) builds the board's firmware, whose build writes the ELF,
+    .bin and .hex side by side: the image returned is the one the tests run under QEMU.
     """
     b = get_board(board or project.board)
     path = Path(project.path)
+    if project.app == "infer" and b.run.get("emulator"):
+        from . import emulated              # the firmware tinykit builds for the board
+        elf = emulated.build_project(project)
+        for suffix in _IMAGE_SUFFIXES[b.flasher]:
+            if (elf.parent / (elf.stem + suffix)).is_file():
+                return elf.parent / (elf.stem + suffix)
+        raise DeployError(f"the build in {elf.parent} made no "
+                          f"{' or '.join(_IMAGE_SUFFIXES[b.flasher])} image for {b.flasher}.")
     if "fqbn" in b.extra:
         exe = require_tool("arduino-cli")
         out = path / "build"
@@ -461,17 +570,23 @@ def build_image(project, board=None) -> Path:
                       f"{b.title}, no Makefile in the project).")
 
 
-def flash(project, port=None, *, compile_only=False, probe=None, board=None):
+def flash(project, port=None, *, compile_only=False, probe=None, board=None, tool=None):
     """Build and upload a generated project to a board on ``port``.
 
     Uses the board's flasher: ``arduino-cli`` for Arduino boards; ``qemu`` for the
     emulated board (``mps2-an386``), where flashing is building the project's firmware
     and booting it (no port), and the result is the
     :class:`~tinykit.deploy.emulated.DeviceRun` with what the board computed; the image
-    flashers (bossac, esptool, openocd, pyocd, dfu-util, uf2) build the project (see
+    flashers (bossac, esptool, openocd, pyocd, dfu-util, uf2, daplink) build the project (see
     :func:`build_image`) and write it with :func:`flash_image` (``probe``: a debug
     probe's serial number). ``compile_only=True`` builds without uploading (or
     booting). ``board`` overrides the project's board (a name or a Board).
+
+    ``tool`` runs a project for a board QEMU emulates under QEMU instead of the board's
+    flasher: ``"qemu"`` (QEMU loads the ELF) or ``"qemu-gdb"`` (QEMU starts empty and
+    halted, and ``gdb-multiarch`` loads the ELF over its GDB stub, as a debug probe
+    would; :func:`gdb_load`). Both return the DeviceRun. On a real board QEMU
+    emulates as it is (``netduinoplus2``) it is the same image the board's flasher writes.
 
     Raises ToolNotFoundError naming the tool and how to install it when it is missing,
     DeployError with the tool's last lines when building or uploading fails (or no
@@ -483,13 +598,17 @@ def flash(project, port=None, *, compile_only=False, probe=None, board=None):
         >>> flash(tinykit.deploy.emulated.generate_project(tfl, x)).outputs  # doctest: +SKIP
     """
     b = get_board(board or project.board)
-    tool = b.flasher
-    if tool == "qemu":
+    if tool not in (None, b.flasher, *EMULATED):
+        raise DeployError(f"tool={tool!r}: flash with the board's own flasher "
+                          f"({b.flasher!r}, tool=None) or under QEMU ({', '.join(EMULATED)}).")
+    tool = tool or b.flasher
+    if tool in EMULATED:
         from . import emulated
+        emulated.emulated_board(b.name)
         if compile_only:
             emulated.build_project(project)
             return None
-        return emulated.run_project(project)
+        return emulated.run_project(project, loader="gdb" if tool == "qemu-gdb" else "kernel")
     if tool == "arduino-cli":
         exe = require_tool(tool)
         fqbn = b.extra["fqbn"]

@@ -1,12 +1,15 @@
 /* Startup of tinykit's firmware for QEMU mps2-an386 (Cortex-M4F), shared by the capture
- * and the inference firmware: vector table, reset handler (copy .data, zero .bss,
- * enable the FPU, call main) and a fault handler. A fault, or any exception the
- * firmware has no handler for, prints one line on UART0 and stops the board:
+ * and the inference firmware and by every board whose port has no startup.c of its own
+ * (any Cortex-M: Armv6-M, v7-M, v8-M): vector table, reset handler (copy .data, zero
+ * .bss, enable the FPU when there is one, call main) and a fault handler. A fault, or
+ * any exception the firmware has no handler for, prints one line on UART0 and stops
+ * the board:
  *
  *   FAULT HardFault pc=0x000003a8 lr=0x00000415 cfsr=0x00008200 hfsr=0x40000000 bfar=0xdead0000
  *
  * pc is where it happened, cfsr/hfsr say why (bus error, undefined instruction, ...),
- * bfar/mmfar which address was at fault when cfsr marks them valid.
+ * bfar/mmfar which address was at fault when cfsr marks them valid. Armv6-M (Cortex-M0)
+ * has no fault status registers: its line stops after lr.
  * tinykit.deploy.emulated stops reading at that line and raises DeviceError. */
 #include <stdint.h>
 
@@ -98,10 +101,12 @@ __attribute__((used, noreturn)) void fault_report(const uint32_t *frame)
     }
     put_hex("pc", frame[6]);
     put_hex("lr", frame[5]);
+#if !defined(__ARM_ARCH_6M__) && !defined(__ARM_ARCH_8M_BASE__)
     put_hex("cfsr", SCB_CFSR);
     put_hex("hfsr", SCB_HFSR);
     put_hex("mmfar", SCB_MMFAR);
     put_hex("bfar", SCB_BFAR);
+#endif
     uart_puts("\r\n");
     for (;;) {
         __asm__ volatile("wfi");
@@ -109,13 +114,18 @@ __attribute__((used, noreturn)) void fault_report(const uint32_t *frame)
 }
 
 /* Every exception without a handler of its own: find the stacked frame (main or
- * process stack, bit 2 of EXC_RETURN) and report. */
+ * process stack, bit 2 of EXC_RETURN) and report. Thumb-1 instructions only, for the
+ * Cortex-M0 too (bl: fault_report may be out of reach of a Thumb-1 b; it never
+ * returns, and reads lr from the stacked frame). */
 __attribute__((naked)) void Fault_Handler(void)
 {
     __asm__ volatile(
-        "tst lr, #4\n\t"
-        "ite eq\n\t"
-        "mrseq r0, msp\n\t"
-        "mrsne r0, psp\n\t"
-        "b fault_report\n\t");
+        "movs r0, #4\n\t"
+        "mov r1, lr\n\t"
+        "tst r0, r1\n\t"
+        "beq 1f\n\t"
+        "mrs r0, psp\n\t"
+        "bl fault_report\n\t"
+        "1: mrs r0, msp\n\t"
+        "bl fault_report\n\t");
 }

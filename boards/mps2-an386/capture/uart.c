@@ -36,49 +36,6 @@ void uart_putc(uint8_t c)
     UART_DATA = c;
 }
 
-void uart_write(const void *data, size_t n)
-{
-    const uint8_t *p = data;
-    while (n--) {
-        uart_putc(*p++);
-    }
-}
-
-void uart_puts(const char *s)
-{
-    while (*s) {
-        uart_putc((uint8_t)*s++);
-    }
-}
-
-void uart_put_row(const char *tag, uint32_t index, const int8_t *values, int32_t n)
-{
-    uart_puts(tag);
-    uart_putc(' ');
-    uart_put_int((int32_t)index);
-    uart_putc(':');
-    for (int32_t i = 0; i < n; i++) {
-        uart_putc(' ');
-        uart_put_int(values[i]);
-    }
-    uart_puts("\r\n");
-}
-
-void uart_put_int(int32_t v)
-{
-    char buf[12];
-    int i = sizeof buf;
-    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
-    do {
-        buf[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) {
-        buf[--i] = '-';
-    }
-    uart_write(buf + i, sizeof buf - (size_t)i);
-}
-
 int uart_getc(void)
 {
     if (!(UART_STATE & STATE_RX_FULL)) {

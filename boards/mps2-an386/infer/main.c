@@ -47,12 +47,18 @@ static void put_u64(uint64_t v)
 }
 
 #ifdef TK_ICOUNT_SHIFT
-/* 2 n + 1 instructions: mov, then n times subs and bne. */
+/* 2 n + 1 instructions: mov, then n times subs and bne. (GCC passes Thumb-1 inline
+ * assembly, the Cortex-M0's, in divided syntax: the loop asks for unified.) */
+#if defined(__thumb2__)
+#define TK_UNIFIED(text) text
+#else
+#define TK_UNIFIED(text) ".syntax unified\n" text ".syntax divided\n"
+#endif
 __attribute__((noinline)) static void count_loop(uint32_t n)
 {
-    __asm__ volatile("mov r0, %0\n"
-                     "1: subs r0, r0, #1\n"
-                     "bne 1b\n" : : "r"(n) : "r0", "cc");
+    __asm__ volatile(TK_UNIFIED("mov r0, %0\n"
+                                "1: subs r0, r0, #1\n"
+                                "bne 1b\n") : : "r"(n) : "r0", "cc");
 }
 
 static void cycles_test(uint64_t overhead)
