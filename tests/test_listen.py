@@ -34,18 +34,23 @@ def settings(mfcc_settings):
     return mfcc_settings
 
 
+def small_keyword_model(shape, classes):
+    """A small Keras keyword model (one strided conv, softmax) on features of ``shape``."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input(shape)
+    h = keras.layers.Reshape(tuple(shape) + (1,))(inp)
+    h = keras.layers.Conv2D(8, (5, 3), strides=(2, 2), activation="relu")(h)
+    out = keras.layers.Softmax()(keras.layers.Dense(classes)(keras.layers.Flatten()(h)))
+    return keras.Model(inp, out)
+
+
 @pytest.fixture(scope="module")
 def model(ds, settings):
     """A small int8 model on 49x10 MFCC, briefly trained, its input calibrated on the
     training features."""
     x, y = ds.audio("train")
     f = extract(x, settings)
-    keras.utils.set_random_seed(0)
-    inp = keras.Input(f.shape[1:])
-    h = keras.layers.Reshape(f.shape[1:] + (1,))(inp)
-    h = keras.layers.Conv2D(8, (5, 3), strides=(2, 2), activation="relu")(h)
-    out = keras.layers.Softmax()(keras.layers.Dense(ds.num_classes)(keras.layers.Flatten()(h)))
-    m = keras.Model(inp, out)
+    m = small_keyword_model(f.shape[1:], ds.num_classes)
     m.compile("adam", "sparse_categorical_crossentropy")
     m.fit(f, y, epochs=40, batch_size=32, verbose=0)
     return convert.to_int8(m, representative=f)

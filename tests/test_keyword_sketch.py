@@ -1,0 +1,265 @@
+"""The Nano 33 BLE Sense keyword sketch (boards/nano33ble/keyword.ino.tmpl) and tinykit's C
+keyword detector (tk_detect.c, shared with the emulated board's listen firmware).
+
+* tk_detect, compiled for the host, picks from int8 posteriors exactly the keywords
+  tinykit.streaming's smooth + detections_from pick (fast).
+* The generated project holds everything the sketch needs, and the sketch compiles with
+  host g++ against the real ArduinoCore-API, PDM.h and Chirale_TensorFlowLite (fast,
+  compile only; skipped without ../shared/arduino).
+* Linked with the real TFLM (host build, minutes when its cache is cold: slow) and fed a
+  recorded stream of bundled keyword clips through the PDM stand-in, the sketch prints
+  the keywords the emulated board's listen firmware (QEMU) and tinykit.streaming hear,
+  and lights the LED of each.
+"""
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+from test_arduino_real import STUBS, build_sketch, shared_arduino
+from test_listen import (DETECT, EVERY, MISSING, assert_same, board, ds,  # noqa: F401
+                         host_detections, keyword_stream, model, settings,
+                         small_keyword_model)
+from tinykit import streaming
+from tinykit.deploy import generate
+from tinykit.deploy import listen as L
+from tinykit.deploy.cmodel import _host_cc
+from tinykit._resources import runtime_dir
+from tinykit.errors import DeployError, ParameterError
+
+HEARD = re.compile(r"heard (\S+) at ([0-9.]+) s, score ([0-9.]+)")
+LEDS = {13: "builtin", 22: "red", 23: "green", 24: "blue"}
+
+
+@pytest.fixture(scope="module")
+def untrained(ds, settings):
+    """The keyword model's shape, untrained (for the files and the compile: seconds)."""
+    from tinykit import convert
+    shape = (settings.num_frames, settings.num_coefficients)
+    rep = np.random.default_rng(0).normal(size=(16,) + shape).astype(np.float32)
+    return convert.to_int8(small_keyword_model(shape, ds.num_classes), representative=rep)
+
+
+def keyword_project(model, ds, settings, out, **detect):
+    return generate(model, "nano33ble", "keyword", out, labels=ds.labels, features=settings,
+                    settings=detect or None)
+
+
+# ------------------------------------------------------------------ the C detector
+
+_DETECT_MAIN = r"""
+#include <stdio.h>
+#include "tk_detect.h"
+/* argv: classes every smooth ignore_mask threshold suppress scale zero_point hop rate
+ * window_hops; stdin: one int8 row per model run. Prints "label hops score" lines. */
+int main(int argc, char **argv)
+{
+  (void)argc;
+  enum { MAXC = 32, MAXS = 64 };
+  static float sums[(MAXS + 1) * MAXC];
+  static double last[MAXC];
+  static uint8_t reported[MAXC];
+  int classes, every, smooth, zero, hop, rate, window;
+  unsigned mask;
+  double threshold, suppress, scale;
+  sscanf(argv[1], "%d", &classes); sscanf(argv[2], "%d", &every);
+  sscanf(argv[3], "%d", &smooth); sscanf(argv[4], "%u", &mask);
+  sscanf(argv[5], "%lf", &threshold); sscanf(argv[6], "%lf", &suppress);
+  sscanf(argv[7], "%lf", &scale); sscanf(argv[8], "%d", &zero);
+  sscanf(argv[9], "%d", &hop); sscanf(argv[10], "%d", &rate); sscanf(argv[11], "%d", &window);
+  const tk_detect_params p = {classes, MAXS, hop, rate, window, (float)scale, zero};
+  const tk_detect_settings s = {(uint32_t)every, (uint32_t)smooth, mask, threshold, suppress};
+  const tk_detect_buffers b = {sums, last, reported};
+  tk_detector d;
+  if (tk_detect_init(&d, &p, &b, &s) != TK_OK) return 3;
+  int8_t row[MAXC];
+  tk_detection found;
+  int32_t detected;
+  while (fread(row, 1, (size_t)classes, stdin) == (size_t)classes) {
+    while (!tk_detect_hop(&d)) {
+    }
+    tk_detect_push(&d, row, &found, &detected);
+    if (detected) printf("%u %u %.17g\n", found.label, found.hops, found.score);
+  }
+  tk_detect_finish(&d, &found, &detected);
+  if (detected) printf("%u %u %.17g\n", found.label, found.hops, found.score);
+  return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def detect_exe(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tk_detect")
+    (folder / "main.c").write_text(_DETECT_MAIN)
+    exe = folder / "detect"
+    rt = runtime_dir()
+    subprocess.run([_host_cc(), "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-I", str(rt),
+                    str(folder / "main.c"), str(rt / "tk_detect.c"), "-o", str(exe)],
+                   check=True, timeout=120)
+    return exe
+
+
+def c_detections(exe, q, labels, *, every, smooth, mask, threshold, suppress, scale, zero,
+                 hop=320, rate=16000, window=50):
+    args = [str(v) for v in (len(labels), every, smooth, mask, repr(float(threshold)),
+                             repr(float(suppress)), repr(float(scale)), zero, hop, rate,
+                             window)]
+    out = subprocess.run([str(exe), *args], input=q.astype(np.int8).tobytes(),
+                         capture_output=True, check=True, timeout=60).stdout.decode()
+    found = []
+    for line in out.split("\n"):
+        if line:
+            k, hops, score = line.split()
+            found.append(streaming.Detection(labels[int(k)], round(int(hops) * hop / rate, 3),
+                                             float(score)))
+    return found
+
+
+def python_detections(q, labels, *, every, window_s, threshold, suppress, scale, zero,
+                      ignore, hop=320, rate=16000, window=50):
+    probs = ((q.astype(np.float32) - np.float32(zero)) * np.float32(scale)).astype(np.float32)
+    times = (window + np.arange(len(q)) * every) * hop / rate
+    return streaming.detections_from(times, streaming.smooth(probs, times, window_s), labels,
+                                     threshold=threshold, suppress=suppress, ignore=ignore)
+
+
+def test_the_c_detector_picks_what_tinykit_streaming_picks(detect_exe):
+    """Random posteriors with runs of confident keywords: every detection equal (label,
+    time, score to the last bit), for several settings; a threshold the C is given
+    wrong changes them (the comparison can fail)."""
+    labels = ["_silence_", "_unknown_", "yes", "no", "up"]
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(120):
+        k = rng.integers(len(labels))
+        n = rng.integers(1, 8)
+        logits = rng.normal(0, 1, (n, len(labels)))
+        logits[:, k] += rng.uniform(0, 6)
+        p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        rows.append(np.clip(np.round(p * 256) - 128, -128, 127))
+    q = np.vstack(rows).astype(np.int8)
+    scale, zero = 1 / 256, -128
+    mask = 0b11
+    total = 0
+    for every, window_s, threshold, suppress in [(5, 0.5, 0.6, 1.0), (1, 0.2, 0.4, 0.5),
+                                                 (3, 0.0, 0.55, 0.0), (2, 1.0, 0.7, 2.0)]:
+        stride = every * 320 / 16000
+        smooth = max(1, int(round(window_s / stride)))
+        py = python_detections(q, labels, every=every, window_s=window_s, threshold=threshold,
+                               suppress=suppress, scale=scale, zero=zero,
+                               ignore=streaming.IGNORED)
+        c = c_detections(detect_exe, q, labels, every=every, smooth=smooth, mask=mask,
+                         threshold=threshold, suppress=suppress, scale=scale, zero=zero)
+        assert c == py, (every, window_s, threshold, suppress)
+        total += len(py)
+    assert total > 40, "the posteriors should give many detections"
+    wrong = c_detections(detect_exe, q, labels, every=5, smooth=5, mask=mask, threshold=0.65,
+                         suppress=1.0, scale=scale, zero=zero)
+    right = python_detections(q, labels, every=5, window_s=0.5, threshold=0.6, suppress=1.0,
+                              scale=scale, zero=zero, ignore=streaming.IGNORED)
+    assert wrong != right
+
+
+# ------------------------------------------------------------------ the project
+
+
+def test_the_keyword_project_holds_what_the_sketch_needs(untrained, ds, settings, tmp_path):
+    project = keyword_project(untrained, ds, settings, tmp_path)
+    names = {p.name for p in project.files}
+    assert project.main_file.name == "keyword_nano33ble.ino"
+    assert {"model_data.cc", "op_resolver.h", "tk_audio_features.h", "tk_audio_frontend.c",
+            "tk_audio_frontend.h", "tk_frontend.c", "tk_frontend.h", "tk_kernels.h",
+            "tk_detect.c", "tk_detect.h"} <= names
+    assert (project.path / "tk_detect.c").read_text() == (runtime_dir() / "tk_detect.c").read_text()
+    sketch = project.main_file.read_text()
+    # listen()'s defaults: every 5 hops, 0.5 s (5 runs), threshold 0.6, suppress 1 s;
+    # silence and unknown ignored.
+    mask = sum(1 << k for k, name in enumerate(ds.labels) if name in streaming.IGNORED)
+    assert mask and f"kDetectSettings = {{5u, 5u, 0x{mask:08x}u,\n" in sketch
+    assert "0.6, 1.0};" in sketch and "${" not in sketch
+    values = dict(L.detector_values(settings, ds.labels))
+    assert values["smooth"] == "5" and values["threshold"] == "0.6"
+    other = keyword_project(untrained, ds, settings, tmp_path / "b", every=2, threshold=0.45,
+                            window=0.2, suppress=0.5)
+    text = other.main_file.read_text()
+    assert f"kDetectSettings = {{2u, 5u, 0x{mask:08x}u,\n" in text and "0.45, 0.5};" in text
+
+
+def test_keyword_project_refuses_bad_settings(untrained, ds, settings, tmp_path):
+    with pytest.raises(ParameterError, match="every"):
+        keyword_project(untrained, ds, settings, tmp_path, every=0)
+    with pytest.raises(ParameterError, match="window"):
+        keyword_project(untrained, ds, settings, tmp_path, every=1, window=5.0)
+    with pytest.raises(DeployError, match="AudioFeatures"):
+        generate(untrained, "nano33ble", "keyword", tmp_path, labels=ds.labels)
+    with pytest.raises(DeployError, match="does not use"):
+        keyword_project(untrained, ds, settings, tmp_path, treshold=0.5)
+
+
+def test_keyword_sketch_compiles_against_the_real_libraries(untrained, ds, settings, root,
+                                                            tmp_path):
+    """The sketch, the front end and the detector with -Wall -Werror against the real
+    ArduinoCore-API, PDM.h and Chirale_TensorFlowLite headers: any drift from their API
+    is a compile error here (running it needs TFLM built: the slow test below)."""
+    shared_arduino(root)
+    project = keyword_project(untrained, ds, settings, tmp_path)
+    objs = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch",
+                        link=False, root=root)
+    assert len(objs) == 6      # .ino, model_data.cc, 3 .c of tinykit, the harness
+
+
+# ------------------------------------------------------------------ the sketch runs
+
+
+def run_sketch(exe, pcm, tmp_path):
+    """The sketch fed ``pcm`` through the PDM stand-in: (detections, LED colours lit)."""
+    (tmp_path / "pcm.bin").write_bytes(pcm.astype("<i2").tobytes())
+    done = subprocess.run([str(exe), str(tmp_path / "pcm.bin")], capture_output=True,
+                          check=True, timeout=600, text=True)
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Tensor arena: ") and lines[1] == "Listening.", lines[:3]
+    heard = [streaming.Detection(m[1], float(m[2]), float(m[3]))
+             for m in map(HEARD.fullmatch, lines[2:]) if m]
+    assert len(heard) == len(lines) - 2, lines            # nothing else printed
+    pins = [tuple(map(int, s.split()[1:])) for s in done.stderr.splitlines()
+            if s.startswith("pin ")]
+    colours, i = [], 0
+    while i < len(pins):                       # LED_BUILTIN lit, then red, green, blue
+        if pins[i] == (13, 1):
+            rgb = dict(pins[i + 1:i + 4])
+            colours.append(sum(1 << b for b, pin in enumerate((22, 23, 24)) if rgb[pin] == 0))
+            i += 4
+        else:
+            i += 1
+    return heard, colours
+
+
+@pytest.mark.slow      # builds the real TFLM for the host once (minutes when the cache is cold)
+@pytest.mark.skipif(bool(MISSING), reason=f"{', '.join(MISSING)} not installed; run "
+                    f"`sh boards/install-tools.sh`")
+def test_keyword_sketch_hears_what_the_emulated_board_hears(board, model, ds, settings,  # noqa: F811
+                                                             root, tmp_path):
+    shared_arduino(root)
+    pcm, _ = keyword_stream(ds, settings, model, 3)
+    # Silence after the stream ends every keyword run (the sketch has no end of stream).
+    pcm = np.concatenate([pcm, np.zeros(2 * settings.sample_rate, np.int16)])
+    project = keyword_project(model, ds, settings, tmp_path / "right", every=EVERY, **DETECT)
+    exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch", tflm=True,
+                       root=root)
+    heard, colours = run_sketch(exe, pcm, tmp_path)
+    host = host_detections(pcm, model, settings, ds.labels, **DETECT)
+    device = L.listen(board.url, model, settings, ds.labels, pcm, every=EVERY, **DETECT)
+    print(f"host:   {host}\nlisten: {device.detections}\nsketch: {heard}")
+    assert len(host) >= 2, "the test stream should give real detections"
+    assert_same(heard, device.detections, settings)
+    assert_same(heard, host, settings)
+    assert colours == [1 + ds.labels.index(d.label) % 7 for d in heard]
+    # A sketch whose threshold is off by a little hears something else: the test can fail.
+    wrong = dict(DETECT, threshold=min(d.score for d in host) + 0.01)
+    project = keyword_project(model, ds, settings, tmp_path / "wrong", every=EVERY, **wrong)
+    exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "wrong_sketch",
+                       tflm=True, root=root)
+    with pytest.raises(AssertionError):
+        assert_same(run_sketch(exe, pcm, tmp_path)[0], device.detections, settings)
