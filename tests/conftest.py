@@ -27,3 +27,20 @@ def mfcc_settings():
     from tinykit.features import AudioFeatures, extract, fit_normalization
     x, _ = tinykit.datasets.load("speech_commands").audio("train")
     return fit_normalization(extract(x, AudioFeatures(), normalized=False), AudioFeatures())
+
+
+def runtime_program(folder, name, main, runtime_sources):
+    """A host program of tinykit's C runtime: ``main`` (C text) compiled with the
+    runtime files ``runtime_sources`` (e.g. ``["tk_detect.c"]``) into ``folder/name``,
+    -Wall -Wextra -Werror; returns its path."""
+    import subprocess
+    from tinykit._resources import runtime_dir
+    from tinykit.deploy.cmodel import _host_cc
+    folder = Path(folder)
+    (folder / f"{name}.c").write_text(main)
+    exe = folder / name
+    rt = runtime_dir()
+    subprocess.run([_host_cc(), "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-I", str(rt),
+                    str(folder / f"{name}.c"), *(str(rt / s) for s in runtime_sources),
+                    "-lm", "-o", str(exe)], check=True, timeout=180)
+    return exe

@@ -17,6 +17,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from conftest import runtime_program
 from test_arduino_real import STUBS, build_sketch, shared_arduino
 from test_listen import (DETECT, EVERY, MISSING, assert_same, board, ds,  # noqa: F401
                          host_detections, keyword_stream, model, settings,
@@ -24,7 +25,6 @@ from test_listen import (DETECT, EVERY, MISSING, assert_same, board, ds,  # noqa
 from tinykit import streaming
 from tinykit.deploy import generate
 from tinykit.deploy import listen as L
-from tinykit.deploy.cmodel import _host_cc
 from tinykit._resources import runtime_dir
 from tinykit.errors import DeployError, ParameterError
 
@@ -91,14 +91,8 @@ int main(int argc, char **argv)
 
 @pytest.fixture(scope="module")
 def detect_exe(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tk_detect")
-    (folder / "main.c").write_text(_DETECT_MAIN)
-    exe = folder / "detect"
-    rt = runtime_dir()
-    subprocess.run([_host_cc(), "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-I", str(rt),
-                    str(folder / "main.c"), str(rt / "tk_detect.c"), "-o", str(exe)],
-                   check=True, timeout=120)
-    return exe
+    return runtime_program(tmp_path_factory.mktemp("tk_detect"), "detect", _DETECT_MAIN,
+                           ["tk_detect.c"])
 
 
 def c_detections(exe, q, labels, *, every, smooth, mask, threshold, suppress, scale, zero,
