@@ -192,6 +192,15 @@ def test_keyword_project_refuses_bad_settings(untrained, ds, settings, tmp_path)
         keyword_project(untrained, ds, settings, tmp_path, treshold=0.5)
 
 
+def test_keyword_sketch_includes_only_headers_the_board_file_names(root):
+    import tomllib
+    board = tomllib.loads((root / "boards" / "nano33ble" / "board.toml").read_text())
+    headers = {h for hs in board["library_headers"].values() for h in hs}
+    angled = set(re.findall(r"#include <([^>]+)>",
+                            (root / "boards" / "nano33ble" / "keyword.ino.tmpl").read_text()))
+    assert angled == {"PDM.h", "Chirale_TensorFlowLite.h"} and angled <= headers
+
+
 def test_keyword_sketch_compiles_against_the_real_libraries(untrained, ds, settings, root,
                                                             tmp_path):
     """The sketch, the front end and the detector with -Wall -Werror against the real
