@@ -195,11 +195,17 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
     Raises:
         DeployError: unknown board or app, a model too big for the board, labels that
             do not match the model's outputs, a value the template needs that nothing
-            gives, or a setting the template does not use.
+            gives, or a setting the template does not use; for the keyword app,
+            features that are not AudioFeatures.
+        ParameterError: detector settings out of range (see
+            :func:`tinykit.deploy.listen.detector_values`), a model whose input is not
+            the audio features' int8 shape.
 
     Example:
         >>> project = generate(tfl, "nano33ble", "gesture", labels=ds.labels,
         ...                    features=tinykit.features.ImuFeatures())  # doctest: +SKIP
+        >>> project = generate(tfl, "nano33ble", "keyword", labels=ds.labels,
+        ...                    features=settings, settings={"threshold": 0.5})  # doctest: +SKIP
     """
     from ..convert import as_model
     model = as_model(model)
