@@ -157,6 +157,55 @@ def test_the_c_detector_picks_what_tinykit_streaming_picks(detect_exe):
     assert wrong != right
 
 
+_RING_MAIN = r"""
+#include <stdio.h>
+#include "tk_sample_ring.h"
+/* Writes argv[1] chunks of 128 samples (values 0, 1, 2, ...), reading hops of 320 after
+ * every argv[2]-th chunk; prints each hop's first sample and each loss. */
+int main(int argc, char **argv)
+{
+  (void)argc;
+  static volatile int16_t data[1024];
+  int16_t chunk[128], hop[320];
+  int chunks, every, value = 0;
+  sscanf(argv[1], "%d", &chunks); sscanf(argv[2], "%d", &every);
+  tk_sample_ring ring;
+  if (tk_sample_ring_init(&ring, data, 1000) == TK_OK) return 3;   /* not a power of two */
+  if (tk_sample_ring_init(&ring, data, 1024) != TK_OK) return 3;
+  for (int c = 1; c <= chunks; c++) {
+    for (int i = 0; i < 128; i++) chunk[i] = (int16_t)value++;
+    tk_sample_ring_write(&ring, chunk, 128);
+    if (c % every) continue;
+    uint32_t lost = 0;
+    while (tk_sample_ring_read(&ring, hop, 320, &lost)) {
+      for (int i = 1; i < 320; i++) if (hop[i] != hop[0] + i) return 4;
+      printf("hop %d\n", hop[0]);
+    }
+    if (lost) printf("lost %u\n", (unsigned)lost);
+  }
+  return 0;
+}
+"""
+
+
+def test_the_sample_ring_gives_whole_hops_and_counts_what_it_drops(tmp_path):
+    exe = runtime_program(tmp_path, "ring", _RING_MAIN, ["tk_sample_ring.c"])
+
+    def run(chunks, every):
+        out = subprocess.run([str(exe), str(chunks), str(every)], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0, out
+        return out.stdout.split("\n")[:-1]
+
+    # Read after every chunk: every sample comes out once, in order, in hops.
+    assert run(50, 1) == [f"hop {320 * k}" for k in range(50 * 128 // 320)]
+    # Every 5th chunk: 640 samples waiting, within 1024 - 320 of the ring: two hops each.
+    assert run(20, 5) == [f"hop {320 * k}" for k in range(8)]
+    # Every 6th: 768 waiting, closer than a hop to being overwritten: the two whole hops
+    # are dropped (and counted), 128 samples stay; at the 12th, 128 + 768 again.
+    assert run(12, 6) == ["lost 2", "lost 2"]
+
+
 # ------------------------------------------------------------------ the project
 
 
@@ -166,7 +215,7 @@ def test_the_keyword_project_holds_what_the_sketch_needs(untrained, ds, settings
     assert project.main_file.name == "keyword_nano33ble.ino"
     assert {"model_data.cc", "op_resolver.h", "tk_audio_features.h", "tk_audio_frontend.c",
             "tk_audio_frontend.h", "tk_frontend.c", "tk_frontend.h", "tk_kernels.h",
-            "tk_detect.c", "tk_detect.h"} <= names
+            "tk_detect.c", "tk_detect.h", "tk_sample_ring.c", "tk_sample_ring.h"} <= names
     assert (project.path / "tk_detect.c").read_text() == (runtime_dir() / "tk_detect.c").read_text()
     sketch = project.main_file.read_text()
     # listen()'s defaults: every 5 hops, 0.5 s (5 runs), threshold 0.6, suppress 1 s;
@@ -211,7 +260,7 @@ def test_keyword_sketch_compiles_against_the_real_libraries(untrained, ds, setti
     project = keyword_project(untrained, ds, settings, tmp_path)
     objs = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch",
                         link=False, root=root)
-    assert len(objs) == 6      # .ino, model_data.cc, 3 .c of tinykit, the harness
+    assert len(objs) == 7      # .ino, model_data.cc, 4 .c of tinykit, the harness
 
 
 # ------------------------------------------------------------------ the sketch runs
@@ -294,5 +343,7 @@ def test_keyword_sketch_hears_what_the_emulated_board_hears(conv_board, conv_mod
                               **arena)
     exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "wrong_sketch",
                        tflm=True, root=root)
+    off, _ = run_sketch(exe, pcm, tmp_path)
+    print(f"sketch with threshold {wrong['threshold']:.3f}: {off}")
     with pytest.raises(AssertionError):
-        assert_same(run_sketch(exe, pcm, tmp_path)[0], device.detections, settings)
+        assert_same(off, device.detections, settings)

@@ -132,7 +132,8 @@ def _feature_values(features):
 # The parts of tinykit's C runtime an app's template can ask for (board.toml
 # ``[app_sources]``), and the runtime files each needs beside its generated ones.
 _RUNTIME_PARTS = {"audio_frontend": ("tk_frontend.c", "tk_frontend.h", "tk_kernels.h"),
-                  "detect": ("tk_detect.c", "tk_detect.h", "tk_kernels.h")}
+                  "detect": ("tk_detect.c", "tk_detect.h", "tk_kernels.h"),
+                  "sample_ring": ("tk_sample_ring.c", "tk_sample_ring.h", "tk_kernels.h")}
 _DETECTOR_SETTINGS = ("every", "threshold", "window", "suppress", "ignore")
 
 
@@ -174,10 +175,10 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
     threshold); ``settings`` adds or overrides app values. An app whose board.toml
     ``[app_sources]`` names parts of tinykit's C runtime gets their files too: the
     ``keyword`` app the C audio front end for the model
-    (:func:`tinykit.deploy.audio_frontend.frontend_sources`) and the keyword detector
-    (``tk_detect.c``), whose settings ``every``, ``threshold``, ``window``,
-    ``suppress`` and ``ignore`` (see :func:`tinykit.deploy.listen.listen`, same
-    defaults) ``settings`` may give.
+    (:func:`tinykit.deploy.audio_frontend.frontend_sources`), the microphone's ring of
+    samples (``tk_sample_ring.c``) and the keyword detector (``tk_detect.c``), whose
+    settings ``every``, ``threshold``, ``window``, ``suppress`` and ``ignore`` (see
+    :func:`tinykit.deploy.listen.listen`, same defaults) ``settings`` may give.
 
     Args:
         model: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
