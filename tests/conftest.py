@@ -40,3 +40,20 @@ def small_gesture_model():
     model = models.build("gesture_cnn", (119, 6), 3, filters=(4,))
     x = np.random.default_rng(0).uniform(-1, 1, (20, 119, 6)).astype(np.float32)
     return convert.to_int8(model, representative=x, source="a test model")
+
+
+def runtime_program(folder, name, main, runtime_sources):
+    """A host program of tinykit's C runtime: ``main`` (C text) compiled with the
+    runtime files ``runtime_sources`` (e.g. ``["tk_detect.c"]``) into ``folder/name``,
+    -Wall -Wextra -Werror; returns its path."""
+    import subprocess
+    from tinykit._resources import runtime_dir
+    from tinykit.deploy.cmodel import _host_cc
+    folder = Path(folder)
+    (folder / f"{name}.c").write_text(main)
+    exe = folder / name
+    rt = runtime_dir()
+    subprocess.run([_host_cc(), "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-I", str(rt),
+                    str(folder / f"{name}.c"), *(str(rt / s) for s in runtime_sources),
+                    "-lm", "-o", str(exe)], check=True, timeout=180)
+    return exe

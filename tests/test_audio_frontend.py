@@ -16,6 +16,7 @@ from tinykit.errors import ParameterError
 from tinykit.features import AudioFeatures, extract, fit_normalization
 from tinykit._resources import runtime_dir
 from tinykit.models._keras import keras
+from conftest import runtime_program
 
 CC = shutil.which("gcc") or shutil.which("cc")
 needs_cc = pytest.mark.skipif(CC is None, reason="no host C compiler (gcc)")
@@ -91,13 +92,8 @@ int main(void)
 
 @pytest.fixture(scope="module")
 def rfft_exe(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("rfft")
-    (folder / "main.c").write_text(_RFFT_MAIN)
-    exe = folder / "rfft"
-    subprocess.run([CC, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-I", runtime_dir(),
-                    folder / "main.c", runtime_dir() / "tk_frontend.c", "-lm", "-o", exe],
-                   check=True, timeout=TIMEOUT)
-    return exe
+    return runtime_program(tmp_path_factory.mktemp("rfft"), "rfft", _RFFT_MAIN,
+                           ["tk_frontend.c"])
 
 
 @needs_cc

@@ -34,21 +34,36 @@ def settings(mfcc_settings):
     return mfcc_settings
 
 
-@pytest.fixture(scope="module")
-def model(ds, settings):
-    """A small int8 model on 49x10 MFCC, briefly trained, its input calibrated on the
-    training features."""
+def small_keyword_model(shape, classes, *, head="dense"):
+    """A small Keras keyword model on features of ``shape``: one strided conv, then a
+    dense layer (``head="dense"``) or a conv over the whole map (``"conv"``: no
+    FULLY_CONNECTED op), softmax."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input(shape)
+    h = keras.layers.Reshape(tuple(shape) + (1,))(inp)
+    h = keras.layers.Conv2D(8, (5, 3), strides=(2, 2), activation="relu")(h)
+    if head == "conv":
+        h = keras.layers.Reshape((classes,))(keras.layers.Conv2D(classes, h.shape[1:3])(h))
+    else:
+        h = keras.layers.Dense(classes)(keras.layers.Flatten()(h))
+    return keras.Model(inp, keras.layers.Softmax()(h))
+
+
+def trained_keyword_model(ds, settings, *, head="dense"):
+    """:func:`small_keyword_model` briefly trained on the bundled sample's training
+    clips, as int8, its input calibrated on the training features."""
     x, y = ds.audio("train")
     f = extract(x, settings)
-    keras.utils.set_random_seed(0)
-    inp = keras.Input(f.shape[1:])
-    h = keras.layers.Reshape(f.shape[1:] + (1,))(inp)
-    h = keras.layers.Conv2D(8, (5, 3), strides=(2, 2), activation="relu")(h)
-    out = keras.layers.Softmax()(keras.layers.Dense(ds.num_classes)(keras.layers.Flatten()(h)))
-    m = keras.Model(inp, out)
+    m = small_keyword_model(f.shape[1:], ds.num_classes, head=head)
     m.compile("adam", "sparse_categorical_crossentropy")
     m.fit(f, y, epochs=40, batch_size=32, verbose=0)
     return convert.to_int8(m, representative=f)
+
+
+@pytest.fixture(scope="module")
+def model(ds, settings):
+    """A small int8 model on 49x10 MFCC, briefly trained."""
+    return trained_keyword_model(ds, settings)
 
 
 def keyword_stream(ds, settings, model, n, *, confident=True, seed=0):

@@ -1,5 +1,6 @@
 // Host definitions of what Arduino.h (stand-in) declares for the board: Serial on
-// stdin/stdout, the clock from the host's monotonic clock.
+// stdin/stdout, the clock from the host's monotonic clock, digital pins as a log on
+// stderr ("pin <n> <0|1>" per digitalWrite, what a test reads the LEDs from).
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -39,3 +40,8 @@ extern "C" void delayMicroseconds(unsigned int us) {
   std::this_thread::sleep_for(std::chrono::microseconds(us));
 }
 extern "C" void yield(void) {}
+
+extern "C" void pinMode(pin_size_t, PinMode) {}
+extern "C" void digitalWrite(pin_size_t pin, PinStatus status) {
+  fprintf(stderr, "pin %u %d\n", static_cast<unsigned>(pin), status == HIGH ? 1 : 0);
+}

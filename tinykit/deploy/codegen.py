@@ -68,6 +68,21 @@ def c_float(value) -> str:
     return text + "f"
 
 
+def c_double(value) -> str:
+    """A finite float as a C ``double`` literal that reads back as the same float64
+    (where a value must equal Python's exactly, e.g. a threshold compared in double).
+
+    Example:
+        >>> c_double(0.6), c_double(1), c_double(1e-5)
+        ('0.6', '1.0', '1e-05')
+    """
+    v = float(value)
+    if not math.isfinite(v):
+        raise ParameterError(f"cannot write {v!r} as a C double literal: expected a finite "
+                             f"number.")
+    return repr(v)
+
+
 def c_int(value) -> str:
     """An integer literal (``INT32_MIN`` written so that C reads it as an int32)."""
     v = int(value)

@@ -47,6 +47,10 @@ COUNTERS = struct.Struct("<IIIIIIIIIIQQ")   # see Listening
 DETECTION = struct.Struct("<HHId")         # class, 0, hops, score
 FIRMWARE = "listen"
 MAX_SMOOTH = 64                            # the firmware's TK_LISTEN_MAX_SMOOTH
+# The detector's defaults, of the listen firmware and of the generated keyword sketches
+# (detector_values): model runs every 5 hops, posteriors averaged over 0.5 s, a keyword
+# from a smoothed 0.6, not again within 1 s; as tinykit.streaming.detect's defaults.
+EVERY, THRESHOLD, WINDOW, SUPPRESS = 5, 0.6, 0.5, 1.0
 
 
 @dataclass
@@ -185,8 +189,8 @@ class _Port:
         return self.frames.pop(0)
 
 
-def listen(url, model, settings, labels, audio, *, every=5, threshold=0.6, window=0.5,
-           suppress=1.0, ignore=IGNORED, in_flight=1, timeout=10.0, connect_timeout=10.0,
+def listen(url, model, settings, labels, audio, *, every=EVERY, threshold=THRESHOLD,
+           window=WINDOW, suppress=SUPPRESS, ignore=IGNORED, in_flight=1, timeout=10.0, connect_timeout=10.0,
            baudrate=115200, tamper=None) -> Listening:
     """Stream ``audio`` to a board running the listen firmware; return what it heard.
 
@@ -340,6 +344,34 @@ def _check_board(info, model, s, classes):
         raise DeviceError(f"the board listens with another model or settings: rate, hop, "
                           f"clip, classes, CRC-32 = {got}; this model and these settings have "
                           f"{want}. Build the firmware for them (listen_sources).", lines=lines)
+
+
+def detector_values(settings, labels, *, every=EVERY, threshold=THRESHOLD, window=WINDOW,
+                    suppress=SUPPRESS, ignore=IGNORED) -> dict:
+    """The keyword detector's settings as C text, the values a keyword sketch's template
+    (``boards/<board>/keyword.ino.tmpl``) fills its ``tk_detect_settings`` with; the same
+    arguments and defaults as :func:`listen`, so a sketch and the emulated board detect
+    alike. ``tinykit.deploy.generate(..., app="keyword", settings={"threshold": 0.5})``
+    passes its ``every``, ``threshold``, ``window``, ``suppress`` and ``ignore`` here.
+
+    Returns:
+        ``{"every", "smooth", "ignore_mask", "threshold", "suppress", "window",
+        "ignored_comment"}``: C literals (the threshold and suppress as doubles, exactly
+        the float64 Python compares with), the last a plain-text list.
+
+    Raises:
+        ParameterError: settings the detector cannot stream (see :func:`listen`).
+
+    Example:
+        >>> detector_values(settings, ds.labels)["smooth"]  # doctest: +SKIP
+        '5'
+    """
+    s, labels, _, smooth, mask = _check_settings(settings, labels, every, threshold, window,
+                                                 suppress, ignore)
+    return {"every": codegen.c_int(every), "smooth": codegen.c_int(smooth),
+            "ignore_mask": f"0x{mask:08x}u", "threshold": codegen.c_double(threshold),
+            "suppress": codegen.c_double(suppress), "window": codegen.c_double(window),
+            "ignored_comment": ", ".join(n for n in labels if n in tuple(ignore)) or "none"}
 
 
 # -- the firmware ---------------------------------------------------------------------

@@ -3,6 +3,8 @@
     files = export(tfl, "build/kws", labels=ds.labels, features=settings)
     project = generate(tfl, board="nano33ble", app="gesture", labels=ds.labels,
                        features=imu_settings)
+    project = generate(tfl, board="nano33ble", app="keyword", labels=ds.labels,
+                       features=audio_settings, settings={"threshold": 0.5})
 """
 from __future__ import annotations
 
@@ -141,6 +143,40 @@ def _check_sample_rate(b, features):
                       stacklevel=3)
 
 
+# The parts of tinykit's C runtime an app's template can ask for (board.toml
+# ``[app_sources]``), and the runtime files each needs beside its generated ones.
+_RUNTIME_PARTS = {"audio_frontend": ("tk_frontend.c", "tk_frontend.h", "tk_kernels.h"),
+                  "detect": ("tk_detect.c", "tk_detect.h", "tk_kernels.h"),
+                  "sample_ring": ("tk_sample_ring.c", "tk_sample_ring.h", "tk_kernels.h")}
+_DETECTOR_SETTINGS = ("every", "threshold", "window", "suppress", "ignore")
+
+
+def _app_sources(b, app, model, features, labels, extra):
+    """The C files the app's parts need (``[app_sources]`` of board.toml) and their
+    template values; takes the detector's settings out of ``extra``."""
+    from .._resources import runtime_dir
+    parts = list(b.extra.get("app_sources", {}).get(app, ()))
+    files, values = {}, {}
+    for part in parts:
+        if part not in _RUNTIME_PARTS:
+            raise DeployError(f"{b.folder / 'board.toml'}: [app_sources] {app} names "
+                              f"{part!r}; tinykit has {sorted(_RUNTIME_PARTS)}.")
+        if part == "audio_frontend":
+            from ..features import AudioFeatures
+            from .audio_frontend import frontend_sources
+            if not isinstance(features, AudioFeatures):
+                raise DeployError(f"the {app!r} app of {b.name} computes audio features on "
+                                  f"the board: pass features= the AudioFeatures the model "
+                                  f"was trained with (got {type(features).__name__}).")
+            files.update(frontend_sources(features, model))
+        elif part == "detect":
+            from .listen import detector_values
+            picked = {k: extra.pop(k) for k in _DETECTOR_SETTINGS if k in extra}
+            values.update(detector_values(features, labels, **picked))
+        files.update({n: (runtime_dir() / n).read_text() for n in _RUNTIME_PARTS[part]})
+    return files, values
+
+
 def generate(model, board="nano33ble", app="gesture", out="build", *, labels, features=None,
              settings=None, name=None) -> Project:
     """Write a ready-to-build project for ``board`` running the int8 model.
@@ -150,12 +186,18 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
     quantization and settings, for the record). The template's values come from the
     model (quantization, measured arena), the board, the labels and the feature
     settings (e.g. ``ImuFeatures``: sensor ranges, samples per gesture, trigger
-    threshold); ``settings`` adds or overrides app values.
+    threshold); ``settings`` adds or overrides app values. An app whose board.toml
+    ``[app_sources]`` names parts of tinykit's C runtime gets their files too: the
+    ``keyword`` app the C audio front end for the model
+    (:func:`tinykit.deploy.audio_frontend.frontend_sources`), the microphone's ring of
+    samples (``tk_sample_ring.c``) and the keyword detector (``tk_detect.c``), whose
+    settings ``every``, ``threshold``, ``window``, ``suppress`` and ``ignore`` (see
+    :func:`tinykit.deploy.listen.listen`, same defaults) ``settings`` may give.
 
     Args:
         model: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
         board: a name from ``tinykit.deploy.boards()`` or a Board.
-        app: which template of the board (``"gesture"``).
+        app: which template of the board (``"gesture"``, ``"keyword"``).
         out: parent folder of the project.
         labels: class names, in output order.
         features: the feature settings the model was trained with.
@@ -169,11 +211,17 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
         DeployError: unknown board or app, a model too big for the board (its flash,
             arena and ops against the board's, see ``Board.check_fit``), labels that
             do not match the model's outputs, a value the template needs that nothing
-            gives, or a setting the template does not use.
+            gives, or a setting the template does not use; for the keyword app,
+            features that are not AudioFeatures.
+        ParameterError: detector settings out of range (see
+            :func:`tinykit.deploy.listen.detector_values`), a model whose input is not
+            the audio features' int8 shape.
 
     Example:
         >>> project = generate(tfl, "nano33ble", "gesture", labels=ds.labels,
         ...                    features=tinykit.features.ImuFeatures())  # doctest: +SKIP
+        >>> project = generate(tfl, "nano33ble", "keyword", labels=ds.labels,
+        ...                    features=settings, settings={"threshold": 0.5})  # doctest: +SKIP
     """
     from ..convert import as_model
     model = as_model(model)
@@ -190,10 +238,12 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
     given = _feature_values(features) if features is not None else {}
     _check_sample_rate(b, features)
     extra = dict(settings or {})
+    app_files, app_values = _app_sources(b, app, model, features, labels, extra)
     unused = sorted(set(extra) - needed)
     if unused:
         raise DeployError(f"the {app!r} template of {b.name} does not use the setting(s) "
                           f"{unused}; it takes {sorted(needed - set(values))}.")
+    given.update(app_values)
     given.update({k: codegen.literal(v) for k, v in extra.items()})
     values.update(given)
     missing = sorted(needed - set(values))
@@ -205,7 +255,8 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
                      else template.name.removesuffix(".tmpl"))
     folder.mkdir(parents=True, exist_ok=True)
     main.write_text(tmpl.substitute(values))
-    files = [main] + export(model, folder, labels=labels, features=features)
+    files = ([main] + export(model, folder, labels=labels, features=features)
+             + codegen.write(folder, app_files))
     from .. import __version__
     meta = {"generator": f"tinykit {__version__}", "board": b.name, "app": app,
             "labels": labels, "ops": model.ops, "flash_bytes": model.flash_bytes,

@@ -22,14 +22,9 @@
  * detections stay right; an audio frame of the wrong size is counted and replaced by
  * silence; unknown frames are counted.
  *
- * Detection, per model run i at time t_i (the window's end, in samples / rate): the
- * dequantized outputs p_i (float32, (q - zero_point) * scale) enter a running float32
- * cumulative sum c (c_0 = 0, c_{i+1} = c_i + p_i); the smoothed row is
- * (c_{i+1} - c_lo) / (i + 1 - lo), lo = max(0, i + 1 - smooth), the float32 difference
- * divided in double: numpy's arithmetic in tinykit.streaming.smooth. A run of rows whose
- * argmax is keyword k with a smoothed value >= threshold (double) is reported at its
- * first highest row, unless k is ignored or was reported less than `suppress` seconds
- * before (times in double, as in tinykit.streaming.detections_from).
+ * Detection: tinykit's C detector (tk_detect.c, shared with the generated keyword
+ * sketches), which smooths the posteriors and picks keywords exactly as
+ * tinykit.streaming does.
  *
  * Counting (boards/common/tk_cycles, exact instructions under QEMU -icount): the front
  * end's push of every hop, and per model run the copy of the input, the model and the
@@ -39,6 +34,7 @@
 #include "firmware_config.h"
 #include "tk_audio_frontend.h"
 #include "tk_cycles.h"
+#include "tk_detect.h"
 #include "tk_frontend.h"
 #include "tk_link.h"
 #include "tk_listen_model.h"
@@ -83,7 +79,7 @@
 #if CLIP_SAMPLES % HOP != 0
 #error "the model's window is not a whole number of hops"
 #endif
-#if CLASSES > 32
+#if CLASSES > TK_DETECT_MAX_CLASSES
 #error "at most 32 classes (the ignore mask)"
 #endif
 
@@ -93,15 +89,6 @@
 #define COUNTER_KIND "ticks"
 #endif
 
-/* -- Settings of the detector (the HELLO frame) ---------------------------------- */
-typedef struct {
-    uint32_t every;        /* hops between model runs */
-    uint32_t smooth;       /* model runs averaged */
-    uint32_t ignore_mask;  /* bit k: class k is never reported */
-    double threshold;
-    double suppress;       /* seconds */
-} listen_settings;
-
 /* -- The stream's state ------------------------------------------------------------- */
 typedef struct {
     uint32_t last_seq, frames, corrupt, missing, malformed, hops, runs, detections;
@@ -110,18 +97,21 @@ typedef struct {
     uint64_t frontend_count, model_count;
 } listen_counters;
 
-static listen_settings settings = {5u, 25u, 0u, 0.6, 1.0};
+/* The detector: its settings come in the HELLO frame (tk_detect_settings). */
+static const tk_detect_params detect_params = {
+    CLASSES, TK_LISTEN_MAX_SMOOTH, HOP, TK_AUDIO_FRONTEND_SAMPLE_RATE, HOPS_PER_CLIP,
+    TK_MODEL_OUTPUT_SCALE, TK_MODEL_OUTPUT_ZERO_POINT};
+static float detect_sums[(TK_LISTEN_MAX_SMOOTH + 1) * CLASSES];
+static double detect_last_time[CLASSES];
+static uint8_t detect_reported[CLASSES];
+static const tk_detect_buffers detect_buffers = {detect_sums, detect_last_time,
+                                                 detect_reported};
+
 static listen_counters counters;
 static tk_frontend fe;
+static tk_detector detector;
 static int synced;
 static uint32_t expect;            /* sequence number of the next audio frame */
-static uint32_t runs_in_stream;    /* model runs since the last (re)start of the stream */
-static float csum[TK_LISTEN_MAX_SMOOTH + 1][CLASSES]; /* ring of cumulative sums */
-static int run_active;             /* a keyword above threshold is being followed */
-static uint32_t run_class, peak_hops;
-static double peak_value;
-static int reported[CLASSES];
-static double last_time[CLASSES];
 static uint64_t counter_overhead;
 
 static uint64_t measured(uint64_t t0)
@@ -170,15 +160,19 @@ static void send_counters(uint8_t type)
     send(type, payload, ACK_SIZE);
 }
 
-/* DETECTION: class u16, 0 u16, the window's end in hops u32, smoothed score f64. */
-static void send_detection(uint32_t label, uint32_t hops, double score)
+/* DETECTION: class u16, 0 u16, the window's end in hops u32, smoothed score f64; sent
+ * when `detected`. */
+static void send_detection(const tk_detection *found, int32_t detected)
 {
-    uint8_t payload[DETECTION_SIZE] = {(uint8_t)label, (uint8_t)(label >> 8), 0, 0};
+    if (!detected) {
+        return;
+    }
+    uint8_t payload[DETECTION_SIZE] = {(uint8_t)found->label, (uint8_t)(found->label >> 8)};
     union {
         double d;
         uint64_t u;
-    } v = {score};
-    tk_put_le(payload + 4, hops, 4);
+    } v = {found->score};
+    tk_put_le(payload + 4, found->hops, 4);
     tk_put_le(payload + 8, v.u, 8);
     send(TYPE_DETECTION, payload, DETECTION_SIZE);
     counters.detections++;
@@ -205,106 +199,35 @@ static void send_info(uint32_t hello_seq, const char *error)
     send(TK_FRAME_TYPE_INFO, info, (uint16_t)n);
 }
 
-/* -- Detection ----------------------------------------------------------------------- */
-static double seconds_at(uint32_t hops)
-{
-    return (double)((uint64_t)hops * HOP) / (double)TK_AUDIO_FRONTEND_SAMPLE_RATE;
-}
-
-static void finish_run(void)
-{
-    if (!run_active) {
-        return;
-    }
-    run_active = 0;
-    const double t = seconds_at(peak_hops);
-    if (!reported[run_class] || t - last_time[run_class] >= settings.suppress) {
-        send_detection(run_class, peak_hops, peak_value);
-        reported[run_class] = 1;
-        last_time[run_class] = t;
-    }
-}
-
-/* One row of smoothed posteriors, at the window ending after `hops` hops. */
-static void detect_step(const double *smoothed, uint32_t hops)
-{
-    uint32_t best = 0;
-    for (uint32_t k = 1; k < CLASSES; k++) {
-        if (smoothed[k] > smoothed[best]) {
-            best = k;
-        }
-    }
-    const int above = smoothed[best] >= settings.threshold;
-    if (run_active) {
-        if (best == run_class && above) {
-            if (smoothed[best] > peak_value) {
-                peak_value = smoothed[best];
-                peak_hops = hops;
-            }
-            return;
-        }
-        finish_run();
-    }
-    if (above && !(settings.ignore_mask >> best & 1u)) {
-        run_active = 1;
-        run_class = best;
-        peak_value = smoothed[best];
-        peak_hops = hops;
-    }
-}
-
+/* -- The stream --------------------------------------------------------------------- */
 static void run_model(void)
 {
     static int8_t input[TK_MODEL_INPUT_SIZE];
     static int8_t output[CLASSES];
-    double smoothed[CLASSES];
+    tk_detection found;
+    int32_t detected = 0;
     const uint64_t t0 = tk_cycles_now();
-    if (tk_frontend_copy(&fe, input) != TK_OK || tk_model_invoke(input, output) != TK_OK) {
+    if (tk_frontend_copy(&fe, input) != TK_OK || tk_model_invoke(input, output) != TK_OK
+        || tk_detect_push(&detector, output, &found, &detected) != TK_OK) {
         counters.unknown |= 0x80000000u;   /* cannot happen with generated sizes: flag it */
         return;
     }
-    const uint32_t i = runs_in_stream++;
-    const uint32_t ring = TK_LISTEN_MAX_SMOOTH + 1u;
-    const float *prev = csum[i % ring];
-    float *next = csum[(i + 1u) % ring];
-    const uint32_t lo = i + 1u > settings.smooth ? i + 1u - settings.smooth : 0u;
-    const float *low = csum[lo % ring];
-    for (uint32_t k = 0; k < CLASSES; k++) {
-        const float p = ((float)output[k] - (float)TK_MODEL_OUTPUT_ZERO_POINT) * TK_MODEL_OUTPUT_SCALE;
-        next[k] = prev[k] + p;
-    }
-    for (uint32_t k = 0; k < CLASSES; k++) {
-        const float diff = next[k] - low[k];
-        smoothed[k] = (double)diff / (double)(i + 1u - lo);
-    }
     counters.model_count += measured(t0);
     counters.runs++;
-    detect_step(smoothed, counters.hops);
+    send_detection(&found, detected);
 }
 
-static void restart_stream(void)
-{
-    tk_frontend_reset(&fe);
-    runs_in_stream = 0;
-    for (uint32_t k = 0; k < CLASSES; k++) {
-        csum[0][k] = 0.0f;
-    }
-    finish_run();
-}
-
-/* One hop of audio: the front end, then the model when a window ends here. The hop
- * counter is the stream's clock; hops_in_stream counts since the last restart. */
-static uint32_t hops_in_stream;
-
+/* One hop of audio: the front end, then the model when the detector says a window
+ * ends here. The detector's hop count is the stream's clock. */
 static void on_hop(const int16_t *samples)
 {
     const uint64_t t0 = tk_cycles_now();
     int32_t computed;
     tk_frontend_push(&fe, samples, HOP, &computed);
     counters.frontend_count += measured(t0);
-    counters.hops++;
-    hops_in_stream++;
-    if (hops_in_stream >= HOPS_PER_CLIP && (hops_in_stream - HOPS_PER_CLIP) % settings.every == 0) {
+    const int32_t due = tk_detect_hop(&detector);
+    counters.hops = detector.hops;
+    if (due) {
         run_model();
     }
 }
@@ -314,9 +237,12 @@ static void silent_hops(uint32_t n)
     static const int16_t silence[HOP];
     if (n > TK_LISTEN_MAX_FILL) {
         /* Too much lost to pretend: the clock moves on, the features start again. */
-        counters.hops += n;
-        hops_in_stream = 0;
-        restart_stream();
+        tk_detection found;
+        int32_t detected = 0;
+        tk_detect_skip(&detector, n, &found, &detected);
+        counters.hops = detector.hops;
+        tk_frontend_reset(&fe);
+        send_detection(&found, detected);
         return;
     }
     while (n--) {
@@ -328,12 +254,8 @@ static void reset_all(void)
 {
     static const listen_counters zero;
     counters = zero;
-    hops_in_stream = 0;
-    run_active = 0;
-    for (uint32_t k = 0; k < CLASSES; k++) {
-        reported[k] = 0;
-    }
-    restart_stream();
+    tk_frontend_reset(&fe);
+    tk_detect_reset(&detector);
 }
 
 static void on_hello(const tk_frame_in *f)
@@ -343,13 +265,14 @@ static void on_hello(const tk_frame_in *f)
         return;
     }
     const uint8_t *p = f->payload;
-    listen_settings s = {(uint32_t)tk_get_le(p, 4), (uint32_t)tk_get_le(p + 4, 4),
-                         (uint32_t)tk_get_le(p + 8, 4), get_f64(p + 16), get_f64(p + 24)};
-    if (s.every < 1u || s.smooth < 1u || s.smooth > TK_LISTEN_MAX_SMOOTH) {
-        send_info(f->seq, "every must be >= 1 and smooth within 1 .. max_smooth");
+    const tk_detect_settings s = {(uint32_t)tk_get_le(p, 4), (uint32_t)tk_get_le(p + 4, 4),
+                                  (uint32_t)tk_get_le(p + 8, 4), get_f64(p + 16),
+                                  get_f64(p + 24)};
+    if (tk_detect_init(&detector, &detect_params, &detect_buffers, &s) != TK_OK) {
+        send_info(f->seq, "every must be >= 1, smooth within 1 .. max_smooth, threshold "
+                  "within [0, 1] and suppress >= 0");
         return;
     }
-    settings = s;
     reset_all();
     synced = 1;
     expect = f->seq + 1u;
@@ -394,7 +317,10 @@ static void on_frame(const tk_frame_in *f)
     } else if (f->type == TK_FRAME_TYPE_AUDIO) {
         on_audio(f);
     } else if (f->type == TYPE_END) {
-        finish_run();
+        tk_detection found;
+        int32_t detected = 0;
+        tk_detect_finish(&detector, &found, &detected);
+        send_detection(&found, detected);
         send_counters(TYPE_DONE);
     } else {
         counters.unknown++;
@@ -410,7 +336,9 @@ int main(void)
     uart_init(BAUD);
     tk_cycles_init();
     counter_overhead = tk_cycles_overhead();
+    static const tk_detect_settings defaults = {5u, 25u, 0u, 0.6, 1.0};   /* until a HELLO */
     tk_audio_frontend_init(&fe);
+    tk_detect_init(&detector, &detect_params, &detect_buffers, &defaults);
     reset_all();
     tk_frame_reader_init(&reader, rx, sizeof rx);
     for (;;) {

@@ -1,0 +1,349 @@
+"""The Nano 33 BLE Sense keyword sketch (boards/nano33ble/keyword.ino.tmpl) and tinykit's C
+keyword detector (tk_detect.c, shared with the emulated board's listen firmware).
+
+* tk_detect, compiled for the host, picks from int8 posteriors exactly the keywords
+  tinykit.streaming's smooth + detections_from pick (fast).
+* The generated project holds everything the sketch needs, and the sketch compiles with
+  host g++ against the real ArduinoCore-API, PDM.h and Chirale_TensorFlowLite (fast,
+  compile only; skipped without ../shared/arduino).
+* Linked with the real TFLM (host build, minutes when its cache is cold: slow) and fed a
+  recorded stream of bundled keyword clips through the PDM stand-in, the sketch prints
+  the keywords the emulated board's listen firmware (QEMU) and tinykit.streaming hear,
+  and lights the LED of each.
+"""
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import runtime_program
+from test_arduino_real import STUBS, build_sketch, shared_arduino
+from test_listen import (DETECT, EVERY, MISSING, assert_same, ds,  # noqa: F401
+                         host_detections, keyword_stream, settings, small_keyword_model,
+                         trained_keyword_model)
+from tinykit import streaming
+from tinykit.deploy import generate
+from tinykit.deploy import listen as L
+from tinykit._resources import runtime_dir
+from tinykit.errors import DeployError, ParameterError
+
+HEARD = re.compile(r"heard (\S+) at ([0-9.]+) s, score ([0-9.]+)")
+LEDS = {13: "builtin", 22: "red", 23: "green", 24: "blue"}
+
+
+@pytest.fixture(scope="module")
+def untrained(ds, settings):
+    """The keyword model's shape, untrained (for the files and the compile: seconds)."""
+    from tinykit import convert
+    shape = (settings.num_frames, settings.num_coefficients)
+    rep = np.random.default_rng(0).normal(size=(16,) + shape).astype(np.float32)
+    return convert.to_int8(small_keyword_model(shape, ds.num_classes, head="conv"),
+                           representative=rep)
+
+
+def keyword_project(model, ds, settings, out, **detect):
+    return generate(model, "nano33ble", "keyword", out, labels=ds.labels, features=settings,
+                    settings=detect or None)
+
+
+# ------------------------------------------------------------------ the C detector
+
+_DETECT_MAIN = r"""
+#include <stdio.h>
+#include "tk_detect.h"
+/* argv: classes every smooth ignore_mask threshold suppress scale zero_point hop rate
+ * window_hops; stdin: one int8 row per model run. Prints "label hops score" lines. */
+int main(int argc, char **argv)
+{
+  (void)argc;
+  enum { MAXC = 32, MAXS = 64 };
+  static float sums[(MAXS + 1) * MAXC];
+  static double last[MAXC];
+  static uint8_t reported[MAXC];
+  int classes, every, smooth, zero, hop, rate, window;
+  unsigned mask;
+  double threshold, suppress, scale;
+  sscanf(argv[1], "%d", &classes); sscanf(argv[2], "%d", &every);
+  sscanf(argv[3], "%d", &smooth); sscanf(argv[4], "%u", &mask);
+  sscanf(argv[5], "%lf", &threshold); sscanf(argv[6], "%lf", &suppress);
+  sscanf(argv[7], "%lf", &scale); sscanf(argv[8], "%d", &zero);
+  sscanf(argv[9], "%d", &hop); sscanf(argv[10], "%d", &rate); sscanf(argv[11], "%d", &window);
+  const tk_detect_params p = {classes, MAXS, hop, rate, window, (float)scale, zero};
+  const tk_detect_settings s = {(uint32_t)every, (uint32_t)smooth, mask, threshold, suppress};
+  const tk_detect_buffers b = {sums, last, reported};
+  tk_detector d;
+  if (tk_detect_init(&d, &p, &b, &s) != TK_OK) return 3;
+  int8_t row[MAXC];
+  tk_detection found;
+  int32_t detected;
+  while (fread(row, 1, (size_t)classes, stdin) == (size_t)classes) {
+    while (!tk_detect_hop(&d)) {
+    }
+    tk_detect_push(&d, row, &found, &detected);
+    if (detected) printf("%u %u %.17g\n", found.label, found.hops, found.score);
+  }
+  tk_detect_finish(&d, &found, &detected);
+  if (detected) printf("%u %u %.17g\n", found.label, found.hops, found.score);
+  return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def detect_exe(tmp_path_factory):
+    return runtime_program(tmp_path_factory.mktemp("tk_detect"), "detect", _DETECT_MAIN,
+                           ["tk_detect.c"])
+
+
+def c_detections(exe, q, labels, *, every, smooth, mask, threshold, suppress, scale, zero,
+                 hop=320, rate=16000, window=50):
+    args = [str(v) for v in (len(labels), every, smooth, mask, repr(float(threshold)),
+                             repr(float(suppress)), repr(float(scale)), zero, hop, rate,
+                             window)]
+    out = subprocess.run([str(exe), *args], input=q.astype(np.int8).tobytes(),
+                         capture_output=True, check=True, timeout=60).stdout.decode()
+    found = []
+    for line in out.split("\n"):
+        if line:
+            k, hops, score = line.split()
+            found.append(streaming.Detection(labels[int(k)], round(int(hops) * hop / rate, 3),
+                                             float(score)))
+    return found
+
+
+def python_detections(q, labels, *, every, window_s, threshold, suppress, scale, zero,
+                      ignore, hop=320, rate=16000, window=50):
+    probs = ((q.astype(np.float32) - np.float32(zero)) * np.float32(scale)).astype(np.float32)
+    times = (window + np.arange(len(q)) * every) * hop / rate
+    return streaming.detections_from(times, streaming.smooth(probs, times, window_s), labels,
+                                     threshold=threshold, suppress=suppress, ignore=ignore)
+
+
+def test_the_c_detector_picks_what_tinykit_streaming_picks(detect_exe):
+    """Random posteriors with runs of confident keywords: every detection equal (label,
+    time, score to the last bit), for several settings; a threshold the C is given
+    wrong changes them (the comparison can fail)."""
+    labels = ["_silence_", "_unknown_", "yes", "no", "up"]
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(120):
+        k = rng.integers(len(labels))
+        n = rng.integers(1, 8)
+        logits = rng.normal(0, 1, (n, len(labels)))
+        logits[:, k] += rng.uniform(0, 6)
+        p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        rows.append(np.clip(np.round(p * 256) - 128, -128, 127))
+    q = np.vstack(rows).astype(np.int8)
+    scale, zero = 1 / 256, -128
+    mask = 0b11
+    total = 0
+    for every, window_s, threshold, suppress in [(5, 0.5, 0.6, 1.0), (1, 0.2, 0.4, 0.5),
+                                                 (3, 0.0, 0.55, 0.0), (2, 1.0, 0.7, 2.0)]:
+        stride = every * 320 / 16000
+        smooth = max(1, int(round(window_s / stride)))
+        py = python_detections(q, labels, every=every, window_s=window_s, threshold=threshold,
+                               suppress=suppress, scale=scale, zero=zero,
+                               ignore=streaming.IGNORED)
+        c = c_detections(detect_exe, q, labels, every=every, smooth=smooth, mask=mask,
+                         threshold=threshold, suppress=suppress, scale=scale, zero=zero)
+        assert c == py, (every, window_s, threshold, suppress)
+        total += len(py)
+    assert total > 40, "the posteriors should give many detections"
+    wrong = c_detections(detect_exe, q, labels, every=5, smooth=5, mask=mask, threshold=0.65,
+                         suppress=1.0, scale=scale, zero=zero)
+    right = python_detections(q, labels, every=5, window_s=0.5, threshold=0.6, suppress=1.0,
+                              scale=scale, zero=zero, ignore=streaming.IGNORED)
+    assert wrong != right
+
+
+_RING_MAIN = r"""
+#include <stdio.h>
+#include "tk_sample_ring.h"
+/* Writes argv[1] chunks of 128 samples (values 0, 1, 2, ...), reading hops of 320 after
+ * every argv[2]-th chunk; prints each hop's first sample and each loss. */
+int main(int argc, char **argv)
+{
+  (void)argc;
+  static volatile int16_t data[1024];
+  int16_t chunk[128], hop[320];
+  int chunks, every, value = 0;
+  sscanf(argv[1], "%d", &chunks); sscanf(argv[2], "%d", &every);
+  tk_sample_ring ring;
+  if (tk_sample_ring_init(&ring, data, 1000) == TK_OK) return 3;   /* not a power of two */
+  if (tk_sample_ring_init(&ring, data, 1024) != TK_OK) return 3;
+  for (int c = 1; c <= chunks; c++) {
+    for (int i = 0; i < 128; i++) chunk[i] = (int16_t)value++;
+    tk_sample_ring_write(&ring, chunk, 128);
+    if (c % every) continue;
+    uint32_t lost = 0;
+    while (tk_sample_ring_read(&ring, hop, 320, &lost)) {
+      for (int i = 1; i < 320; i++) if (hop[i] != hop[0] + i) return 4;
+      printf("hop %d\n", hop[0]);
+    }
+    if (lost) printf("lost %u\n", (unsigned)lost);
+  }
+  return 0;
+}
+"""
+
+
+def test_the_sample_ring_gives_whole_hops_and_counts_what_it_drops(tmp_path):
+    exe = runtime_program(tmp_path, "ring", _RING_MAIN, ["tk_sample_ring.c"])
+
+    def run(chunks, every):
+        out = subprocess.run([str(exe), str(chunks), str(every)], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0, out
+        return out.stdout.split("\n")[:-1]
+
+    # Read after every chunk: every sample comes out once, in order, in hops.
+    assert run(50, 1) == [f"hop {320 * k}" for k in range(50 * 128 // 320)]
+    # Every 5th chunk: 640 samples waiting, within 1024 - 320 of the ring: two hops each.
+    assert run(20, 5) == [f"hop {320 * k}" for k in range(8)]
+    # Every 6th: 768 waiting, closer than a hop to being overwritten: the two whole hops
+    # are dropped (and counted), 128 samples stay; at the 12th, 128 + 768 again.
+    assert run(12, 6) == ["lost 2", "lost 2"]
+
+
+# ------------------------------------------------------------------ the project
+
+
+def test_the_keyword_project_holds_what_the_sketch_needs(untrained, ds, settings, tmp_path):
+    project = keyword_project(untrained, ds, settings, tmp_path)
+    names = {p.name for p in project.files}
+    assert project.main_file.name == "keyword_nano33ble.ino"
+    assert {"model_data.cc", "op_resolver.h", "tk_audio_features.h", "tk_audio_frontend.c",
+            "tk_audio_frontend.h", "tk_frontend.c", "tk_frontend.h", "tk_kernels.h",
+            "tk_detect.c", "tk_detect.h", "tk_sample_ring.c", "tk_sample_ring.h"} <= names
+    assert (project.path / "tk_detect.c").read_text() == (runtime_dir() / "tk_detect.c").read_text()
+    sketch = project.main_file.read_text()
+    # listen()'s defaults: every 5 hops, 0.5 s (5 runs), threshold 0.6, suppress 1 s;
+    # silence and unknown ignored.
+    mask = sum(1 << k for k, name in enumerate(ds.labels) if name in streaming.IGNORED)
+    assert mask and f"kDetectSettings = {{5u, 5u, 0x{mask:08x}u,\n" in sketch
+    assert "0.6, 1.0};" in sketch and "${" not in sketch
+    values = dict(L.detector_values(settings, ds.labels))
+    assert values["smooth"] == "5" and values["threshold"] == "0.6"
+    other = keyword_project(untrained, ds, settings, tmp_path / "b", every=2, threshold=0.45,
+                            window=0.2, suppress=0.5)
+    text = other.main_file.read_text()
+    assert f"kDetectSettings = {{2u, 5u, 0x{mask:08x}u,\n" in text and "0.45, 0.5};" in text
+
+
+def test_keyword_project_refuses_bad_settings(untrained, ds, settings, tmp_path):
+    with pytest.raises(ParameterError, match="every"):
+        keyword_project(untrained, ds, settings, tmp_path, every=0)
+    with pytest.raises(ParameterError, match="window"):
+        keyword_project(untrained, ds, settings, tmp_path, every=1, window=5.0)
+    with pytest.raises(DeployError, match="AudioFeatures"):
+        generate(untrained, "nano33ble", "keyword", tmp_path, labels=ds.labels)
+    with pytest.raises(DeployError, match="does not use"):
+        keyword_project(untrained, ds, settings, tmp_path, treshold=0.5)
+
+
+def test_keyword_sketch_includes_only_headers_the_board_file_names(root):
+    import tomllib
+    board = tomllib.loads((root / "boards" / "nano33ble" / "board.toml").read_text())
+    headers = {h for hs in board["library_headers"].values() for h in hs}
+    angled = set(re.findall(r"#include <([^>]+)>",
+                            (root / "boards" / "nano33ble" / "keyword.ino.tmpl").read_text()))
+    assert angled == {"PDM.h", "Chirale_TensorFlowLite.h"} and angled <= headers
+
+
+def test_keyword_sketch_compiles_against_the_real_libraries(untrained, ds, settings, root,
+                                                            tmp_path):
+    """The sketch, the front end and the detector with -Wall -Werror against the real
+    ArduinoCore-API, PDM.h and Chirale_TensorFlowLite headers: any drift from their API
+    is a compile error here (running it needs TFLM built: the slow test below)."""
+    shared_arduino(root)
+    project = keyword_project(untrained, ds, settings, tmp_path)
+    objs = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch",
+                        link=False, root=root)
+    assert len(objs) == 7      # .ino, model_data.cc, 4 .c of tinykit, the harness
+
+
+# ------------------------------------------------------------------ the sketch runs
+
+
+def run_sketch(exe, pcm, tmp_path):
+    """The sketch fed ``pcm`` through the PDM stand-in: (detections, LED colours lit)."""
+    (tmp_path / "pcm.bin").write_bytes(pcm.astype("<i2").tobytes())
+    done = subprocess.run([str(exe), str(tmp_path / "pcm.bin")], capture_output=True,
+                          check=True, timeout=120, text=True)     # a Halt() never returns
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Tensor arena: ") and lines[1] == "Listening.", lines[:3]
+    heard = [streaming.Detection(m[1], float(m[2]), float(m[3]))
+             for m in map(HEARD.fullmatch, lines[2:]) if m]
+    assert len(heard) == len(lines) - 2, lines            # nothing else printed
+    pins = [tuple(map(int, s.split()[1:])) for s in done.stderr.splitlines()
+            if s.startswith("pin ")]
+    colours, i = [], 0
+    while i < len(pins):                       # LED_BUILTIN lit, then red, green, blue
+        if pins[i] == (13, 1):
+            rgb = dict(pins[i + 1:i + 4])
+            colours.append(sum(1 << b for b, pin in enumerate((22, 23, 24)) if rgb[pin] == 0))
+            i += 4
+        else:
+            i += 1
+    return heard, colours
+
+
+@pytest.fixture(scope="module")
+def conv_model(ds, settings):
+    """The keyword model with a conv head, briefly trained. Its ops (CONV_2D, RESHAPE,
+    SOFTMAX) give the same bytes in the Arduino library's TFLM (CMSIS-NN's portable C on
+    a host) as in TFLM's Python interpreter; its FULLY_CONNECTED did not (1 LSB apart on
+    some outputs, up to 16 after the softmax), which moves smoothed scores by a few
+    hundredths and can drop a detection near the threshold."""
+    return trained_keyword_model(ds, settings, head="conv")
+
+
+@pytest.fixture(scope="module")
+def conv_board(conv_model, settings):
+    if MISSING:
+        pytest.skip(f"{', '.join(MISSING)} not installed; run `sh boards/install-tools.sh`")
+    with L.boot_listen(conv_model, settings) as machine:
+        yield machine
+
+
+@pytest.mark.slow      # builds the real TFLM for the host once (minutes when the cache is cold)
+def test_keyword_sketch_hears_what_the_emulated_board_hears(conv_board, conv_model, ds,
+                                                             settings, root, tmp_path):
+    """A recorded stream of bundled keyword clips, played to the sketch (host build, real
+    TFLM, through the PDM stand-in), to the emulated board's listen firmware and to
+    tinykit.streaming.detect: the same keywords at the same times (within a hop), the
+    LED of each lit; a sketch generated with a slightly wrong threshold fails the same
+    comparison."""
+    shared_arduino(root)
+    model, board = conv_model, conv_board
+    assert set(model.ops) <= {"CONV_2D", "RESHAPE", "SOFTMAX"}, model.ops
+    # The arena TFLM's Python interpreter measured (reference kernels) plus the
+    # generator's margin is too small for the library's CMSIS-NN CONV_2D, which asks for
+    # a scratch buffer (3,696 bytes here): AllocateTensors() fails. Given more here.
+    arena = dict(arena_size=model.arena_bytes + 8192)
+    pcm, _ = keyword_stream(ds, settings, model, 3)
+    # Silence after the stream ends every keyword run (the sketch has no end of stream).
+    pcm = np.concatenate([pcm, np.zeros(2 * settings.sample_rate, np.int16)])
+    project = keyword_project(model, ds, settings, tmp_path / "right", every=EVERY, **DETECT,
+                              **arena)
+    exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch", tflm=True,
+                       root=root)
+    heard, colours = run_sketch(exe, pcm, tmp_path)
+    host = host_detections(pcm, model, settings, ds.labels, **DETECT)
+    device = L.listen(board.url, model, settings, ds.labels, pcm, every=EVERY, **DETECT)
+    print(f"host:   {host}\nlisten: {device.detections}\nsketch: {heard}")
+    assert len(host) >= 2, "the test stream should give real detections"
+    assert_same(heard, device.detections, settings)
+    assert_same(heard, host, settings)
+    assert colours == [1 + ds.labels.index(d.label) % 7 for d in heard]
+    # A sketch whose threshold is off by a little hears something else: the test can fail.
+    wrong = dict(DETECT, threshold=min(d.score for d in host) + 0.01)
+    project = keyword_project(model, ds, settings, tmp_path / "wrong", every=EVERY, **wrong,
+                              **arena)
+    exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "wrong_sketch",
+                       tflm=True, root=root)
+    off, _ = run_sketch(exe, pcm, tmp_path)
+    print(f"sketch with threshold {wrong['threshold']:.3f}: {off}")
+    with pytest.raises(AssertionError):
+        assert_same(off, device.detections, settings)
