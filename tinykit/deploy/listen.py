@@ -187,7 +187,7 @@ class _Port:
 
 def listen(url, model, settings, labels, audio, *, every=5, threshold=0.6, window=0.5,
            suppress=1.0, ignore=IGNORED, in_flight=1, timeout=10.0, connect_timeout=10.0,
-           baudrate=115200, tamper=None) -> Listening:
+           baudrate=115200, tamper=None, progress=False) -> Listening:
     """Stream ``audio`` to a board running the listen firmware; return what it heard.
 
     Args:
@@ -211,6 +211,7 @@ def listen(url, model, settings, labels, audio, *, every=5, threshold=0.6, windo
         baudrate: of a real serial port (the emulated board ignores it).
         tamper: for tests, ``tamper(direction, wire) -> bytes`` sees every encoded frame
             the host sends (``"to_device"``) and returns what goes on (``b""`` loses it).
+        progress: show a tqdm bar over the seconds of audio sent.
 
     Returns:
         A :class:`Listening`: detections, the board's counters and instruction counts.
@@ -263,7 +264,11 @@ def listen(url, model, settings, labels, audio, *, every=5, threshold=0.6, windo
                 return frame.type
             return None
 
+        from tqdm.auto import tqdm
+        bar = tqdm(total=hops, unit="s", unit_scale=hop / s.sample_rate, desc="listening",
+                   disable=not progress, leave=False)
         for i in range(hops):
+            bar.update()
             while sent - acked >= in_flight:
                 frame = link.next(time.monotonic() + timeout)
                 if frame is None:
@@ -281,6 +286,7 @@ def listen(url, model, settings, labels, audio, *, every=5, threshold=0.6, windo
             link.send(encode_frame(TYPE_AUDIO, seq, rows[i].tobytes()))
             seq = (seq + 1) & 0xFFFFFFFF
             sent += 1
+        bar.close()
         link.send(encode_frame(TYPE_END, seq, b""))
         deadline = time.monotonic() + timeout * (1 + in_flight)
         while True:
