@@ -56,6 +56,7 @@ def _check_keywords_on_the_board(out):
     misses and false alarms next to the host's, equal to them (same int8 model, same
     features), and its cost in instructions."""
     part = out[out.index("== Keywords in a stream"):]
+    print(part)
     keywords = int(re.search(r"s of audio with (\d+) keywords", part).group(1))
     assert keywords >= 3
     rows = {}
