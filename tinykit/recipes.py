@@ -403,7 +403,8 @@ def kws_on_device(model, settings, labels, audio, truth=(), *, every=5, threshol
         ParameterError, DeviceError: see :func:`tinykit.deploy.listen.listen`.
 
     Example:
-        >>> both = kws_on_device(tfl, settings, ds.labels, stream[:16000 * 20], truth)  # doctest: +SKIP
+        >>> part = stream[:16000 * 20]  # doctest: +SKIP
+        >>> both = kws_on_device(tfl, settings, ds.labels, part, truth)  # doctest: +SKIP
         >>> print(both.table())  # doctest: +SKIP
     """
     from .deploy import emulated, listen
