@@ -222,9 +222,8 @@ def feature_parity(match, title="C front end on the device vs librosa in Python"
         ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(),
                 f"{match['max_abs'][s]:.2g}", ha="center", va="bottom", fontsize=8)
     eps = float(np.finfo(np.float32).eps)
-    ax.axhline(eps, color="grey", lw=1, ls="--")
-    ax.text(len(stages) - 0.5, eps, "float32 rounding", ha="right", va="bottom", fontsize=8,
-            color="grey")
+    ax.axhline(eps, color="grey", lw=1, ls="--", label="float32 rounding (2^-23)")
+    ax.legend(loc="upper right", fontsize=8)
     ax.set_yscale("log")
     ax.set_ylim(1e-9, 1)
     ax.set_ylabel("largest difference /\nlargest value of the frame")
