@@ -29,7 +29,8 @@ JSON: ``{"models": [{"model", "kernels", "trained", "macs", "instructions_per_in
 "instructions_per_mac", "text_bytes", "ram_bytes", "mismatches", "inputs"}, ...],
 "kws_stream": {"feature_match", "max_feature_step", "host_detections",
 "device_detections", "same_detections", "frontend_instructions_per_second",
-"model_instructions_per_second", "realtime_fraction_64mhz", ...}}``.
+"model_instructions_per_second", "realtime_fraction_64mhz", "frontend_ram_bytes",
+...}}``.
 """
 import argparse
 import json
@@ -44,7 +45,6 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
 
 from tinykit import convert, models  # noqa: E402
-from tinykit._tools import run_tool  # noqa: E402
 from tinykit.deploy import emulated  # noqa: E402
 from tinykit.models._keras import keras  # noqa: E402
 
@@ -70,17 +70,6 @@ def untrained(name, seed=0):
     return convert.to_int8(model, representative=rep), rep
 
 
-def _symbol_bytes(elf, names):
-    nm = run_tool(["arm-none-eabi-nm", "-S", str(elf)], what="arm-none-eabi-nm",
-                  timeout=30).stdout
-    total = 0
-    for line in nm.splitlines():
-        parts = line.split()
-        if len(parts) == 4 and parts[3] in names:
-            total += int(parts[1], 16)
-    return total
-
-
 def measure(name, kernels, n_inputs, build_dir=None):
     tfl, rep = untrained(name)
     x = np.random.default_rng(1).normal(size=(n_inputs,) + rep.shape[1:]).astype(np.float32)
@@ -90,7 +79,7 @@ def measure(name, kernels, n_inputs, build_dir=None):
     from tinykit.deploy.cmodel import generate_c_model
     macs = generate_c_model(tfl, kernels=kernels)[2]["macs"]
     per = int(np.median(device.instructions))
-    inputs = _symbol_bytes(device.elf, {"tk_inputs"})
+    inputs = emulated.symbol_bytes(device.elf, {"tk_inputs"})
     return {"model": name, "kernels": kernels, "trained": False, "macs": macs,
             "instructions_per_inference": per, "instructions_per_mac": round(per / macs, 3),
             "instructions_min_max": [int(device.instructions.min()),
@@ -102,40 +91,32 @@ def measure(name, kernels, n_inputs, build_dir=None):
 
 def kws_stream(data, every, epochs, clips, build_dir):
     """The keyword spotter on the emulated board: features, stream, cost (see the top)."""
-    from tinykit import recipes, streaming
-    from tinykit.deploy import audio_frontend, listen
+    from tinykit import recipes
+    from tinykit.deploy import audio_frontend
     kws = recipes.kws(data, epochs=epochs, batch_size=16, verbose=False)
     ds, clip_sets, _, settings = kws.prepared
     x_test, y_test = clip_sets["test"]
     model = kws.tflite
     frontend = audio_frontend.run_emulated(x_test, settings, model, build_dir=build_dir)
     match = audio_frontend.parity(frontend, x_test, settings, model)
-    keywords = [i for i, y in enumerate(y_test) if ds.labels[y] not in streaming.IGNORED]
-    audio, truth = streaming.make_stream(x_test[keywords[:clips]], y_test[keywords[:clips]],
-                                         ds.labels, noise=ds.noise, seed=0)
-    pcm = listen.as_int16(audio)
-    hop = settings.stride_samples / settings.sample_rate
-    host = streaming.detect(pcm / 32768.0, model, settings, ds.labels, stride=every * hop)
-    with listen.boot_listen(model, settings, build_dir=build_dir) as board:
-        heard = listen.listen(board.url, model, settings, ds.labels, pcm, every=every,
-                              timeout=60)
-    device = heard.detections
-    same = (len(device) == len(host) and all(
-        d.label == h.label and abs(d.time - h.time) <= hop + 1e-9 for d, h in zip(device, host)))
+    audio, truth = recipes.keyword_stream(kws, clips)
+    both = recipes.kws_on_device(model, settings, ds.labels, audio, truth, every=every,
+                                 build_dir=build_dir)
+    heard = both.device
     rate = heard.per_second()
     return {"model": kws.name, "trained_on": str(ds.path), "epochs": epochs,
             "int8_accuracy": kws.report.int8_accuracy, "test_clips": len(y_test),
             "feature_match": match["feature_match"], "max_feature_step": match["max_feature_step"],
-            "stream_seconds": len(pcm) / settings.sample_rate, "keywords": len(truth),
+            "stream_seconds": heard.seconds, "keywords": len(both.truth),
             "every_hops": every,
-            "host_detections": [[d.label, d.time] for d in host],
-            "device_detections": [[d.label, d.time] for d in device],
-            "same_detections": bool(same),
-            "host_scores": streaming.evaluate(host, truth, duration=len(pcm) / 16000),
-            "device_scores": streaming.evaluate(device, truth, duration=len(pcm) / 16000),
+            "host_detections": [[d.label, d.time] for d in both.host],
+            "device_detections": [[d.label, d.time] for d in heard.detections],
+            "same_detections": both.same,
+            "host_scores": both.host_scores, "device_scores": both.device_scores,
             "frontend_instructions_per_second": rate["frontend"],
             "model_instructions_per_second": rate["model"],
             "realtime_fraction_64mhz": heard.realtime_fraction(64e6),
+            "frontend_ram_bytes": both.frontend_ram_bytes,
             "corrupt_frames": heard.corrupt, "missing_frames": heard.missing}
 
 
@@ -176,7 +157,8 @@ def main(argv=None):
               f"{len(k['device_detections'])}, same: {k['same_detections']}")
         print(f"  {k['frontend_instructions_per_second'] / 1e6:.2f} M (front end) + "
               f"{k['model_instructions_per_second'] / 1e6:.2f} M (model) instructions per "
-              f"second of audio: {100 * k['realtime_fraction_64mhz']:.1f}% of 64 MHz")
+              f"second of audio: {100 * k['realtime_fraction_64mhz']:.1f}% of 64 MHz; front-end "
+              f"buffers {k['frontend_ram_bytes']:,} B RAM")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -127,6 +127,25 @@ def test_host_int8_input_equals_python_on_every_test_clip(host, clips, settings,
 
 
 @needs_cc
+def test_the_parity_figure_shows_every_stage_and_the_int8_match(host, clips, settings, model):
+    import matplotlib
+    matplotlib.use("Agg")
+    from tinykit import plots
+    result = af.parity(host, clips, settings, model)
+    fig = plots.feature_parity(result)
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert names == [plots.STAGE_NAMES[s] for s in af.STAGES]
+    heights = [bar.get_height() for bar in ax.patches]
+    assert np.allclose(heights, [max(result["max_rel"][s], 1e-12) for s in af.STAGES])
+    assert f"{100 * result['feature_match']:.2f}% of {result['values']:,} values" in ax.get_title()
+    stream = af.run_host(clips[:2], settings, model, stream=True)     # no float stages
+    with pytest.raises(ParameterError, match="stages=True"):
+        plots.feature_parity(af.parity(stream, clips[:2], settings, model))
+    matplotlib.pyplot.close("all")
+
+
+@needs_cc
 def test_first_frames_follow_librosa_framing(host, clips, settings):
     # frame 0 is samples [0, 640), frame k [320 k, 320 k + 640): no centring
     ref = af.reference_stages(clips, settings)

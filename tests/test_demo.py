@@ -48,6 +48,30 @@ def test_demo_runs_both_examples_to_the_emulated_board_quietly(tmp_path, root):
     assert (out_dir / "gesture_nano33ble" / "gesture_nano33ble.ino").is_file()
     assert (out_dir / "kws" / "audio_features.h").is_file()
     assert _noise(run.stdout + "\n" + run.stderr) == []
+    _check_keywords_on_the_board(out)
+
+
+def _check_keywords_on_the_board(out):
+    """The keyword part ends with the emulated board listening to a stream: its hits,
+    misses and false alarms next to the host's, equal to them (same int8 model, same
+    features), and its cost in instructions."""
+    part = out[out.index("== Keywords in a stream"):]
+    print(part)
+    keywords = int(re.search(r"s of audio with (\d+) keywords", part).group(1))
+    assert keywords >= 3
+    rows = {}
+    for name in ("host (TFLM)", "device (emulated M4F)"):
+        found = re.search(rf"^{re.escape(name)} +(\d+) +(\d+) +(\d+)$", part, re.M)
+        assert found, f"no row {name!r} in the demo's table:\n{part}"
+        rows[name] = tuple(int(v) for v in found.groups())
+        hits, misses, _ = rows[name]
+        assert hits + misses == keywords
+    assert rows["device (emulated M4F)"] == rows["host (TFLM)"], part
+    assert "device (emulated M4F): " in part and ": the same keywords, within one hop" in part
+    total = re.search(r"^total +([\d.]+) +([\d.]+)%$", part, re.M)
+    assert total and float(total.group(1)) > 0 and 0 < float(total.group(2)) < 100, part
+    assert re.search(r"^front-end buffers \(RAM\) +[\d,]+ bytes$", part, re.M), part
+    assert part.rstrip().splitlines()[-1].startswith("front-end buffers"), "the demo ends here"
 
 
 @pytest.mark.timeout(600)
@@ -98,3 +122,36 @@ def test_boards_command_lists_the_boards(capsys):
     assert cli.main(["boards"]) == 0
     out = capsys.readouterr().out
     assert "nano33ble" in out and "mps2-an386" in out
+
+
+def _heard(detections, seconds=12.0):
+    from tinykit.deploy.listen import Listening
+    hops = int(seconds * 50)
+    return Listening(detections=detections, hops=hops, seconds=seconds, frames=hops, corrupt=0,
+                     missing=0, malformed=0, unknown=0, overruns=0, runs=hops // 5 - 9,
+                     board_hops=hops, frontend_count=int(5e6 * seconds),
+                     model_count=int(40e6 * seconds), counter="instructions", every=5)
+
+
+def test_the_demo_check_fails_when_the_board_disagrees_with_the_host():
+    """The table the demo prints, from a KwsOnDevice, passes the demo test's check when
+    the board heard what the host heard, and fails it when it did not."""
+    from tinykit import recipes, streaming
+    D = streaming.Detection
+    truth = [("yes", 1.0, 2.0), ("no", 4.0, 5.0), ("up", 7.0, 8.0)]
+    host = [D("yes", 1.9, 0.8), D("no", 4.8, 0.7)]
+
+    def printed(device, same):
+        both = recipes.KwsOnDevice(host=host, device=_heard(device), truth=truth,
+                                   host_scores=streaming.evaluate(host, truth, duration=12),
+                                   device_scores=streaming.evaluate(device, truth, duration=12),
+                                   same=same, frontend_ram_bytes=8318, hop=0.02)
+        return "== Keywords in a stream ==\n" + both.summary() + "\n" + both.cost_table()
+
+    text = printed([D("yes", 1.92, 0.8), D("no", 4.8, 0.7)], True)
+    _check_keywords_on_the_board(text)
+    assert "45.00" in text and "70.3%" in text        # 5 + 40 M per second of 64 MHz
+    with pytest.raises(AssertionError):               # the board missed a keyword
+        _check_keywords_on_the_board(printed([D("yes", 1.92, 0.8)], False))
+    with pytest.raises(AssertionError):               # no device row
+        _check_keywords_on_the_board(text.replace("device (emulated M4F)", "board"))

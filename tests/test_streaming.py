@@ -74,3 +74,21 @@ def test_detect_runs_windows_through_the_model():
                              window=0.1)
     score = streaming.evaluate(found, truth)
     assert score["hits"] == 2 and score["false_alarms"] == 0
+
+
+def test_the_host_and_device_figure_draws_each_where_it_belongs():
+    import matplotlib
+    matplotlib.use("Agg")
+    from tinykit import plots
+    D = streaming.Detection
+    audio = np.zeros(16000 * 5, np.int16)
+    host, device = [D("yes", 1.5, 0.9), D("no", 3.2, 0.8)], [D("yes", 1.52, 0.9)]
+    fig = plots.stream_host_device(audio, host, device, [("yes", 0.8, 1.8)])
+    top, strip = fig.axes
+
+    assert [t.get_text().strip() for t in strip.texts] == ["yes"]
+    assert [round(line.get_xdata()[0], 3) for line in strip.lines] == [1.52]
+    assert [round(line.get_xdata()[0], 3) for line in top.lines[1:]] == [1.5, 3.2]
+    assert {"yes", "no"} <= {t.get_text().strip() for t in top.texts}
+    assert strip.get_xlabel() == "time (s)" and strip.get_xlim() == (0, 5)
+    matplotlib.pyplot.close("all")

@@ -57,8 +57,16 @@ def _demo(args):
     print(f"int8 model / tensor arena:       {k.flash_bytes:,} / {k.arena_bytes:,} bytes")
     print(f"exported to:                     {out}/ ({', '.join(p.name for p in kws.files)})")
     print(recipes.device_summary(kws.device, k, kws.y_test))
-    print("\n(The bundled sample is a few hundred clips: for real accuracy train on the full "
+    print("(The bundled sample is a few hundred clips: for real accuracy train on the full "
           "data set, see bench/kws.py.)")
+    print("\n== Keywords in a stream: the emulated board listens, next to the host ==",
+          flush=True)
+    from .train import fast_mode
+    audio, truth = recipes.keyword_stream(kws, 4 if fast_mode() else 12, seed=args.seed)
+    both = recipes.kws_on_device(kws.tflite, kws.settings, kws.dataset.labels, audio, truth,
+                                 build_dir=out / "mps2-an386", progress=True)
+    print(both.summary())
+    print(both.cost_table())
     return 0
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ParameterError
+
 
 def _plt():
     import matplotlib.pyplot as plt
@@ -143,5 +145,92 @@ def stream_detections(audio, detections, truth=(), sample_rate=16000, seconds=No
     ax.set_ylim(-1, 1)
     ax.set_xlabel("s")
     ax.set_title("true keywords (blue) and detections (red)")
+    fig.tight_layout()
+    return fig
+
+
+def _mark_detections(ax, detections, end, color, y):
+    for d in detections:
+        if d.time < end:
+            ax.axvline(d.time, color=color, lw=1)
+            ax.text(d.time, y, f" {d.label}", fontsize=8, color=color, va="center")
+
+
+def stream_host_device(audio, host, device, truth=(), sample_rate=16000, seconds=None):
+    """A recording with the true keywords (shaded, named), the host's detections (red,
+    on the waveform) and the device's (green, in a strip under it), on one time axis.
+
+    Args:
+        audio: the samples (floats in [-1, 1] or int16).
+        host, device: lists of :class:`tinykit.streaming.Detection`.
+        truth: ``(label, start_s, end_s)`` of the keywords.
+        seconds: draw only the first seconds.
+    """
+    plt = _plt()
+    audio = np.asarray(audio)
+    if audio.dtype == np.int16:
+        audio = audio / 32768.0
+    n = len(audio) if seconds is None else min(len(audio), int(seconds * sample_rate))
+    end = n / sample_rate
+    fig, (top, strip) = plt.subplots(2, 1, figsize=(14, 3.8), sharex=True,
+                                     gridspec_kw={"height_ratios": [3, 1]})
+    top.plot(np.arange(n) / sample_rate, audio[:n], lw=0.3, color="grey")
+    for ax in (top, strip):
+        for label, start, stop in truth:
+            if start < end:
+                ax.axvspan(start, stop, color="tab:blue", alpha=0.15)
+    for label, start, stop in truth:
+        if start < end:
+            top.text(start, 0.95, label, fontsize=8, color="tab:blue", va="top")
+    _mark_detections(top, host, end, "tab:red", -0.8)
+    _mark_detections(strip, device, end, "tab:green", 0.5)
+    top.set_ylim(-1, 1)
+    top.set_ylabel("amplitude")
+    strip.set_ylim(0, 1)
+    strip.set_yticks([])
+    strip.set_ylabel("device", rotation=0, ha="right", va="center")
+    strip.set_xlim(0, end)
+    strip.set_xlabel("time (s)")
+    top.set_title(f"true keywords (blue); detections of the host, TFLM (red, "
+                  f"{len(host)}) and of the emulated board (green, {len(device)})")
+    fig.tight_layout()
+    return fig
+
+
+#: Readable names of the audio front end's stages (tinykit.deploy.audio_frontend.STAGES).
+STAGE_NAMES = {"power": "power spectrum", "mel": "mel energies", "log_mel": "log-mel (dB)",
+               "coefficients": "MFCC", "normalized": "normalised features"}
+
+
+def feature_parity(match, title="C front end on the device vs librosa in Python"):
+    """The largest difference of each stage of the C front end from Python's, relative
+    to the stage's size (bars, log scale, the absolute difference written on each), and
+    the int8 model inputs that match, in the title.
+
+    Args:
+        match: :func:`tinykit.deploy.audio_frontend.parity` of a run with stages.
+    """
+    plt = _plt()
+    stages = list(match["max_rel"])
+    if not stages:
+        raise ParameterError("parity() of a run without stages: run the front end with "
+                         "stages=True to draw them.")
+    rel = [max(match["max_rel"][s], 1e-12) for s in stages]
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    bars = ax.bar([STAGE_NAMES.get(s, s) for s in stages], rel, color="tab:purple")
+    for bar, s in zip(bars, stages):
+        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(),
+                f"{match['max_abs'][s]:.2g}", ha="center", va="bottom", fontsize=8)
+    eps = float(np.finfo(np.float32).eps)
+    ax.axhline(eps, color="grey", lw=1, ls="--", label="float32 rounding (2^-23)")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylim(1e-9, 1)
+    ax.set_ylabel("largest difference /\nlargest value of the frame")
+    ax.set_xlabel("stage (the number on a bar: largest absolute difference)")
+    step = match["max_feature_step"]
+    ax.set_title(f"{title}\nint8 model input: {100 * match['feature_match']:.2f}% of "
+                 f"{match['values']:,} values equal"
+                 + (f", at most {step} step apart" if step else ""), fontsize=10)
     fig.tight_layout()
     return fig

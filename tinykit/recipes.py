@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import convert, datasets, deploy, features, models, train
+from . import convert, datasets, deploy, features, models, streaming, train
+from .deploy.listen import EVERY, SUPPRESS, THRESHOLD, WINDOW
 
 #: Defaults of the gesture recipe, measured with bench/gesture.py on magic_wand.
 GESTURE_DEFAULTS = dict(epochs=60, repeat=8, batch_size=32, learning_rate=3e-3,
@@ -296,3 +297,133 @@ def cross_validate(recipe, data, *, folds=5, seed=0, verbose=False, **overrides)
                 per_group[g] = (c + int(ok), t + 1)
     return CrossValidation(recipe, folds, accuracies, float_accuracies, per_group,
                            time.perf_counter() - start)
+
+
+# -- keyword spotting on the emulated board -----------------------------------------
+@dataclass
+class KwsOnDevice:
+    """A stream played to the emulated board's listen firmware and to the host's detector
+    (:func:`kws_on_device`), side by side.
+
+    Attributes:
+        host: :func:`tinykit.streaming.detect`'s detections (TFLM, same int8 model).
+        device: the board's :class:`tinykit.deploy.listen.Listening` (its detections in
+            ``device.detections``, its instruction counts).
+        truth: the keywords of the stream, ``(label, start_s, end_s)``.
+        host_scores, device_scores: :func:`tinykit.streaming.evaluate` of each.
+        same: the board reported the host's keywords, in order, within one hop.
+        frontend_ram_bytes: RAM of the audio front end's buffers in the firmware.
+        hop: seconds per hop.
+    """
+    host: list
+    device: object
+    truth: list
+    host_scores: dict
+    device_scores: dict
+    same: bool
+    frontend_ram_bytes: int
+    hop: float
+
+    def table(self) -> str:
+        """Hits, misses and false alarms of the host and of the device, one row each."""
+        rows = [f"{'':22} {'hits':>5} {'misses':>7} {'false alarms':>13}"]
+        for name, s in (("host (TFLM)", self.host_scores),
+                        ("device (emulated M4F)", self.device_scores)):
+            rows.append(f"{name:22} {s['hits']:5} {s['misses']:7} {s['false_alarms']:13}")
+        return "\n".join(rows)
+
+    def cost(self, clock_hz=64e6) -> list:
+        """``[(part, instructions per second of audio, share of clock_hz)]`` for the
+        front end, the model and both, as counted on the board (QEMU -icount)."""
+        rate = self.device.per_second()
+        every = self.device.every
+        return [(name, rate[key], rate[key] / float(clock_hz)) for name, key in (
+            ("front end (every hop)", "frontend"),
+            (f"model (every {every} hops, {every * self.hop:g} s)", "model"),
+            ("total", "total"))]
+
+    def cost_table(self, clock_hz=64e6) -> str:
+        """:meth:`cost` as text, with the front end's RAM."""
+        mhz = f"{clock_hz / 1e6:g} MHz"
+        rows = [f"{'':28} {'M instructions / s of audio':>27} {'share of ' + mhz:>16}"]
+        rows += [f"{name:28} {n / 1e6:27.2f} {share:16.1%}"
+                 for name, n, share in self.cost(clock_hz)]
+        rows.append(f"{'front-end buffers (RAM)':28} {self.frontend_ram_bytes:>27,} bytes")
+        return "\n".join(rows)
+
+    def summary(self) -> str:
+        """The stream, both lists of detections, whether they agree, and :meth:`table`."""
+        def words(found):
+            return ", ".join(f"{d.label}@{d.time:.2f}" for d in found) or "none"
+        every = self.device.every
+        agree = ("the same keywords, within one hop" if self.same
+                 else "NOT the host's keywords")
+        return (f"{self.device.seconds:.1f} s of audio with {len(self.truth)} keywords, the "
+                f"model every {every} hops ({every * self.hop:g} s):\n"
+                f"  host (TFLM):           {words(self.host)}\n"
+                f"  device (emulated M4F): {words(self.device.detections)}: {agree}\n"
+                f"{self.table()}")
+
+
+def keyword_stream(kws_result, clips=20, *, seed=0, **options):
+    """A stream of ``clips`` keyword test clips (no silence, no unknown; drawn at random
+    with ``seed``) of a :func:`kws` result over its data set's noise: ``(audio, truth)``
+    as :func:`tinykit.streaming.make_stream` (``options`` go to it)."""
+    ds, clip_sets = kws_result.dataset, kws_result.prepared[1]
+    x, y = clip_sets["test"]
+    keep = [i for i, k in enumerate(y) if ds.labels[k] not in streaming.IGNORED]
+    keep = np.sort(np.random.default_rng(seed).permutation(keep)[:clips])
+    return streaming.make_stream(x[keep], y[keep], ds.labels, noise=ds.noise, seed=seed,
+                                 **options)
+
+
+def kws_on_device(model, settings, labels, audio, truth=(), *, every=EVERY,
+                  threshold=THRESHOLD, window=WINDOW, suppress=SUPPRESS, build_dir=None, timeout=60.0,
+                  progress=False) -> KwsOnDevice:
+    """Play ``audio`` to the emulated board's listen firmware and to the host's detector.
+
+    The board (QEMU ``mps2-an386``, counting instructions) computes the features with
+    the C front end as the audio arrives and runs the int8 model every ``every`` hops;
+    the host runs :func:`tinykit.streaming.detect` on the same int16 samples with the
+    same model (TFLM) and settings (``stride = every * hop``).
+
+    Args:
+        model: the int8 model; ``settings``: its AudioFeatures; ``labels``: class names.
+        audio: mono samples (floats in [-1, 1] or int16) at ``settings.sample_rate``.
+        truth: the keywords in it, ``(label, start_s, end_s)``; those that do not end
+            within the audio are left out of the scores.
+        every, threshold, window, suppress: the detector's settings.
+        build_dir: where the firmware is built (default: tinykit's cache).
+        timeout: seconds the board may take to answer one hop.
+        progress: a progress bar over the audio sent.
+
+    Returns:
+        A :class:`KwsOnDevice`.
+
+    Raises:
+        ParameterError, DeviceError: see :func:`tinykit.deploy.listen.listen`.
+
+    Example:
+        >>> part = stream[:16000 * 20]  # doctest: +SKIP
+        >>> both = kws_on_device(tfl, settings, ds.labels, part, truth)  # doctest: +SKIP
+        >>> print(both.table())  # doctest: +SKIP
+    """
+    from .deploy import emulated, listen
+    pcm = listen.as_int16(audio)
+    hop = settings.stride_samples / settings.sample_rate
+    detector = dict(threshold=threshold, window=window, suppress=suppress)
+    with listen.boot_listen(model, settings, build_dir=build_dir) as board:
+        heard = listen.listen(board.url, model, settings, labels, pcm, every=every,
+                              timeout=timeout, progress=progress, **detector)
+        ram = emulated.symbol_bytes(board.elf, prefix="tk_audio_frontend_", ram=True)
+    host = streaming.detect(pcm / 32768.0, model, settings, labels, stride=every * hop,
+                            **detector)
+    seconds = len(pcm) / settings.sample_rate
+    truth = [t for t in truth if t[2] <= seconds]
+    device = heard.detections
+    same = len(device) == len(host) and all(
+        d.label == h.label and abs(d.time - h.time) <= hop + 1e-9 for d, h in zip(device, host))
+    return KwsOnDevice(host=host, device=heard, truth=truth,
+                       host_scores=streaming.evaluate(host, truth, duration=seconds),
+                       device_scores=streaming.evaluate(device, truth, duration=seconds),
+                       same=bool(same), frontend_ram_bytes=ram, hop=hop)

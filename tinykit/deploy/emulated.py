@@ -603,6 +603,32 @@ def _explain_fault(line, elf) -> str:
     return f" ({text})" if text else ""
 
 
+def symbol_bytes(elf, names=(), *, prefix=None, ram=False) -> int:
+    """Bytes the ELF's symbols take (``arm-none-eabi-nm -S``): those in ``names``, or
+    starting with ``prefix``; with ``ram`` only those in RAM (.data, .bss).
+
+    Example:
+        >>> symbol_bytes(elf, prefix="tk_audio_frontend_", ram=True)  # doctest: +SKIP
+        6204
+    """
+    names = set(names)
+    return sum(size for name, kind, size in _symbols(elf)
+               if (name in names or (prefix is not None and name.startswith(prefix)))
+               and (not ram or kind in "bBdD"))
+
+
+def _symbols(elf):
+    """``[(name, nm type letter, bytes)]`` of the ELF's symbols that have a size."""
+    nm = require_tool(CROSS + "nm")
+    out = run_tool([nm, "-S", str(elf)], what="arm-none-eabi-nm", timeout=30).stdout
+    rows = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            rows.append((parts[3], parts[2], int(parts[1], 16)))
+    return rows
+
+
 # -- the inference firmware: a model and its inputs --------------------------------
 def _sizes(elf):
     size = require_tool(CROSS + "size")

@@ -190,8 +190,8 @@ class _Port:
 
 
 def listen(url, model, settings, labels, audio, *, every=EVERY, threshold=THRESHOLD,
-           window=WINDOW, suppress=SUPPRESS, ignore=IGNORED, in_flight=1, timeout=10.0, connect_timeout=10.0,
-           baudrate=115200, tamper=None) -> Listening:
+           window=WINDOW, suppress=SUPPRESS, ignore=IGNORED, in_flight=1, timeout=10.0,
+           connect_timeout=10.0, baudrate=115200, tamper=None, progress=False) -> Listening:
     """Stream ``audio`` to a board running the listen firmware; return what it heard.
 
     Args:
@@ -215,6 +215,7 @@ def listen(url, model, settings, labels, audio, *, every=EVERY, threshold=THRESH
         baudrate: of a real serial port (the emulated board ignores it).
         tamper: for tests, ``tamper(direction, wire) -> bytes`` sees every encoded frame
             the host sends (``"to_device"``) and returns what goes on (``b""`` loses it).
+        progress: show a tqdm bar over the seconds of audio sent.
 
     Returns:
         A :class:`Listening`: detections, the board's counters and instruction counts.
@@ -267,7 +268,11 @@ def listen(url, model, settings, labels, audio, *, every=EVERY, threshold=THRESH
                 return frame.type
             return None
 
+        from tqdm.auto import tqdm
+        bar = tqdm(total=hops, unit="s", unit_scale=hop / s.sample_rate, desc="listening",
+                   disable=not progress, leave=False)
         for i in range(hops):
+            bar.update()
             while sent - acked >= in_flight:
                 frame = link.next(time.monotonic() + timeout)
                 if frame is None:
@@ -285,6 +290,7 @@ def listen(url, model, settings, labels, audio, *, every=EVERY, threshold=THRESH
             link.send(encode_frame(TYPE_AUDIO, seq, rows[i].tobytes()))
             seq = (seq + 1) & 0xFFFFFFFF
             sent += 1
+        bar.close()
         link.send(encode_frame(TYPE_END, seq, b""))
         deadline = time.monotonic() + timeout * (1 + in_flight)
         while True:
