@@ -512,6 +512,25 @@ def _sizes(elf):
     return tuple(int(n) for n in nums)
 
 
+def inputs_sources(q, *, generator, source="") -> dict:
+    """``tk_inputs.c/.h``: the int8 inputs ``q`` (one row each) one after the other,
+    ``tk_inputs``, and their number, ``tk_input_count``; ``{filename: text}``."""
+    q = np.asarray(q, dtype=np.int8).reshape(len(q), -1)
+    what = f"{len(q)} inputs for {source or 'an int8 model'}"
+    return {
+        "tk_inputs.c": codegen.source(
+            [codegen.constant("uint32_t", "tk_input_count", len(q)),
+             codegen.array("int8_t", "tk_inputs", q.reshape(-1), size=max(1, q.size))],
+            generator=generator, inputs=what, includes=("stdint.h", '"tk_inputs.h"')),
+        "tk_inputs.h": codegen.header(
+            "tk_inputs.h", ["// tk_input_count inputs of TK_MODEL_INPUT_SIZE int8 values, "
+                            "one after the other.",
+                            codegen.extern("uint32_t", "tk_input_count", dims=0),
+                            codegen.extern("int8_t", "tk_inputs")],
+            generator=generator, inputs=what),
+    }
+
+
 def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp",
                      board=BOARD) -> Project:
     """Write the inference firmware's sources for ``tfl`` and the inputs ``x``.
@@ -551,22 +570,9 @@ def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp"
     header, csrc, info = generate_c_model(model, source=source, kernels=kernels)
     b.check_fit(model.flash_bytes, info["buffer_bytes"])
     q = np.asarray(model.quantize(x), dtype=np.int8).reshape(-1, info["input_size"])
-    what = f"{len(q)} inputs for {source or 'an int8 model'}"
     gen = "tinykit.deploy.emulated.generate_project"
-    files = {
-        "tk_model.c": csrc,
-        "tk_model.h": header,
-        "tk_inputs.c": codegen.source(
-            [codegen.constant("uint32_t", "tk_input_count", len(q)),
-             codegen.array("int8_t", "tk_inputs", q.reshape(-1), size=max(1, q.size))],
-            generator=gen, inputs=what, includes=("stdint.h", '"tk_inputs.h"')),
-        "tk_inputs.h": codegen.header(
-            "tk_inputs.h", ["// tk_input_count inputs of TK_MODEL_INPUT_SIZE int8 values, "
-                            "one after the other.",
-                            codegen.extern("uint32_t", "tk_input_count", dims=0),
-                            codegen.extern("int8_t", "tk_inputs")],
-            generator=gen, inputs=what),
-    }
+    files = {"tk_model.c": csrc, "tk_model.h": header,
+             **inputs_sources(q, generator=gen, source=source)}
     folder = Path(out) / (name or f"infer_{b.name}")
     paths = codegen.write(folder, files)
     meta = {"generator": f"tinykit {__version__} ({gen})", "board": b.name, "app": "infer",
@@ -618,13 +624,36 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
     t0 = time.perf_counter()
     sources = _project_sources(project)
     elf = build_project(project, build_dir=build_dir, config=config)
+    size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
+    device = run_elf(elf, int(size.group(1)) if size else None, timeout=timeout,
+                     board=project.board)
+    device.build_seconds = time.perf_counter() - t0 - device.run_seconds
+    return device
+
+
+def run_elf(elf, width=None, *, timeout=300, board=BOARD) -> DeviceRun:
+    """Boot an inference firmware (``infer``, ``tflm_infer``) with -icount and read what
+    it prints: ``tinykit <name>: <count> inputs...``, then for every input ``out <i>:
+    <values>`` and ``instructions <i>: <n>``, then ``done``.
+
+    Args:
+        elf: the firmware image.
+        width: values per output row (default: as many as the first row has).
+        timeout: seconds from boot to ``done``.
+        board: the emulated board ``elf`` is built for.
+
+    Returns:
+        A :class:`DeviceRun` (``build_seconds`` 0: the caller's to fill in).
+
+    Raises:
+        DeviceError: the firmware faulted, hung or did not print every row.
+    """
     t1 = time.perf_counter()
-    with boot(elf, icount=True, board=project.board) as machine:
+    with boot(elf, icount=True, board=board) as machine:
         lines = machine.read_until("done", timeout)
     t2 = time.perf_counter()
-    size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
-    count = next((int(m.group(1)) for m in map(re.compile(r"tinykit infer: (\d+) inputs").fullmatch,
-                                                lines) if m), None)
+    count = next((int(m.group(1)) for m in map(re.compile(r"tinykit \w+: (\d+) inputs\b.*")
+                                                .fullmatch, lines) if m), None)
     outputs, counts = {}, {}
     for line in lines:
         found = re.fullmatch(r"out (\d+):((?: -?\d+)*)", line)
@@ -633,7 +662,7 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
         found = re.fullmatch(r"instructions (\d+): (\d+)", line)
         if found:
             counts[int(found.group(1))] = int(found.group(2))
-    width = int(size.group(1)) if size else len(next(iter(outputs.values()), []))
+    width = width or len(next(iter(outputs.values()), []))
     if count is None or sorted(outputs) != list(range(count)) or sorted(counts) != sorted(
             outputs) or any(
             len(v) != width for v in outputs.values()):
@@ -645,7 +674,7 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
     text, data, bss = _sizes(elf)
     rows = np.array([outputs[i] for i in range(count)], dtype=np.int8).reshape(count, width)
     return DeviceRun(outputs=rows, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
-                     build_seconds=t1 - t0, run_seconds=t2 - t1,
+                     build_seconds=0.0, run_seconds=t2 - t1,
                      instructions=np.array([counts[i] for i in range(count)], np.int64))
 
 
