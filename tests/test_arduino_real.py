@@ -351,7 +351,8 @@ def test_real_tflm_run_computes_the_tflm_interpreters_outputs(root):
     np.testing.assert_array_equal(device.outputs, want)
     assert not np.array_equal(device.outputs[4], want[0])
     assert device.instructions.shape == (5,) and (device.instructions > 1000).all()
-    assert device.bss_bytes >= tfl.arena_bytes        # the arena is a static array
+    assert device.bss_bytes >= tflm.arena_size(tfl)     # the arena is a static array
+    assert 0 < device.arena_used_bytes <= tflm.arena_size(tfl)
     print(f"\nreal TFLM + CMSIS-NN: {int(np.median(device.instructions)):,} instructions per "
           f"inference, {device.text_bytes:,} B text, {device.data_bytes + device.bss_bytes:,} "
-          f"B RAM")
+          f"B RAM, {device.arena_used_bytes:,} B of the arena used")

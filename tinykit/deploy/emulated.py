@@ -72,6 +72,8 @@ class DeviceRun:
     ``instructions`` holds the instructions each inference took (one per input, QEMU
     ``-icount``: exact, and the same on every run), counted by the firmware's own timer
     (``boards/common/tk_cycles.h``) around the model's invoke call.
+    ``arena_used_bytes``: what the interpreter used of its tensor arena, for firmware
+    that has one and says so (``tflm_infer``); None otherwise.
     """
     outputs: np.ndarray
     elf: Path
@@ -81,6 +83,7 @@ class DeviceRun:
     build_seconds: float
     run_seconds: float
     instructions: np.ndarray = None
+    arena_used_bytes: int = None
 
 
 def emulated_board(name=BOARD):
@@ -652,8 +655,9 @@ def run_elf(elf, width=None, *, timeout=300, board=BOARD) -> DeviceRun:
     with boot(elf, icount=True, board=board) as machine:
         lines = machine.read_until("done", timeout)
     t2 = time.perf_counter()
-    count = next((int(m.group(1)) for m in map(re.compile(r"tinykit \w+: (\d+) inputs\b.*")
-                                                .fullmatch, lines) if m), None)
+    head = next((m for m in map(re.compile(r"tinykit \w+: (\d+) inputs(?:, arena (\d+) of \d+ "
+                                           r"bytes)?").fullmatch, lines) if m), None)
+    count = int(head.group(1)) if head else None
     outputs, counts = {}, {}
     for line in lines:
         found = re.fullmatch(r"out (\d+):((?: -?\d+)*)", line)
@@ -675,7 +679,8 @@ def run_elf(elf, width=None, *, timeout=300, board=BOARD) -> DeviceRun:
     rows = np.array([outputs[i] for i in range(count)], dtype=np.int8).reshape(count, width)
     return DeviceRun(outputs=rows, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
                      build_seconds=0.0, run_seconds=t2 - t1,
-                     instructions=np.array([counts[i] for i in range(count)], np.int64))
+                     instructions=np.array([counts[i] for i in range(count)], np.int64),
+                     arena_used_bytes=int(head.group(2)) if head.group(2) else None)
 
 
 def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",

@@ -181,6 +181,14 @@ def sketch_sources(project, rows, loops, arduino, *, build_dir=None,
     return files
 
 
+def arena_size(tfl) -> int:
+    """The tensor arena a generated sketch (and :func:`run`) gives the model: what TFLM's
+    Python interpreter measured, plus a margin of max(512 bytes, 10%)."""
+    from ..convert import as_model
+    from .project import _arena_with_margin
+    return _arena_with_margin(as_model(tfl).arena_bytes)
+
+
 def run(tfl, x, arduino, *, build_dir=None, timeout=600, source="",
         board=emulated.BOARD) -> emulated.DeviceRun:
     """Run the int8 model with the real TFLM + CMSIS-NN on the emulated board, for
@@ -188,7 +196,7 @@ def run(tfl, x, arduino, *, build_dir=None, timeout=600, source="",
 
     The ``tflm_infer`` firmware holds the model (``model_data.cc``), a resolver of
     exactly its ops (``op_resolver.h``), a tensor arena of the size a generated sketch
-    gets (TFLM's Python interpreter's figure plus a margin) and ``x`` quantized.
+    gets (:func:`arena_size`) and ``x`` quantized.
 
     Args:
         tfl: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
@@ -202,7 +210,8 @@ def run(tfl, x, arduino, *, build_dir=None, timeout=600, source="",
     Returns:
         A :class:`~tinykit.deploy.emulated.DeviceRun`, as ``emulated.run`` returns:
         ``outputs`` (raw int8, one row per input), ``instructions``, the ELF's sizes
-        (``text_bytes``: code and constants; ``bss_bytes`` includes the arena).
+        (``text_bytes``: code and constants; ``bss_bytes`` includes the arena) and
+        ``arena_used_bytes``, what TFLM used of the arena on the board.
 
     Raises:
         DeployError: no libraries in ``arduino``, or a build failed.
@@ -216,7 +225,6 @@ def run(tfl, x, arduino, *, build_dir=None, timeout=600, source="",
         854690
     """
     from ..convert import as_model
-    from .project import _arena_with_margin
     t0 = time.perf_counter()
     arduino = libraries(arduino)
     model = as_model(tfl)
@@ -230,7 +238,7 @@ def run(tfl, x, arduino, *, build_dir=None, timeout=600, source="",
              "tflm.mk": make_settings(arduino, build_dir=build_dir, board=board)}
     config = {"TK_ICOUNT_SHIFT": emulated.icount_shift(board),
               "TK_MODEL_INPUT_SIZE": q.shape[1], "TK_MODEL_OUTPUT_SIZE": width,
-              "TK_TFLM_ARENA_BYTES": _arena_with_margin(model.arena_bytes)}
+              "TK_TFLM_ARENA_BYTES": arena_size(model)}
     prebuild(arduino, build_dir=build_dir, board=board)
     elf = emulated.build("tflm_infer", files, config=config, build_dir=build_dir, board=board)
     device = emulated.run_elf(elf, width, timeout=timeout, board=board)
