@@ -1,19 +1,32 @@
 #!/usr/bin/env python
-"""Device benchmark: tinykit's generated C on the emulated Cortex-M4F, plain vs DSP kernels.
+"""Device benchmark: tinykit's generated C on the emulated Cortex-M4F, plain vs DSP kernels,
+beside the real TFLM + CMSIS-NN.
 
     python bench/device.py [--json FILE] [--inputs N] [--models gesture_cnn,ds_cnn,tiny_conv]
+                           [--kernels plain,dsp,tflm-cmsis-nn] [--arduino DIR]
 
 For each model (built with ``tinykit.models.build``, UNTRAINED: random weights and
 random BatchNorm statistics, quantized post-training on random data; instruction
 counts and sizes depend on the shapes, not on training) and each kernel set ("plain":
-the reference loops of tk_kernels.c; "dsp": tk_fast.c with the weights re-laid out),
-runs N random test vectors on QEMU mps2-an386 with -icount and prints a table.
+the reference loops of tk_kernels.c; "dsp": tk_fast.c with the weights re-laid out;
+"tflm-cmsis-nn": the real TensorFlow Lite Micro with CMSIS-NN's kernels of the Arduino
+library Chirale_TensorFlowLite, built for the same board by ``tinykit.deploy.tflm.run``
+from ``--arduino``, default ``../shared/arduino`` beside the project; its rows are
+skipped, with the reason printed, when the library is not there), runs N random test
+vectors on QEMU mps2-an386 with -icount and prints a table.
 ``instructions_per_inference`` is counted by the firmware's own timer
 (boards/common/tk_cycles.h; exact, the same on every run; the median over the inputs),
 ``text_bytes`` is .text + .rodata of the whole firmware less the compiled-in test
 vectors, ``ram_bytes`` is .data + .bss (activations, scratch, firmware state; the stack
-is not included), ``mismatches`` counts output bytes that differ from the TFLite Micro
-interpreter's.
+is not included; for tflm-cmsis-nn it includes the tensor arena as a generated sketch
+sizes it: TFLM's Python interpreter's figure plus a margin of max(512 B, 10%)),
+``macs`` are the model's (counted by tinykit's generator), ``mismatches`` counts output
+bytes that differ from the TFLite Micro interpreter's. tflm-cmsis-nn rows are not
+expected to have 0: the library's CMSIS-NN FULLY_CONNECTED (Chirale_TensorFlowLite
+2.0.0) applies one output scale to all channels, and the converter quantizes dense
+weights per channel, so a dense layer's outputs can be a few steps off the
+interpreter's (a model without a dense layer agrees byte for byte:
+tests/test_arduino_real.py).
 
 With ``--kws-stream`` it also checks keyword spotting on the device: the DS-CNN of
 ``tinykit.recipes.kws`` (trained on the bundled Speech Commands sample, or ``--kws-data``)
@@ -27,6 +40,7 @@ Cortex-M4.
 
 JSON: ``{"models": [{"model", "kernels", "trained", "macs", "instructions_per_inference",
 "instructions_per_mac", "text_bytes", "ram_bytes", "mismatches", "inputs"}, ...],
+"tflm_arena": [{"model", "arena_bytes", "arena_used_bytes"}, ...],
 "kws_stream": {"feature_match", "max_feature_step", "host_detections",
 "device_detections", "same_detections", "frontend_instructions_per_second",
 "model_instructions_per_second", "realtime_fraction_64mhz", "frontend_ram_bytes",
@@ -45,11 +59,15 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
 
 from tinykit import convert, models  # noqa: E402
-from tinykit.deploy import emulated  # noqa: E402
+from tinykit.deploy import emulated, tflm  # noqa: E402
+from tinykit.errors import DeployError  # noqa: E402
 from tinykit.models._keras import keras  # noqa: E402
 
 #: name -> (input shape, classes), the shapes the notebooks use.
 MODELS = {"gesture_cnn": ((119, 6), 5), "ds_cnn": ((49, 10), 12), "tiny_conv": ((49, 40), 12)}
+#: tinykit's kernel sets, and the real TFLM + CMSIS-NN they are compared with.
+KERNELS = ("plain", "dsp", "tflm-cmsis-nn")
+REAL_TFLM = "tflm-cmsis-nn"
 
 
 def untrained(name, seed=0):
@@ -70,23 +88,30 @@ def untrained(name, seed=0):
     return convert.to_int8(model, representative=rep), rep
 
 
-def measure(name, kernels, n_inputs, build_dir=None):
+def measure(name, kernels, n_inputs, build_dir=None, arduino=None):
     tfl, rep = untrained(name)
     x = np.random.default_rng(1).normal(size=(n_inputs,) + rep.shape[1:]).astype(np.float32)
-    device = emulated.run(tfl, x, build_dir=build_dir, timeout=900, kernels=kernels,
+    if kernels == REAL_TFLM:
+        device = tflm.run(tfl, x, arduino, build_dir=build_dir, timeout=900,
                           source=f"untrained {name}")
+    else:
+        device = emulated.run(tfl, x, build_dir=build_dir, timeout=900, kernels=kernels,
+                              source=f"untrained {name}")
     want = convert.run_tflm(tfl, x)
     from tinykit.deploy.cmodel import generate_c_model
-    macs = generate_c_model(tfl, kernels=kernels)[2]["macs"]
+    macs = generate_c_model(tfl, kernels="plain")[2]["macs"]
     per = int(np.median(device.instructions))
     inputs = emulated.symbol_bytes(device.elf, {"tk_inputs"})
-    return {"model": name, "kernels": kernels, "trained": False, "macs": macs,
-            "instructions_per_inference": per, "instructions_per_mac": round(per / macs, 3),
-            "instructions_min_max": [int(device.instructions.min()),
-                                     int(device.instructions.max())],
-            "text_bytes": device.text_bytes - inputs, "ram_bytes": device.data_bytes +
-            device.bss_bytes, "mismatches": int((device.outputs != want).sum()),
-            "inputs": n_inputs}
+    row = {"model": name, "kernels": kernels, "trained": False, "macs": macs,
+           "instructions_per_inference": per, "instructions_per_mac": round(per / macs, 3),
+           "instructions_min_max": [int(device.instructions.min()),
+                                    int(device.instructions.max())],
+           "text_bytes": device.text_bytes - inputs, "ram_bytes": device.data_bytes +
+           device.bss_bytes, "mismatches": int((device.outputs != want).sum()),
+           "inputs": n_inputs}
+    arena = ({"model": name, "arena_bytes": tflm.arena_size(tfl),
+              "arena_used_bytes": device.arena_used_bytes} if kernels == REAL_TFLM else None)
+    return row, arena
 
 
 def kws_stream(data, every, epochs, clips, build_dir):
@@ -125,7 +150,10 @@ def main(argv=None):
     ap.add_argument("--json", help="write the rows here")
     ap.add_argument("--inputs", type=int, default=10, help="test vectors per model")
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--kernels", default="plain,dsp")
+    ap.add_argument("--kernels", default=",".join(KERNELS))
+    ap.add_argument("--arduino", default=str(ROOT.parent / "shared" / "arduino"),
+                    help=f"folder of Arduino libraries holding {tflm.LIBRARY}, for "
+                         f"{REAL_TFLM}")
     ap.add_argument("--build-dir", default=None)
     ap.add_argument("--kws-stream", action="store_true", help="also keyword spotting on the device")
     ap.add_argument("--kws-data", default="speech_commands")
@@ -133,18 +161,34 @@ def main(argv=None):
     ap.add_argument("--clips", type=int, default=20, help="keyword clips in the stream")
     ap.add_argument("--every", type=int, default=10, help="hops between model runs")
     args = ap.parse_args(argv)
-    rows = []
-    head = (f"{'model':12} {'kernels':7} {'MACs':>9} {'instr/inference':>15} {'per MAC':>7} "
+    rows, arenas = [], []
+    kernel_sets = args.kernels.split(",")
+    unknown = sorted(set(kernel_sets) - set(KERNELS))
+    if unknown:
+        ap.error(f"--kernels {','.join(unknown)}: expected some of {','.join(KERNELS)}")
+    if REAL_TFLM in kernel_sets:
+        try:
+            tflm.libraries(args.arduino)
+        except DeployError as err:
+            print(f"{REAL_TFLM} rows skipped (--arduino {args.arduino}): {err}")
+            kernel_sets.remove(REAL_TFLM)
+    head = (f"{'model':12} {'kernels':13} {'MACs':>9} {'instr/inference':>15} {'per MAC':>7} "
             f"{'text B':>7} {'RAM B':>6} {'mismatches':>10}")
     print(head)
     for name in args.models.split(","):
-        for kernels in args.kernels.split(","):
-            r = measure(name, kernels, args.inputs, args.build_dir)
+        for kernels in kernel_sets:
+            r, arena = measure(name, kernels, args.inputs, args.build_dir, args.arduino)
             rows.append(r)
-            print(f"{r['model']:12} {r['kernels']:7} {r['macs']:9,} "
+            arenas += [arena] if arena else []
+            print(f"{r['model']:12} {r['kernels']:13} {r['macs']:9,} "
                   f"{r['instructions_per_inference']:15,} {r['instructions_per_mac']:7.2f} "
                   f"{r['text_bytes']:7,} {r['ram_bytes']:6,} {r['mismatches']:10}", flush=True)
+    for a in arenas:
+        print(f"{REAL_TFLM} {a['model']}: RAM includes the tensor arena as a generated sketch "
+              f"sizes it, {a['arena_bytes']:,} B, of which TFLM used {a['arena_used_bytes']:,} B")
     result = {"models": rows}
+    if arenas:
+        result["tflm_arena"] = arenas
     if args.kws_stream:
         k = kws_stream(args.kws_data, args.every, args.kws_epochs, args.clips, args.build_dir)
         result["kws_stream"] = k

@@ -10,21 +10,23 @@ The helpers here (``shared_arduino``, ``host_library``, ``build_sketch``) are us
 test_nano33ble_sketches.py and test_gesture_pipeline.py too. The host libraries are
 compiled once into ``<root>/build/arduino-host/<digest>/`` (the digest covers the
 sources, their sizes and times, and the flags) and reused by later runs: cold, the
-TFLM library took 348 s here (two compilers on a busy 2-core machine), the Cortex-M4
-one (``make -j2 library``, for the slow test) 284 s; warm, a sketch builds in seconds.
+TFLM library took 348 s here (two compilers on a busy 2-core machine); warm, a sketch
+builds in seconds. The Cortex-M4 build of TFLM (``tinykit.deploy.tflm``, for the slow
+tests) goes to the per-user cache; cold it took 284 s.
 """
 import hashlib
 import os
 import re
 import shutil
 import subprocess
-import tempfile
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tinykit.deploy import tflm
 
 ROOT = Path(__file__).resolve().parents[1]
 STUBS = ROOT / "tests" / "arduino_stubs"
@@ -66,16 +68,6 @@ def include_flags(shared) -> list:
             "-I", str(shared / "Chirale_TensorFlowLite" / "src")]
 
 
-# Kernels of the ops tinykit's model builders emit (gesture CNN, DS-CNN, tiny_conv) and
-# common int8 neighbours; a model with another op needs its file added here.
-_KERNELS = {"conv", "depthwise_conv", "fully_connected", "pooling", "softmax", "reshape",
-            "add", "mul", "quantize", "dequantize", "reduce", "activations", "logistic",
-            "concatenation", "pad", "squeeze", "kernel_util", "micro_tensor_utils"}
-_NOT_NEEDED = {"all_ops_resolver", "test_helpers", "test_helper_custom_ops", "mock_micro_graph",
-               "fake_micro_context", "recording_micro_allocator",
-               "recording_single_arena_buffer_allocator"}
-
-
 def _library_sources(name, shared) -> list:
     if name == "core":
         api = shared / "ArduinoCore-API" / "api"
@@ -84,23 +76,7 @@ def _library_sources(name, shared) -> list:
                 + [pdm / "utility" / "PDMDoubleBuffer.cpp"]
                 + sorted(STUBS.glob("host_*.cpp")) + [IMU_REPLAY])
     if name == "tflm":
-        src = shared / "Chirale_TensorFlowLite" / "src"
-        # TFLM's interpreter, allocator and planners, and the kernels of the ops
-        # tinykit's models use (the library carries CMSIS-NN's variants of CONV_2D,
-        # DEPTHWISE_CONV_2D, FULLY_CONNECTED, the pools, SOFTMAX, ADD and MUL, and no
-        # reference .cpp for them: on a host CMSIS-NN takes its portable C paths, no
-        # DSP); then CMSIS-NN itself. Not the audio microfrontend, test helpers or the
-        # all-ops resolver.
-        def wanted(p):
-            rel = p.relative_to(src).as_posix()
-            if "experimental/" in rel or p.stem in _NOT_NEEDED:
-                return False
-            if "/micro/kernels/" in rel:
-                return p.stem.removesuffix("_common") in _KERNELS
-            return True
-        cpp = [p for p in sorted((src / "tensorflow").rglob("*.cpp")) if wanted(p)]
-        return (cpp + sorted((src / "peripherals").glob("*.cpp"))
-                + sorted((src / "third_party" / "cmsis_nn" / "Source").rglob("*.c")))
+        return tflm.library_sources(shared)
     raise ValueError(name)
 
 
@@ -276,72 +252,6 @@ def test_sketches_include_only_headers_the_board_file_names(root):
 # ------------------------------------------- the real TFLM on the emulated Cortex-M4
 
 
-def arm_tflm_library(shared, root=ROOT) -> Path:
-    """Where the tflm firmware's Makefile keeps TFLM compiled for the Cortex-M4: a
-    cache folder named after the library's sources and the Makefile (flags), so TFLM
-    is compiled once (minutes) and reused by every later build."""
-    makefile = Path(root) / "boards" / "mps2-an386" / "tflm" / "Makefile"
-    # The Makefile's compile flags and library rules (not its link line).
-    digest = hashlib.sha256("\n".join(
-        line for line in makefile.read_text().splitlines()
-        if re.search(r"FLAGS|DEFS|INCS|TFLM", line) and "LDFLAGS" not in line
-        and not line.startswith("#")).encode())
-    for s in _library_sources("tflm", shared):
-        st = s.stat()
-        digest.update(f"{s}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return Path(root) / "build" / "arduino-cm4" / digest.hexdigest()[:16] / "libtflm.a"
-
-
-def prebuild_arm_tflm(shared, root=ROOT) -> Path:
-    """Compile TFLM for the Cortex-M4 into its cache (``make ... library``, -j2), ahead
-    of ``emulated.build``, whose make has a 10-minute deadline a cold TFLM build on a
-    busy machine can pass. Returns the library."""
-    from tinykit._resources import runtime_dir
-    from tinykit.deploy import emulated
-    lib = arm_tflm_library(shared, root)
-    if lib.is_file():
-        return lib
-    makefile = Path(root) / "boards" / "mps2-an386" / "tflm" / "Makefile"
-    with tempfile.TemporaryDirectory() as tmp:
-        gen = Path(tmp) / "gen"
-        gen.mkdir()
-        (gen / "tflm.mk").write_text(tflm_mk(shared, root))
-        cpu = " ".join(emulated.emulated_board().cpu_flags)
-        subprocess.run(["make", "-j2", "-f", str(makefile), "library", f"GEN={gen}",
-                        f"BUILD={tmp}", f"CPU={cpu}", f"RUNTIME={runtime_dir()}"],
-                       check=True, timeout=3600, capture_output=True)
-    return lib
-
-
-def tflm_mk(shared, root=ROOT) -> str:
-    """tflm.mk: the make variables of the tflm firmware (where the real libraries are)."""
-    src = shared / "Chirale_TensorFlowLite" / "src"
-    return "\n".join([
-        "# Generated by tests/test_arduino_real.py: where the real libraries are.",
-        f"TFLM_SRC := {src}",
-        "TFLM_SOURCES := " + " ".join(str(p) for p in _library_sources("tflm", shared)),
-        f"TFLM_LIB := {arm_tflm_library(shared, root)}",
-        f"ARDUINO_API := {shared / 'ArduinoCore-API'}",
-        f"SENSOR_INC := {shared / 'Arduino_LSM9DS1' / 'src'}", ""])
-
-
-def tflm_firmware_sources(project, rows, loops, shared, root=ROOT) -> dict:
-    """The generated files of the tflm firmware (boards/mps2-an386/tflm/): the
-    project's sketch and model, the IMU rows it replays and tflm.mk (the library's
-    sources for the Makefile)."""
-    from tinykit.deploy import codegen
-    files = {p.name: p.read_text() for p in sorted(Path(project.path).iterdir())
-             if p.suffix in (".ino", ".cc", ".h")}
-    values = ", ".join(codegen.c_float(float(v)) for v in rows.reshape(-1))
-    files["tflm_imu.c"] = (codegen.banner("tests/test_arduino_real.py", "IMU rows")
-                           + "#include <stdint.h>\n"
-                           f"const float tk_imu_rows[] = {{{values}}};\n"
-                           f"const int32_t tk_imu_row_count = {len(rows)};\n"
-                           f"const int32_t tk_imu_loops = {loops};\n")
-    files["tflm.mk"] = tflm_mk(shared, root)
-    return files
-
-
 @pytest.fixture(scope="module")
 def gesture(tmp_path_factory):
     """The gesture recipe (fast mode: the labels need not be good, only TFLM's)."""
@@ -367,8 +277,8 @@ def test_real_tflm_on_the_emulated_board_prints_the_tflm_interpreters_labels(ges
     trigger = [[2.0, 1.0, 0.5, 0.0, 0.0, 0.0]]
     raw = gesture.dataset.x_test
     rows = np.vstack([np.vstack([quiet, trigger, g]) for g in raw]).astype(np.float32)
-    prebuild_arm_tflm(shared, root)
-    files = tflm_firmware_sources(gesture.project, rows, len(raw), shared, root)
+    tflm.prebuild(shared)
+    files = tflm.sketch_sources(gesture.project, rows, len(raw), shared)
     elf = emulated.build("tflm", files)
     with emulated.boot(elf) as board:
         lines = board.read_until("done", timeout=600)
@@ -382,7 +292,101 @@ def test_real_tflm_on_the_emulated_board_prints_the_tflm_interpreters_labels(ges
     assert 0 < used <= size
     assert lines[1] == "Ready: make a gesture." and lines[-1] == "done"
     printed = [s.split()[0] for s in lines[2:-1]]
-    tflm = gesture.tflite.run(gesture.x_test, on="tflm")
-    expected = [gesture.dataset.labels[k] for k in np.argmax(tflm, axis=1)]
+    want = gesture.tflite.run(gesture.x_test, on="tflm")
+    expected = [gesture.dataset.labels[k] for k in np.argmax(want, axis=1)]
     print("labels printed:", {k: printed.count(k) for k in sorted(set(printed))})
     assert len(printed) == len(raw) and printed == expected
+
+
+def test_the_real_tflm_needs_its_library_and_says_where_it_looked(tmp_path):
+    """Without the Arduino libraries (a user's clone), tinykit.deploy.tflm raises a
+    DeployError naming the folder and what is missing, before building anything."""
+    from tinykit.errors import DeployError
+    with pytest.raises(DeployError, match=r"Chirale_TensorFlowLite and ArduinoCore-API not "
+                                          r"found in .*pass arduino="):
+        tflm.run(b"", np.zeros((1, 2), np.float32), tmp_path)
+    (tmp_path / "Chirale_TensorFlowLite").mkdir()
+    (tmp_path / "Chirale_TensorFlowLite" / "library.properties").write_text("name=x\n")
+    with pytest.raises(DeployError, match=r"^ArduinoCore-API not found"):
+        tflm.libraries(tmp_path)
+    with pytest.raises(DeployError, match="no folder of Arduino libraries given"):
+        tflm.prebuild(None)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_real_tflm_run_computes_the_tflm_interpreters_outputs(root):
+    """tinykit.deploy.tflm.run (the bench's tflm-cmsis-nn rows): a small int8 model
+    (conv, depthwise conv, max and average pooling, softmax) on the real TFLM + CMSIS-NN,
+    built for the emulated Cortex-M4, gives the TFLM Python interpreter's outputs byte
+    for byte, with each inference's instructions counted. The last input is the first
+    one corrupted: its row must differ from the first's, so a device that ignored its
+    inputs or answered with stale outputs would fail.
+
+    No dense layer: the converter quantizes its weights per channel, which the library's
+    CMSIS-NN FULLY_CONNECTED (Chirale_TensorFlowLite 2.0.0) does not support: it applies
+    one output scale to every channel, and its outputs are then a few steps off TFLM's."""
+    from tinykit import convert
+    from tinykit.models._keras import keras
+    shared = shared_arduino(root)
+    for tool in ("arm-none-eabi-g++", "qemu-system-arm", "make"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (sh boards/install-tools.sh)")
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    inp = keras.Input((12, 6))
+    h = layers.Reshape((12, 1, 6))(inp)
+    h = layers.Conv2D(8, (3, 1), padding="same", activation="relu")(h)
+    h = layers.DepthwiseConv2D((3, 1), padding="same", activation="relu")(h)
+    h = layers.MaxPooling2D((2, 1))(h)
+    h = layers.Conv2D(4, (1, 1))(h)
+    h = layers.AveragePooling2D((6, 1))(h)
+    model = keras.Model(inp, layers.Softmax()(layers.Flatten()(h)))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 12, 6)).astype(np.float32)
+    tfl = convert.to_int8(model, representative=x)
+    x[4] = -x[0][::-1]
+    device = tflm.run(tfl, x, shared, source="a test model")
+    want = convert.run_tflm(tfl, x)
+    np.testing.assert_array_equal(device.outputs, want)
+    assert not np.array_equal(device.outputs[4], want[0])
+    assert device.instructions.shape == (5,) and (device.instructions > 1000).all()
+    assert device.bss_bytes >= tflm.arena_size(tfl)     # the arena is a static array
+    assert 0 < device.arena_used_bytes <= tflm.arena_size(tfl)
+    print(f"\nreal TFLM + CMSIS-NN: {int(np.median(device.instructions)):,} instructions per "
+          f"inference, {device.text_bytes:,} B text, {device.data_bytes + device.bss_bytes:,} "
+          f"B RAM, {device.arena_used_bytes:,} B of the arena used")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_the_librarys_dense_layer_takes_one_scale_for_per_channel_weights(root):
+    """Why the bench's tflm-cmsis-nn rows have mismatches: Chirale_TensorFlowLite 2.0.0's
+    CMSIS-NN FULLY_CONNECTED requantizes every output channel with one multiplier (from
+    the weights' first scale), while the converter quantizes dense weights per channel
+    and TFLM's interpreter applies each channel's scale. With the same largest |weight|
+    in every channel (equal scales) the library agrees byte for byte; with different
+    scales it does not. If a newer library agrees on both, this test fails: drop the
+    caveat in bench/device.py and the README."""
+    from tinykit import convert
+    from tinykit.models._keras import keras
+    shared = shared_arduino(root)
+    for tool in ("arm-none-eabi-g++", "qemu-system-arm", "make"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (sh boards/install-tools.sh)")
+    x = np.random.default_rng(0).normal(size=(5, 12, 6)).astype(np.float32)
+    differing = {}
+    for equal_scales in (True, False):
+        keras.utils.set_random_seed(0)
+        inp = keras.Input((12, 6))
+        dense = keras.layers.Dense(4)
+        model = keras.Model(inp, dense(keras.layers.Flatten()(inp)))
+        w, b = dense.get_weights()
+        w = np.clip(w, -0.2, 0.2)
+        w[0, :] = 0.5 if equal_scales else [0.5, 0.3, 0.25, 0.4]
+        dense.set_weights([w, b])
+        tfl = convert.to_int8(model, representative=x)
+        device = tflm.run(tfl, x, shared, source="a dense test model")
+        differing[equal_scales] = int((device.outputs != convert.run_tflm(tfl, x)).sum())
+    print(f"\nbytes differing from TFLM's interpreter: {differing}")
+    assert differing[True] == 0 and differing[False] > 0, differing

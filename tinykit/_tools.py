@@ -29,6 +29,9 @@ TOOL_HINTS = {
                      "`apt install gdb-multiarch`).",
     "arm-none-eabi-gcc": "Install it with `sh boards/install-tools.sh` (Debian's "
                          "gcc-arm-none-eabi and libnewlib-arm-none-eabi).",
+    "arm-none-eabi-g++": "Install it with `apt install gcc-arm-none-eabi "
+                         "libstdc++-arm-none-eabi-newlib` (Debian; the C++ library the "
+                         "TFLM firmware links).",
 }
 
 

@@ -78,6 +78,8 @@ class DeviceRun:
     ``instructions`` holds the instructions each inference took (one per input, QEMU
     ``-icount``: exact, and the same on every run), counted by the firmware's own timer
     (``boards/common/tk_cycles.h``) around the model's invoke call.
+    ``arena_used_bytes``: what the interpreter used of its tensor arena, for firmware
+    that has one and says so (``tflm_infer``); None otherwise.
     """
     outputs: np.ndarray
     elf: Path
@@ -87,6 +89,7 @@ class DeviceRun:
     build_seconds: float
     run_seconds: float
     instructions: np.ndarray = None
+    arena_used_bytes: int = None
 
 
 def emulated_board(name=BOARD):
@@ -637,6 +640,25 @@ def _sizes(elf):
     return tuple(int(n) for n in nums)
 
 
+def inputs_sources(q, *, generator, source="") -> dict:
+    """``tk_inputs.c/.h``: the int8 inputs ``q`` (one row each) one after the other,
+    ``tk_inputs``, and their number, ``tk_input_count``; ``{filename: text}``."""
+    q = np.asarray(q, dtype=np.int8).reshape(len(q), -1)
+    what = f"{len(q)} inputs for {source or 'an int8 model'}"
+    return {
+        "tk_inputs.c": codegen.source(
+            [codegen.constant("uint32_t", "tk_input_count", len(q)),
+             codegen.array("int8_t", "tk_inputs", q.reshape(-1), size=max(1, q.size))],
+            generator=generator, inputs=what, includes=("stdint.h", '"tk_inputs.h"')),
+        "tk_inputs.h": codegen.header(
+            "tk_inputs.h", ["// tk_input_count inputs of TK_MODEL_INPUT_SIZE int8 values, "
+                            "one after the other.",
+                            codegen.extern("uint32_t", "tk_input_count", dims=0),
+                            codegen.extern("int8_t", "tk_inputs")],
+            generator=generator, inputs=what),
+    }
+
+
 def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp",
                      board=BOARD) -> Project:
     """Write the inference firmware's sources for ``tfl`` and the inputs ``x``.
@@ -679,26 +701,13 @@ def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp"
     header, csrc, info = generate_c_model(model, source=source, kernels=kernels)
     b.check_fit(model.flash_bytes, info["buffer_bytes"])
     q = np.asarray(model.quantize(x), dtype=np.int8).reshape(-1, info["input_size"])
-    what = f"{len(q)} inputs for {source or 'an int8 model'}"
     gen = "tinykit.deploy.emulated.generate_project"
-    files = {
-        "tk_model.c": csrc,
-        "tk_model.h": header,
-        "tk_inputs.c": codegen.source(
-            [codegen.constant("uint32_t", "tk_input_count", len(q)),
-             codegen.array("int8_t", "tk_inputs", q.reshape(-1), size=max(1, q.size))],
-            generator=gen, inputs=what, includes=("stdint.h", '"tk_inputs.h"')),
-        "tk_inputs.h": codegen.header(
-            "tk_inputs.h", ["// tk_input_count inputs of TK_MODEL_INPUT_SIZE int8 values, "
-                            "one after the other.",
-                            codegen.extern("uint32_t", "tk_input_count", dims=0),
-                            codegen.extern("int8_t", "tk_inputs")],
-            generator=gen, inputs=what),
-        # What build_project builds with, so that `make` in the folder builds the same.
-        "firmware_config.h": _config_header(b, {"TK_ICOUNT_SHIFT": icount_shift(b.name)}),
-        "memory.ld": _memory_map(b),
-        "Makefile": _project_makefile(b, "infer"),
-    }
+    files = {"tk_model.c": csrc, "tk_model.h": header,
+             **inputs_sources(q, generator=gen, source=source),
+             # What build_project builds with, so that `make` in the folder builds the same.
+             "firmware_config.h": _config_header(b, {"TK_ICOUNT_SHIFT": icount_shift(b.name)}),
+             "memory.ld": _memory_map(b),
+             "Makefile": _project_makefile(b, "infer")}
     folder = Path(out) / (name or f"infer_{b.name}")
     paths = codegen.write(folder, files)
     meta = {"generator": f"tinykit {__version__} ({gen})", "board": b.name, "app": "infer",
@@ -752,14 +761,40 @@ def run_project(project, *, build_dir=None, timeout=300, config=None,
     """
     t0 = time.perf_counter()
     elf = build_project(project, build_dir=build_dir, config=config)
+    sources = _project_sources(project)
+    size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
+    device = run_elf(elf, int(size.group(1)) if size else None, timeout=timeout,
+                     board=project.board, loader=loader)
+    device.build_seconds = time.perf_counter() - t0 - device.run_seconds
+    return device
+
+
+def run_elf(elf, width=None, *, timeout=300, board=BOARD, loader="kernel") -> DeviceRun:
+    """Boot an inference firmware (``infer``, ``tflm_infer``) with -icount and read what
+    it prints (:func:`read_outputs`).
+
+    Args:
+        elf: the firmware image.
+        width: values per output row (default: as many as the first row has).
+        timeout: seconds from boot to ``done``.
+        board: the emulated board ``elf`` is built for.
+        loader: ``"kernel"`` or ``"gdb"`` (see :func:`boot`).
+
+    Returns:
+        A :class:`DeviceRun` (``build_seconds`` 0: the caller's to fill in).
+
+    Raises:
+        DeviceError: the firmware faulted, hung or did not print every row.
+    """
     t1 = time.perf_counter()
-    with boot(elf, icount=True, board=project.board, loader=loader) as machine:
+    with boot(elf, icount=True, board=board, loader=loader) as machine:
         lines = machine.read_until("done", timeout)
     t2 = time.perf_counter()
-    outputs, instructions = infer_outputs(lines, project)
+    outputs, instructions, arena_used = read_outputs(lines, width)
     text, data, bss = _sizes(elf)
     return DeviceRun(outputs=outputs, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
-                     build_seconds=t1 - t0, run_seconds=t2 - t1, instructions=instructions)
+                     build_seconds=0.0, run_seconds=t2 - t1, instructions=instructions,
+                     arena_used_bytes=arena_used)
 
 
 def infer_outputs(lines, project):
@@ -780,8 +815,19 @@ def infer_outputs(lines, project):
     """
     sources = _project_sources(project)
     size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
-    count = next((int(m.group(1)) for m in map(re.compile(r"tinykit infer: (\d+) inputs").fullmatch,
-                                                lines) if m), None)
+    outputs, instructions, _ = read_outputs(lines, int(size.group(1)) if size else None)
+    return outputs, instructions
+
+
+def read_outputs(lines, width=None):
+    """What an inference firmware printed: ``tinykit <name>: <count> inputs`` (the
+    ``tflm_infer`` firmware adds ``, arena <used> of <size> bytes``), then for every input
+    ``out <i>: <values>`` and ``instructions <i>: <n>``; returns ``(outputs,
+    instructions, arena_used_bytes or None)``. DeviceError when a row is missing or not
+    ``width`` values wide."""
+    head = next((m for m in map(re.compile(r"tinykit \w+: (\d+) inputs(?:, arena (\d+) of \d+ "
+                                           r"bytes)?").fullmatch, lines) if m), None)
+    count = int(head.group(1)) if head else None
     outputs, counts = {}, {}
     for line in lines:
         found = re.fullmatch(r"out (\d+):((?: -?\d+)*)", line)
@@ -790,7 +836,7 @@ def infer_outputs(lines, project):
         found = re.fullmatch(r"instructions (\d+): (\d+)", line)
         if found:
             counts[int(found.group(1))] = int(found.group(2))
-    width = int(size.group(1)) if size else len(next(iter(outputs.values()), []))
+    width = width or len(next(iter(outputs.values()), []))
     if count is None or sorted(outputs) != list(range(count)) or sorted(counts) != sorted(
             outputs) or any(
             len(v) != width for v in outputs.values()):
@@ -800,7 +846,8 @@ def infer_outputs(lines, project):
                           f"input; last lines: "
                           f"{lines[-3:]}", lines=lines[-20:])
     rows = np.array([outputs[i] for i in range(count)], dtype=np.int8).reshape(count, width)
-    return rows, np.array([counts[i] for i in range(count)], np.int64)
+    return (rows, np.array([counts[i] for i in range(count)], np.int64),
+            int(head.group(2)) if head.group(2) else None)
 
 
 def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
