@@ -44,7 +44,6 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
 
 from tinykit import convert, models  # noqa: E402
-from tinykit._tools import run_tool  # noqa: E402
 from tinykit.deploy import emulated  # noqa: E402
 from tinykit.models._keras import keras  # noqa: E402
 
@@ -70,17 +69,6 @@ def untrained(name, seed=0):
     return convert.to_int8(model, representative=rep), rep
 
 
-def _symbol_bytes(elf, names):
-    nm = run_tool(["arm-none-eabi-nm", "-S", str(elf)], what="arm-none-eabi-nm",
-                  timeout=30).stdout
-    total = 0
-    for line in nm.splitlines():
-        parts = line.split()
-        if len(parts) == 4 and parts[3] in names:
-            total += int(parts[1], 16)
-    return total
-
-
 def measure(name, kernels, n_inputs, build_dir=None):
     tfl, rep = untrained(name)
     x = np.random.default_rng(1).normal(size=(n_inputs,) + rep.shape[1:]).astype(np.float32)
@@ -90,7 +78,7 @@ def measure(name, kernels, n_inputs, build_dir=None):
     from tinykit.deploy.cmodel import generate_c_model
     macs = generate_c_model(tfl, kernels=kernels)[2]["macs"]
     per = int(np.median(device.instructions))
-    inputs = _symbol_bytes(device.elf, {"tk_inputs"})
+    inputs = emulated.symbol_bytes(device.elf, {"tk_inputs"})
     return {"model": name, "kernels": kernels, "trained": False, "macs": macs,
             "instructions_per_inference": per, "instructions_per_mac": round(per / macs, 3),
             "instructions_min_max": [int(device.instructions.min()),

@@ -623,7 +623,22 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
         lines = machine.read_until("done", timeout)
     t2 = time.perf_counter()
     size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
-    count = next((int(m.group(1)) for m in map(re.compile(r"tinykit infer: (\d+) inputs").fullmatch,
+    rows, instructions = read_outputs(lines, int(size.group(1)) if size else None)
+    text, data, bss = _sizes(elf)
+    return DeviceRun(outputs=rows, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
+                     build_seconds=t1 - t0, run_seconds=t2 - t1, instructions=instructions)
+
+
+def read_outputs(lines, width=None) -> tuple:
+    """``(outputs, instructions)`` from what an inference firmware printed: a line
+    ``tinykit <firmware>: <count> inputs``, then ``out <i>: <v0> <v1> ...`` and
+    ``instructions <i>: <n>`` for every input (int8 rows, one count per input).
+
+    Raises:
+        DeviceError: a line missing, or rows of another width than ``width`` (default:
+            the first row's).
+    """
+    count = next((int(m.group(1)) for m in map(re.compile(r"tinykit \w+: (\d+) inputs").fullmatch,
                                                 lines) if m), None)
     outputs, counts = {}, {}
     for line in lines:
@@ -633,7 +648,7 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
         found = re.fullmatch(r"instructions (\d+): (\d+)", line)
         if found:
             counts[int(found.group(1))] = int(found.group(2))
-    width = int(size.group(1)) if size else len(next(iter(outputs.values()), []))
+    width = width if width is not None else len(next(iter(outputs.values()), []))
     if count is None or sorted(outputs) != list(range(count)) or sorted(counts) != sorted(
             outputs) or any(
             len(v) != width for v in outputs.values()):
@@ -642,11 +657,17 @@ def run_project(project, *, build_dir=None, timeout=300, config=None) -> DeviceR
                           f"expected one of {width} values and an instruction count per "
                           f"input; last lines: "
                           f"{lines[-3:]}", lines=lines[-20:])
-    text, data, bss = _sizes(elf)
     rows = np.array([outputs[i] for i in range(count)], dtype=np.int8).reshape(count, width)
-    return DeviceRun(outputs=rows, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
-                     build_seconds=t1 - t0, run_seconds=t2 - t1,
-                     instructions=np.array([counts[i] for i in range(count)], np.int64))
+    return rows, np.array([counts[i] for i in range(count)], np.int64)
+
+
+def symbol_bytes(elf, names) -> int:
+    """The bytes the symbols ``names`` take in ``elf`` (``arm-none-eabi-nm -S``): what a
+    model's code, constants or buffers cost, without the rest of the firmware."""
+    nm = require_tool(CROSS + "nm")
+    out = run_tool([nm, "-S", str(elf)], what="arm-none-eabi-nm", timeout=30).stdout
+    return sum(int(parts[1], 16) for parts in map(str.split, out.splitlines())
+               if len(parts) == 4 and parts[3] in set(names))
 
 
 def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
