@@ -203,12 +203,14 @@ class TreesRun:
     ``instructions`` per window count features and trees together (QEMU -icount,
     exact); ``flash_bytes`` is the code and constants of ``tk_summary_features`` and
     the trees, ``ram_bytes`` the feature buffer plus the stack those two functions use
-    at most (gcc's ``-fstack-usage``), both from the ARM build.
+    at most (gcc's ``-fstack-usage``), both from the ARM build; ``text_bytes`` is the
+    whole firmware's text (startup, UART, the compiled-in windows included).
     """
     predictions: np.ndarray
     instructions: np.ndarray
     flash_bytes: int
     ram_bytes: int
+    text_bytes: int
     elf: Path
     seconds: float
 
@@ -269,5 +271,5 @@ def run_emulated(trees, x, *, build_dir=None, timeout=120) -> TreesRun:
     flash = emulated.symbol_bytes(elf, functions)
     ram = emulated.symbol_bytes(elf, {"tk_trees_features"}) + _stack_bytes(elf.parent, functions)
     return TreesRun(predictions=labels[:, 0].astype(np.int64), instructions=instructions,
-                    flash_bytes=flash, ram_bytes=ram, elf=elf,
+                    flash_bytes=flash, ram_bytes=ram, text_bytes=emulated._sizes(elf)[0], elf=elf,
                     seconds=time.perf_counter() - start)

@@ -4,7 +4,7 @@
  *
  *   tinykit trees: <count> inputs
  *   out <index>: <class>
- *   instructions <index>: <n>        features and trees together (TK_ICOUNT_SHIFT set)
+ *   instructions <index>: <n>        features and trees together (QEMU -icount)
  *   done
  *
  * or "error <index>: tk_summary_features returned <status>" and stops. The output lines
@@ -14,22 +14,19 @@
 #include "firmware_config.h"
 #include "tk_cycles.h"
 #include "tk_inputs.h"
-#include "tk_link.h"
 #include "tk_summary.h"
 #include "tk_trees.h"
 #include "uart.h"
+
+#ifndef TK_ICOUNT_SHIFT
+#error "the trees firmware counts instructions: build it with TK_ICOUNT_SHIFT (QEMU -icount)"
+#endif
 
 static void stop(void)
 {
     for (;;) {
         __asm__ volatile("wfi");
     }
-}
-
-static void put_u64(uint64_t v)
-{
-    char text[20];
-    uart_write(text, tk_text_uint(text, 0, sizeof text, v));
 }
 
 /* The features: static, so that the RAM they take shows in the ELF's symbols. */
@@ -59,16 +56,7 @@ int main(void)
             stop();
         }
         uart_put_row("out", n, &label, 1);
-#ifdef TK_ICOUNT_SHIFT
-        uart_puts("instructions ");
-        uart_put_int((int32_t)n);
-        uart_puts(": ");
-        put_u64(tk_cycles_measured(ticks, overhead));
-        uart_puts("\r\n");
-#else
-        (void)ticks;
-        (void)overhead;
-#endif
+        uart_put_count("instructions", n, tk_cycles_measured(ticks, overhead));
     }
     uart_puts("done\r\n");
     stop();
