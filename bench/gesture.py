@@ -26,15 +26,19 @@ What the sizes mean: for the CNNs ``flash_bytes`` is the int8 .tflite and
 trees ``flash_bytes`` is the code and constants of the C features and the trees and
 ``ram_bytes`` the feature buffer plus their deepest stack frame (ARM build's symbols).
 ``firmware_text_bytes`` is, for both, the emulated board's whole firmware text less
-the compiled-in test inputs (tinykit's C model for the CNNs). Accuracies of the
+the compiled-in test inputs (tinykit's C model for the CNNs), ``device_ram_bytes``
+its .data + .bss (for the CNNs the C model's activation buffers, for the trees the
+feature buffer; stacks not included). Accuracies of the
 baseline over seeds vary the forest's ``random_state``.
 
 JSON ``smallest``: ``model``, ``filters``, ``flash_bytes``, ``arena_bytes``,
 ``fold_accuracy_mean``, ``fold_accuracy_std``, ``fold_accuracies``,
-``instructions``, ``device_matches``. ``emlearn``: ``accuracy`` (test split, mean over
+``instructions``, ``device_matches``, ``firmware_text_bytes``, ``device_ram_bytes``.
+``emlearn``: ``accuracy`` (test split, mean over
 seeds), ``accuracy_range``, ``fold_accuracy_mean``, ``fold_accuracy_std``,
 ``fold_accuracies``, ``flash_bytes``, ``ram_bytes``, ``instructions``,
-``firmware_text_bytes``, ``device_matches``, ``nodes``. ``seconds_total`` and
+``firmware_text_bytes``, ``device_ram_bytes``, ``device_matches``, ``nodes``.
+``seconds_total`` and
 ``cpu_seconds_total``: the wall and CPU time of the whole run (on a busy machine the
 CPU time says what an idle one would take).
 """
@@ -69,6 +73,7 @@ def run(ds, seed, model="gesture_cnn", emulate=False):
         d = r.device
         out.update(instructions=int(np.median(d.instructions)),
                    device_matches=bool((d.outputs == r.report.raw_outputs).all()),
+                   device_ram_bytes=d.data_bytes + d.bss_bytes,
                    firmware_text_bytes=d.text_bytes - emulated.symbol_bytes(d.elf, {"tk_inputs"}))
     return out
 
@@ -87,6 +92,7 @@ def trees(ds, seeds, folds):
            "instructions": int(np.median(device.instructions)),
            "firmware_text_bytes": device.text_bytes
            - emulated.symbol_bytes(device.elf, {"tk_inputs"}),
+           "device_ram_bytes": device.data_bytes + device.bss_bytes,
            "device_matches": bool((device.predictions == first.predict(ds.x_test)).all()),
            "nodes": first.nodes, "options": dict(baseline.TREE_DEFAULTS)}
     if folds:
@@ -139,10 +145,11 @@ def main():
     summary["smallest"] = {"model": "gesture_small", "filters": list(SMALL["filters"]),
                            **{k: small[k] for k in (
             "flash_bytes", "arena_bytes", "instructions", "device_matches",
-            "firmware_text_bytes")}}
+            "firmware_text_bytes", "device_ram_bytes")}}
     summary.update(instructions=runs[0]["instructions"],
                    device_matches=runs[0]["device_matches"],
-                   firmware_text_bytes=runs[0]["firmware_text_bytes"])
+                   firmware_text_bytes=runs[0]["firmware_text_bytes"],
+                   device_ram_bytes=runs[0]["device_ram_bytes"])
     if args.folds:
         for name, row in rows.items():
             cv = recipes.cross_validate("gesture", ds, folds=args.folds, seed=args.seeds[0],
@@ -159,17 +166,18 @@ def main():
     summary["emlearn"] = rows["emlearn trees"] = trees(ds, args.seeds, args.folds)
     print(f"\n{'model':>14} {'fold mean ± std':>16} {'test acc.':>10} {'flash B':>8} "
           f"{'arena/RAM B':>11} {'instr./inference':>16} {'firmware text B':>15} "
-          f"{'board = Python':>14}")
+          f"{'board RAM B':>11} {'board = Python':>14}")
     for name, r in rows.items():
         fold = (f"{100 * r['fold_accuracy_mean']:.1f}% ± {100 * r['fold_accuracy_std']:.1f}"
                 if "fold_accuracy_mean" in r else "-")
         ram = r.get("arena_bytes", r.get("ram_bytes"))
         print(f"{name:>14} {fold:>16} {100 * r['accuracy']:>9.1f}% {r['flash_bytes']:>8,} "
               f"{ram:>11,} {r['instructions']:>16,} {r['firmware_text_bytes']:>15,} "
-              f"{str(r['device_matches']):>14}")
+              f"{r['device_ram_bytes']:>11,} {str(r['device_matches']):>14}")
     print(f"(test acc.: gesture_cnn and emlearn trees mean over seeds {args.seeds}, "
           f"gesture_small seed {args.seeds[0]}; CNN flash = .tflite, arena = TFLM arena; "
-          f"trees flash = C features + trees, RAM = features + stack)")
+          f"trees flash = C features + trees, RAM = features + stack; board RAM = the "
+          f"emulated firmware's .data + .bss, for the CNNs tinykit's C model's buffers)")
     summary["seconds_total"] = time.perf_counter() - start
     summary["cpu_seconds_total"] = cpu_seconds()
     print(f"total {summary['seconds_total']:.0f} s wall, {summary['cpu_seconds_total']:.0f} s "

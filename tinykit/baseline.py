@@ -203,14 +203,17 @@ class TreesRun:
     ``instructions`` per window count features and trees together (QEMU -icount,
     exact); ``flash_bytes`` is the code and constants of ``tk_summary_features`` and
     the trees, ``ram_bytes`` the feature buffer plus the stack those two functions use
-    at most (gcc's ``-fstack-usage``), both from the ARM build; ``text_bytes`` is the
-    whole firmware's text (startup, UART, the compiled-in windows included).
+    at most (gcc's ``-fstack-usage``), both from the ARM build; ``text_bytes``,
+    ``data_bytes`` and ``bss_bytes`` are the whole firmware's (startup, UART, the
+    compiled-in windows included), as :class:`tinykit.deploy.emulated.DeviceRun` has them.
     """
     predictions: np.ndarray
     instructions: np.ndarray
     flash_bytes: int
     ram_bytes: int
     text_bytes: int
+    data_bytes: int
+    bss_bytes: int
     elf: Path
     seconds: float
 
@@ -270,6 +273,8 @@ def run_emulated(trees, x, *, build_dir=None, timeout=120) -> TreesRun:
     functions = ("tk_summary_features", "tk_trees_predict")
     flash = emulated.symbol_bytes(elf, functions)
     ram = emulated.symbol_bytes(elf, {"tk_trees_features"}) + _stack_bytes(elf.parent, functions)
+    text, data, bss = emulated._sizes(elf)
     return TreesRun(predictions=labels[:, 0].astype(np.int64), instructions=instructions,
-                    flash_bytes=flash, ram_bytes=ram, text_bytes=emulated._sizes(elf)[0], elf=elf,
+                    flash_bytes=flash, ram_bytes=ram, text_bytes=text, data_bytes=data,
+                    bss_bytes=bss, elf=elf,
                     seconds=time.perf_counter() - start)

@@ -64,9 +64,9 @@ SMALL = dict(filters=(4, 4, 8), kernel_size=5)
 
 def gesture_small(input_shape, num_classes, filters=SMALL["filters"],
                   kernel_size=SMALL["kernel_size"], dense_units=0, dropout=0.25, l2=1e-4):
-    """:func:`gesture_cnn` with fewer filters (:data:`SMALL`): a model and arena a few
-    kB smaller at the same grouped-fold accuracy (bench/gesture_search.py,
-    bench/gesture.py).
+    """:func:`gesture_cnn` with fewer filters (:data:`SMALL`): on magic_wand an int8
+    model of 6.1 kB instead of 15.2 kB and a TFLM arena of 4.2 kB instead of 6.1 kB, at
+    the same grouped-fold accuracy (bench/gesture_search.py, bench/gesture.py).
 
     Example:
         >>> m = gesture_small((119, 6), 5)  # doctest: +SKIP
