@@ -248,6 +248,48 @@ def test_keyboard_interrupt_keeps_every_complete_gesture(tmp_path):
     assert '"stopped": "interrupted"' in (tmp_path / "Revelio.capture.json").read_text()
 
 
+def test_still_gestures_are_refused_on_request_and_kept_aside(tmp_path):
+    from tinykit.datasets import still_gestures
+    played = read_imu_csv(REVELIO).gestures
+    still = still_gestures(played).tolist()
+    moving = [i for i in range(len(played)) if i not in still]
+    assert still and still[0] < moving[5]          # a knock among the first gestures
+    s = capture.record(FAST_IMU, label="Revelio", out=tmp_path, gestures=6, refuse_still=True)
+    refused = [i for i in still if i < moving[5]]  # those received before the 6th moving one
+    assert (s.saved, s.still) == (6, len(refused))
+    assert (tmp_path / "Revelio.csv").read_text() == expected_csv(played[moving[:6]])
+    assert s.still_file == tmp_path / ".still" / "Revelio.csv"
+    assert np.array_equal(read_imu_csv(s.still_file).gestures, played[refused])
+    assert f"refused {s.still} still" in str(s)
+    assert '"still": %d' % s.still in (tmp_path / "Revelio.capture.json").read_text()
+    ds = load_imu(tmp_path)                      # the refused ones are not a label
+    assert ds.labels == ["Revelio"] and len(ds.y_train) + len(ds.y_test) == 6
+    # Off by default: the same session keeps every gesture.
+    s = capture.record(FAST_IMU, label="Revelio", out=tmp_path / "all", gestures=6)
+    assert s.saved == 6 and s.still == 0
+    with pytest.raises(CaptureError, match="refuse_still=True needs gestures=N"):
+        capture.record(FAST_IMU, label="R", out=tmp_path, samples=500, refuse_still=True)
+    with pytest.raises(CaptureError, match="trigger 'auto', 'board' or 'motion'"):
+        capture.record(FAST_IMU, label="R", out=tmp_path, gestures=2, trigger="window",
+                       refuse_still=True)
+
+
+def test_interrupted_session_refusing_still_keeps_every_gesture_received(tmp_path):
+    def on_data(rows, summary):
+        if summary.saved + summary.still >= 4:
+            raise KeyboardInterrupt
+    s = capture.record(FAST_IMU, label="Revelio", out=tmp_path, gestures=20,
+                       refuse_still=True, on_data=on_data)
+    assert s.stopped == "interrupted" and s.saved + s.still >= 4 and s.still >= 1
+    saved = read_imu_csv(tmp_path / "Revelio.csv").gestures
+    aside = read_imu_csv(s.still_file).gestures
+    played = read_imu_csv(REVELIO).gestures
+    assert len(saved) == s.saved and len(aside) == s.still
+    # Every complete gesture received is on disk, in one file or the other, in order.
+    got = {g.tobytes() for g in np.concatenate([saved, aside])}
+    assert got == {g.tobytes() for g in played[:s.saved + s.still]}
+
+
 @pytest.mark.parametrize("cut", [5000, 12345, 20000])
 def test_unplugged_keeps_every_complete_gesture(tmp_path, cut):
     stream = b"".join(b for _, b in sim.imu_stream(read_imu_csv(REVELIO).gestures, loops=1))

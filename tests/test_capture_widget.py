@@ -24,3 +24,18 @@ def test_panel_refuses_an_empty_label(tmp_path):
                  for b in box.children if getattr(b, "description", "") == "Start")
     start.click()
     assert panel.summaries == [] and "label" in panel.children[4].value
+
+
+def test_panel_can_refuse_still_gestures(tmp_path):
+    # The simulated board plays the magic_wand training files in name order: the first
+    # AlohomoraCharm recording is a knock with no movement after it.
+    panel = capture_panel(out=tmp_path, port="sim://imu?speed=max&loops=1", label="Alohomora",
+                          count=2, refuse_still=True)
+    start = next(b for box in panel.children if hasattr(box, "children")
+                 for b in box.children if getattr(b, "description", "") == "Start")
+    start.click()
+    panel.wait(30)
+    s = panel.summaries[0]
+    assert (s.saved, s.still) == (2, 1) and label_counts(tmp_path) == {"Alohomora": 2}
+    html = " ".join(getattr(c, "value", "") for c in panel.children if isinstance(getattr(c, "value", None), str))
+    assert "refused still <b>1</b>" in html

@@ -71,6 +71,10 @@ def test_capture_records_gestures_from_the_simulated_board(tmp_path, capsys):
     assert "saved 3 gestures" in capsys.readouterr().out
     lines = (tmp_path / "Revelio.csv").read_text().strip().splitlines()
     assert len([line for line in lines if line and line[0] in "-0123456789"]) == 3 * 119
+    # The first gesture the simulated board plays (AlohomoraCharm) is a knock, no movement.
+    assert cli.main(["capture", "sim://imu?speed=max", "--label", "A", "--out",
+                     str(tmp_path), "--gestures", "2", "--refuse-still", "--quiet"]) == 0
+    assert "saved 2 gestures" in (out := capsys.readouterr().out) and "refused 1 still" in out
 
 
 def test_capture_refuses_bad_arguments(tmp_path, capsys):

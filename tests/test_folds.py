@@ -47,6 +47,13 @@ def test_imu_folds_keep_recording_files_whole_when_labels_have_several():
     assert _disjoint(folds)
     assert all(g.endswith(".csv") for f in folds for g in f.groups_test)
     assert sum(len(f.dataset.y_test) for f in folds) == n
+    # Still recordings dropped: the folds test every remaining gesture once, none still.
+    moving = datasets.load("magic_wand", drop_still=True)
+    folds = datasets.grouped_folds(moving, 5)
+    assert _disjoint(folds)
+    tested = sorted(s for f in folds for s in f.dataset.sources_test)
+    assert tested == sorted(moving.sources_train + moving.sources_test)
+    assert not set(tested) & set(moving.still["train"] + moving.still["test"])
 
 
 def test_fold_arguments_are_checked():

@@ -109,6 +109,19 @@ def test_board_fit_check_refuses_a_too_big_model():
         deploy.board("no_such_board")
 
 
+def test_the_small_gesture_model_is_a_named_smaller_gesture_cnn():
+    from tinykit.models.gesture import SMALL
+    small = models.build("gesture_small", (119, 6), 5, seed=0)
+    default = models.build("gesture_cnn", (119, 6), 5, seed=0)
+    assert small.name == "gesture_small" and small.output_shape == (None, 5)
+    assert [small.get_layer(f"conv{i}").filters for i in range(len(SMALL["filters"]))] == \
+        list(SMALL["filters"])
+    assert small.count_params() < default.count_params() / 2
+    # The recipe picks it by name and passes shape options to its builder, checked there.
+    with pytest.raises(ModelError, match="gesture_small takes no option widht"):
+        recipes.gesture("magic_wand", model="gesture_small", widht=3, verbose=False)
+
+
 def test_keras3_and_conv1d_are_refused_with_advice():
     import keras  # Keras 3, as `import keras` gives in TF 2.21
     k3 = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2)])

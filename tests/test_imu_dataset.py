@@ -121,3 +121,27 @@ def test_still_gestures_are_found(tmp_path):
     ds = load("magic_wand")
     found = still_gestures(ds.x_test)
     assert 0 < len(found) < len(ds.x_test)
+
+
+def test_still_recordings_are_reported_and_dropped_with_one_argument(tmp_path):
+    from tinykit.datasets import still_gestures
+    ds = load("magic_wand")
+    n_train, n_test = len(still_gestures(ds.x_train)), len(still_gestures(ds.x_test))
+    assert (len(ds.still["train"]), len(ds.still["test"])) == (n_train, n_test)
+    assert n_train > 0 and n_test > 0 and not ds.still["dropped"]
+    assert f"{n_train + n_test} still recordings" in repr(ds) and "drop_still=True" in repr(ds)
+    dropped = load("magic_wand", drop_still=True)
+    assert len(dropped.y_train) == len(ds.y_train) - n_train
+    assert len(dropped.y_test) == len(ds.y_test) - n_test
+    assert len(still_gestures(dropped.x_train)) == len(still_gestures(dropped.x_test)) == 0
+    assert not set(ds.still["train"]) & set(dropped.sources_train)
+    assert len(dropped.sources_train) == len(dropped.y_train)
+    assert dropped.still["dropped"] and "dropped" in repr(dropped) and dropped.notes
+    # A label with nothing but still recordings cannot be trained: said, with the way out.
+    calm = [HEADER] + ["0.0,0.0,1.0,0.5,-0.5,0.2"] * 119
+    write(tmp_path / "train" / "a.csv", calm)
+    write(tmp_path / "test" / "a.csv", calm)
+    write(tmp_path / "train" / "b.csv", [HEADER] + ["0.0,0.0,1.0,200.0,0.0,0.0"] * 119)
+    assert load_imu(tmp_path).still["train"] and len(load_imu(tmp_path).y_train) == 2
+    with pytest.raises(DatasetError, match=r"\['a'\] have only still recordings.*drop_still=False"):
+        load_imu(tmp_path, drop_still=True)

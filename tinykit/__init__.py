@@ -29,7 +29,7 @@ _quiet.setup()
 __version__ = "0.1.0"
 
 _SUBMODULES = ("errors", "datasets", "features", "models", "train", "convert",
-               "capture", "deploy", "widgets", "plots", "streaming", "recipes")
+               "capture", "deploy", "widgets", "plots", "streaming", "recipes", "baseline")
 
 
 def __getattr__(name):

@@ -191,7 +191,8 @@ def _capture(args):
     try:
         summary = capture.record(args.url, label=args.label, out=args.out,
                                  gestures=args.gestures, clips=args.clips, seconds=args.seconds,
-                                 baudrate=args.baud, idle_timeout=args.idle, on_data=progress)
+                                 baudrate=args.baud, idle_timeout=args.idle, on_data=progress,
+                                 refuse_still=args.refuse_still)
     finally:
         bar.close()
     print(summary)
@@ -289,6 +290,8 @@ def _parser():
     cap.add_argument("--baud", type=int, default=115200)
     cap.add_argument("--idle", type=_positive_float, default=10.0,
                      help="stop after this many seconds without data")
+    cap.add_argument("--refuse-still", action="store_true",
+                     help="IMU: set aside gestures with no movement after the trigger")
     cap.add_argument("--quiet", action="store_true", help="no progress bar")
     cap.set_defaults(run=_capture)
 

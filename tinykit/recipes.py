@@ -16,9 +16,10 @@ import numpy as np
 from . import convert, datasets, deploy, features, models, streaming, train
 from .deploy.listen import EVERY, SUPPRESS, THRESHOLD, WINDOW
 
-#: Defaults of the gesture recipe, measured with bench/gesture.py on magic_wand.
+#: Training defaults of the gesture recipe, measured with bench/gesture.py on magic_wand.
+#: The model's shape comes from its builder (``gesture_cnn``: filters (16, 24, 32),
+#: kernel_size 5, dropout 0.25), unless the call overrides it.
 GESTURE_DEFAULTS = dict(epochs=60, repeat=8, batch_size=32, learning_rate=3e-3,
-                        filters=(16, 24, 32), kernel_size=5, dropout=0.25,
                         augment=dict(noise=0.01, scale=0.1, shift=8, rotate=5.0, speed=0.15))
 
 
@@ -60,40 +61,47 @@ def device_summary(device, report, y):
             f"{device.text_bytes:,} B flash / {device.data_bytes + device.bss_bytes:,} B RAM")
 
 
-def gesture(data="magic_wand", *, seed=0, out=None, board="nano33ble", emulate=False,
-            verbose=True, **overrides) -> GestureResult:
+def gesture(data="magic_wand", *, model="gesture_cnn", seed=0, out=None, board="nano33ble",
+            emulate=False, verbose=True, **overrides) -> GestureResult:
     """Train, quantize, verify and (with ``out``) export the gesture classifier.
 
     Args:
-        data: a bundled data set name or a folder of IMU_Capture CSV files.
+        data: a bundled data set name, a folder of IMU_Capture CSV files or a loaded
+            data set (e.g. ``datasets.load("magic_wand", drop_still=True)``).
+        model: a gesture model of ``tinykit.models.build``: ``"gesture_cnn"`` or the
+            smaller ``"gesture_small"``.
         seed: seed of training (and of the split when the data has no test/ folder).
         out: folder for the generated board project (none when ``None``).
         board: board to generate the project for.
         emulate: also run the int8 model on the emulated board (QEMU mps2-an386) on the
             test split, and keep what it computed in ``result.device``.
-        **overrides: any key of :data:`GESTURE_DEFAULTS`.
+        **overrides: any key of :data:`GESTURE_DEFAULTS`, or an option of the model's
+            builder (``filters=``, ``kernel_size=``, ``dense_units=``, ``dropout=``).
+
+    Raises:
+        ModelError: an option neither the recipe nor the model takes.
 
     Example:
         >>> result = gesture("magic_wand", out="build")  # doctest: +SKIP
         >>> print(result.summary())  # doctest: +SKIP
     """
     cfg = {**GESTURE_DEFAULTS, **overrides}
+    shape = {k: v for k, v in overrides.items() if k not in GESTURE_DEFAULTS}
     start = time.perf_counter()
     ds = datasets.load(data, seed=seed) if not isinstance(data, datasets.ImuDataset) else data
     imu = features.ImuFeatures(samples=ds.samples_per_gesture, channels=tuple(ds.columns),
                                sample_rate=ds.sample_rate)
     x_train, x_test = features.imu_normalize(ds.x_train, imu), features.imu_normalize(ds.x_test, imu)
     augment = partial(features.imu_augment, **cfg["augment"]) if cfg["augment"] else None
-    model = models.build("gesture_cnn", x_train.shape[1:], ds.num_classes, seed=seed,
-                         filters=cfg["filters"], kernel_size=cfg["kernel_size"],
-                         dropout=cfg["dropout"])
+    name = model
+    model = models.build(name, x_train.shape[1:], ds.num_classes, seed=seed, **shape)
     model = train.fit(model, x_train, ds.y_train, qat=True, epochs=cfg["epochs"],
                       repeat=cfg["repeat"], batch_size=cfg["batch_size"],
                       learning_rate=cfg["learning_rate"], augment=augment,
                       validation_data=(x_test, ds.y_test) if len(x_test) else None,
                       seed=seed, verbose=verbose)
     tfl = convert.to_int8(model, representative=x_train,
-                          source=f"gesture_cnn trained on {ds.name} ({len(ds.y_train)} gestures)")
+                          source=f"{name} trained on {ds.name} ({len(ds.y_train)} gestures)")
     report = convert.verify(tfl, x_test, ds.y_test, model=model)
     info = convert.model_report(model, tfl)
     project = None
@@ -107,7 +115,7 @@ def gesture(data="magic_wand", *, seed=0, out=None, board="nano33ble", emulate=F
                               build_dir=None if out is None else Path(out) / "mps2-an386")
     return GestureResult(dataset=ds, x_train=x_train, x_test=x_test, model=model, tflite=tfl,
                          report=report, model_info=info, project=project, device=device,
-                         seconds=time.perf_counter() - start, settings=cfg)
+                         seconds=time.perf_counter() - start, settings={**cfg, "model": name})
 
 
 #: Defaults of the keyword-spotting recipe (DS-CNN on 49x10 MFCC, QAT).
@@ -232,6 +240,8 @@ class CrossValidation:
     float_accuracies: list
     per_group: dict
     seconds: float
+    flash_bytes: int = 0
+    arena_bytes: int = 0
 
     @property
     def mean(self) -> float:
@@ -251,8 +261,9 @@ class CrossValidation:
                  f"{100 * self.mean:.1f}% ± {100 * self.std:.1f} (folds: "
                  + ", ".join(f"{100 * a:.1f}%" for a in self.accuracies)
                  + f"); float {100 * float(np.mean(self.float_accuracies)):.1f}%; "
+                 f"{self.flash_bytes:,} B flash, {self.arena_bytes:,} B arena; "
                  f"{self.seconds:.0f} s"]
-        lines += [f"  worst: {g} {100 * a:.0f}% of {t}" for g, a, t in self.worst()]
+        lines += [f"  worst: {g} {100 * a:.0f}% of {t}" for g, a, t in self.worst() if a < 1]
         return "\n".join(lines)
 
 
@@ -272,7 +283,8 @@ def cross_validate(recipe, data, *, folds=5, seed=0, verbose=False, **overrides)
         **overrides: options of the recipe (``epochs=``, ``model=`` ...).
 
     Returns:
-        A :class:`CrossValidation` (``.mean``, ``.std``, ``.worst()``, ``.summary()``).
+        A :class:`CrossValidation` (``.mean``, ``.std``, ``.worst()``, ``.summary()``;
+        ``flash_bytes`` and ``arena_bytes``: the largest of the folds' int8 models).
 
     Example:
         >>> cv = cross_validate("gesture", "magic_wand", folds=5)  # doctest: +SKIP
@@ -284,10 +296,11 @@ def cross_validate(recipe, data, *, folds=5, seed=0, verbose=False, **overrides)
         raise ParameterError(f"recipe={recipe!r}: cross_validate runs {sorted(runs)}.")
     start = time.perf_counter()
     ds = datasets.load(data, seed=seed) if isinstance(data, (str, Path)) else data
-    accuracies, float_accuracies, per_group = [], [], {}
+    accuracies, float_accuracies, per_group, flash, arena = [], [], {}, 0, 0
     for fold in datasets.grouped_folds(ds, folds, seed=seed):
         result = runs[recipe](fold.dataset, seed=seed, verbose=verbose, **overrides)
         report = result.report
+        flash, arena = max(flash, report.flash_bytes), max(arena, report.arena_bytes)
         accuracies.append(report.int8_accuracy)
         float_accuracies.append(report.float_accuracy)
         if len(report.predictions) == len(fold.groups_test):
@@ -296,7 +309,7 @@ def cross_validate(recipe, data, *, folds=5, seed=0, verbose=False, **overrides)
                 c, t = per_group.get(g, (0, 0))
                 per_group[g] = (c + int(ok), t + 1)
     return CrossValidation(recipe, folds, accuracies, float_accuracies, per_group,
-                           time.perf_counter() - start)
+                           time.perf_counter() - start, flash, arena)
 
 
 # -- keyword spotting on the emulated board -----------------------------------------

@@ -16,6 +16,10 @@ void uart_puts(const char *s);
 void uart_put_int(int32_t v);
 /* A line "<tag> <index>: <v0> <v1> ..." of n int8 values (outputs, features). */
 void uart_put_row(const char *tag, uint32_t index, const int8_t *values, int32_t n);
+/* A decimal unsigned 64-bit integer. */
+void uart_put_u64(uint64_t v);
+/* A line "<tag> <index>: <v>" (instruction counts). */
+void uart_put_count(const char *tag, uint32_t index, uint64_t v);
 /* The byte UART0 has received, or -1 when none is waiting (never blocks). The UART
  * holds one byte: poll at least once per byte time of the baud rate (QEMU holds
  * further input back until it is read, a real UART would drop it). */

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import serial
 
+from ..datasets.imu import STILL_SKIP, still_gestures
 from ..errors import CaptureError
 from . import frames as fr
 from .imu_lines import ImuLineParser
@@ -27,8 +28,10 @@ class CaptureSummary:
     ``first_index`` (earlier sessions' samples are kept: ``total`` counts all of them).
     ``dropped`` / ``corrupt`` / ``out_of_order`` come from the protocol (for IMU CSV,
     ``corrupt`` counts unreadable lines); ``discarded`` counts incomplete gestures or
-    clips that were not written. ``stopped`` says why the session ended: "done",
-    "idle", "stopped", "interrupted" or "unplugged".
+    clips that were not written. ``still`` counts gestures refused for showing no
+    movement after the trigger (``record(..., refuse_still=True)``), written aside to
+    ``still_file``. ``stopped`` says why the session ended: "done", "idle", "stopped",
+    "interrupted" or "unplugged".
     """
     label: str
     kind: str
@@ -43,6 +46,8 @@ class CaptureSummary:
     corrupt: int = 0
     out_of_order: int = 0
     discarded: int = 0
+    still: int = 0
+    still_file: Path | None = None
     bytes: int = 0
     seconds: float = 0.0
     rate: float = 0.0
@@ -57,7 +62,9 @@ class CaptureSummary:
         return (f"{self.label}: saved {self.saved} {what} ({numbers}{self.total} in total) "
                 f"from {self.url} "
                 f"in {self.seconds:.1f} s; dropped {self.dropped}, corrupt {self.corrupt}, "
-                f"out of order {self.out_of_order}, discarded {self.discarded}; stopped: {self.stopped}")
+                f"out of order {self.out_of_order}, discarded {self.discarded}"
+                + (f", refused {self.still} still (in {self.still_file})" if self.still else "")
+                + f"; stopped: {self.stopped}")
 
 
 def _now():
@@ -147,7 +154,7 @@ def _sniff(buf: bytes):
 def record(url, label, out, *, gestures=None, clips=None, count=None, samples=None, seconds=None,
            protocol="auto", trigger="auto", threshold=2.5, samples_per_gesture=119,
            clip_seconds=1.0, rate=None, board=None, baudrate=115200, idle_timeout=10.0,
-           on_data=None, stop=None) -> CaptureSummary:
+           on_data=None, stop=None, refuse_still=False) -> CaptureSummary:
     """Record labelled samples from a port into the layout the data set loaders read.
 
     IMU_Capture CSV streams become gestures appended to ``<out>/<label>.csv``; audio
@@ -179,6 +186,12 @@ def record(url, label, out, *, gestures=None, clips=None, count=None, samples=No
         on_data: called as ``on_data(new_samples, summary)`` after each read, with
             the new IMU rows (n, 6) or audio samples (n,) as numpy arrays.
         stop: a ``threading.Event``; setting it ends the session (for widgets).
+        refuse_still: IMU gestures cut by a trigger: do not add a gesture in which the
+            device barely moved after the trigger (a knock started it; see
+            :func:`tinykit.datasets.still_gestures`). It is written instead to
+            ``<out>/.still/<label>.csv`` (kept, never loaded as a label), counted in
+            ``summary.still``, and the session goes on until ``gestures`` moving ones
+            are saved.
 
     Returns:
         A :class:`CaptureSummary`. Ctrl-C (KeyboardInterrupt) ends the session and
@@ -210,12 +223,18 @@ def record(url, label, out, *, gestures=None, clips=None, count=None, samples=No
         raise CaptureError(f"trigger={trigger!r}; expected 'auto', 'board', 'motion' or 'window'.")
     if samples_per_gesture < 1 or clip_seconds <= 0:
         raise CaptureError("samples_per_gesture and clip_seconds must be positive.")
+    if refuse_still and (trigger == "window" or samples_per_gesture <= STILL_SKIP):
+        raise CaptureError(f"refuse_still=True judges gestures cut by a trigger over the "
+                           f"samples after their first {STILL_SKIP}: use gestures=N with "
+                           f"trigger 'auto', 'board' or 'motion' and samples_per_gesture > "
+                           f"{STILL_SKIP}, or refuse_still=False.")
     out = Path(out)
     own_port = isinstance(url, str)
     port = open_port(url, baudrate=baudrate, timeout=0.05) if own_port else url
     url_text = url if own_port else str(getattr(port, "port", port))
     rec = _Recorder(port, url_text, label, out, counts, protocol, trigger, threshold,
-                    samples_per_gesture, clip_seconds, rate, board, idle_timeout, on_data, stop)
+                    samples_per_gesture, clip_seconds, rate, board, idle_timeout, on_data, stop,
+                    refuse_still=bool(refuse_still))
     try:
         return rec.run()
     finally:
@@ -225,7 +244,7 @@ def record(url, label, out, *, gestures=None, clips=None, count=None, samples=No
 
 class _Recorder:
     def __init__(self, port, url, label, out, counts, protocol, trigger, threshold, spg,
-                 clip_seconds, rate, board, idle_timeout, on_data, stop):
+                 clip_seconds, rate, board, idle_timeout, on_data, stop, refuse_still=False):
         self.port, self.url, self.label, self.out = port, url, label, out
         self.counts, self.protocol, self.trigger, self.threshold = counts, protocol, trigger, threshold
         self.spg, self.clip_seconds, self.rate, self.board = spg, clip_seconds, rate, board
@@ -236,6 +255,7 @@ class _Recorder:
         self.clip, self.clip_n, self.audio_saved = [], 0, 0
         self.last_seq = None
         self.clip_discarded = 0
+        self.refuse_still, self.still_sink = refuse_still, None
 
     # -- main loop ---------------------------------------------------------------
     def run(self):
@@ -318,6 +338,7 @@ class _Recorder:
             self.sidecar.update(ended=_now(), stopped=s.stopped, saved=s.saved,
                                 samples=s.samples, dropped=s.dropped, corrupt=s.corrupt,
                                 out_of_order=s.out_of_order, discarded=s.discarded,
+                                still=s.still,
                                 bytes=s.bytes, seconds=round(s.seconds, 3), rate=s.rate,
                                 board=s.board)
 
@@ -342,6 +363,9 @@ class _Recorder:
         s.kind = "imu" if proto == "imu_csv" else "audio"
         if c["count"]:
             c["gestures" if s.kind == "imu" else "clips"] = c["count"]
+        if s.kind == "imu" and self.refuse_still and not c["gestures"]:
+            raise CaptureError("refuse_still=True needs gestures=N (or count=N): samples= and "
+                               "seconds= record continuous windows, not triggered gestures.")
         if s.kind == "imu" and c["clips"]:
             raise CaptureError(f"{self.url} sends IMU_Capture CSV; clips= is for audio. "
                                f"Use gestures=N, samples=N or seconds=T.")
@@ -393,12 +417,26 @@ class _Recorder:
             for g in self.cutter.feed(line):
                 if self._done(0):
                     break
+                if self.refuse_still and self._still(g):
+                    continue
                 self.sink.write([r.text for r in g])
                 s.saved += 1
                 s.total += 1
         s.samples = self.parser.stats.rows
         if rows and self.on_data is not None:
             self.on_data(np.asarray(rows, dtype=np.float32), s)
+
+    def _still(self, rows) -> bool:
+        """True (and the gesture written aside) when ``rows`` show no movement."""
+        if not len(still_gestures(np.asarray([[r.values for r in rows]], np.float32))):
+            return False
+        s = self.summary
+        if self.still_sink is None:
+            self.still_sink = ImuCsvSink(self.out / ".still", self.label, self.spg)
+            s.still_file = self.still_sink.path
+        self.still_sink.write([r.text for r in rows])
+        s.still += 1
+        return True
 
     def _feed_frames(self, data):
         s = self.summary

@@ -18,6 +18,9 @@ class ImuDataset:
     ``x_*`` are float32 arrays (n, samples_per_gesture, channels) in sensor units
     (g and degrees/s for IMU_Capture); ``y_*`` are int label indices into ``labels``.
     ``sources_*`` give "file:line" of each gesture, so a bad one can be found.
+    ``still`` maps "train"/"test" to the sources of recordings with no movement after
+    the trigger (:func:`still_gestures`), and ``"dropped"`` to whether they were taken
+    out (``load_imu(..., drop_still=True)``) or are still in ``x_*``.
     """
     name: str
     labels: list
@@ -32,6 +35,7 @@ class ImuDataset:
     path: Path | None = None
     split: str = "given"
     notes: list = field(default_factory=list)
+    still: dict = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -46,7 +50,15 @@ class ImuDataset:
                            for i, lab in enumerate(self.labels))
         return (f"ImuDataset({self.name!r}, {len(self.y_train)} train / {len(self.y_test)} test "
                 f"gestures of {self.samples_per_gesture}x{len(self.columns)}, split={self.split}; "
-                f"train/test per label: {counts})")
+                f"train/test per label: {counts}{self._still_text()})")
+
+    def _still_text(self):
+        n = len(self.still.get("train", [])) + len(self.still.get("test", []))
+        if not n:
+            return ""
+        what = "dropped" if self.still.get("dropped") else "kept; drop_still=True drops them"
+        return (f"; {n} still recordings ({len(self.still['train'])} train, "
+                f"{len(self.still['test'])} test) {what}")
 
 
 def _label_files(folder: Path):
@@ -94,7 +106,7 @@ def _stratified_split(per_label, labels, test_fraction, seed):
 
 
 def load_imu(path, samples_per_gesture=119, columns=IMU_COLUMNS, test_fraction=0.2,
-             seed=0, sample_rate=119.0, name=None) -> ImuDataset:
+             seed=0, sample_rate=119.0, name=None, drop_still=False) -> ImuDataset:
     """Load a folder of IMU_Capture CSV files as a labelled gesture data set.
 
     Layouts accepted (label names come from file or folder names, so any gesture
@@ -110,6 +122,9 @@ def load_imu(path, samples_per_gesture=119, columns=IMU_COLUMNS, test_fraction=0
         columns: expected CSV header.
         test_fraction: share of each label held out when there is no ``test/`` folder.
         seed: seed of that split.
+        drop_still: leave out recordings with no movement after the trigger
+            (:func:`still_gestures`: a knock started the capture). Either way
+            ``ds.still`` lists them and ``repr(ds)`` says how many there are.
 
     Raises:
         DatasetError: missing folder, no CSV files, a label in test but not in train,
@@ -119,6 +134,8 @@ def load_imu(path, samples_per_gesture=119, columns=IMU_COLUMNS, test_fraction=0
         >>> ds = load_imu("datasets/magic_wand")  # doctest: +SKIP
         >>> ds.labels[:2], ds.x_train.shape  # doctest: +SKIP
         (['AlohomoraCharm', 'ArrestoMomentumCharm'], (100, 119, 6))
+        >>> load_imu("datasets/magic_wand", drop_still=True).x_train.shape  # doctest: +SKIP
+        (85, 119, 6)
     """
     path = Path(path)
     if not path.is_dir():
@@ -155,16 +172,47 @@ def load_imu(path, samples_per_gesture=119, columns=IMU_COLUMNS, test_fraction=0
     if empty:
         raise DatasetError(f"{path}: labels {empty} have no complete gesture to train on.")
     shape = (0, samples_per_gesture, len(columns))
-    return ImuDataset(
+    ds = ImuDataset(
         name=name or path.name, labels=labels, columns=tuple(columns),
         x_train=np.stack(xtr).astype(np.float32),
         y_train=np.asarray(ytr, np.int64),
         x_test=np.stack(xte).astype(np.float32) if xte else np.zeros(shape, np.float32),
         y_test=np.asarray(yte, np.int64), sources_train=str_, sources_test=ste,
         sample_rate=sample_rate, path=path, split=split, notes=notes)
+    return _mark_still(ds, drop_still) if samples_per_gesture > STILL_SKIP else ds
 
 
-def still_gestures(x, gyro_threshold=60.0, skip=20, gyro_columns=slice(3, 6)):
+def _mark_still(ds, drop):
+    """Fill ``ds.still`` (and with ``drop``, take those recordings out of ``ds``)."""
+    still = {"train": still_gestures(ds.x_train), "test": still_gestures(ds.x_test)}
+    ds.still = {part: [getattr(ds, f"sources_{part}")[i] for i in idx]
+                for part, idx in still.items()}
+    ds.still["dropped"] = bool(drop)
+    n = len(still["train"]) + len(still["test"])
+    if n and drop:
+        for part, idx in still.items():
+            keep = np.setdiff1d(np.arange(len(getattr(ds, f"y_{part}"))), idx)
+            sources = getattr(ds, f"sources_{part}")
+            setattr(ds, f"x_{part}", getattr(ds, f"x_{part}")[keep])
+            setattr(ds, f"y_{part}", getattr(ds, f"y_{part}")[keep])
+            setattr(ds, f"sources_{part}", [sources[i] for i in keep])
+        empty = [lab for i, lab in enumerate(ds.labels) if i not in ds.y_train]
+        if empty:
+            raise DatasetError(f"{ds.path}: labels {empty} have only still recordings (no "
+                               f"movement after the trigger); load with drop_still=False "
+                               f"or record them again.")
+    if n:
+        ds.notes.append(f"{n} still recordings ({len(still['train'])} train, "
+                        f"{len(still['test'])} test) "
+                        + ("dropped" if drop else "kept (drop_still=True drops them)"))
+    return ds
+
+
+#: Samples after the trigger that :func:`still_gestures` ignores by default.
+STILL_SKIP = 20
+
+
+def still_gestures(x, gyro_threshold=60.0, skip=STILL_SKIP, gyro_columns=slice(3, 6)):
     """Indices of recordings where the device barely moved after the trigger.
 
     IMU_Capture starts recording when the acceleration crosses its threshold; a knock

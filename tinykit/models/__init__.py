@@ -2,15 +2,16 @@
 
     model = tinykit.models.gesture_cnn((119, 6), 5)
     model = tinykit.models.build("ds_cnn", (49, 10), 12, filters=64)   # by name
+    model = tinykit.models.build("gesture_small", (119, 6), 5)         # the small gesture CNN
 """
 import inspect
 
 from ..errors import ModelError
-from .gesture import gesture_cnn
+from .gesture import gesture_cnn, gesture_small
 from .kws import ds_cnn, tiny_conv
 
 #: The builders :func:`build` knows, by name.
-BUILDERS = {f.__name__: f for f in (gesture_cnn, ds_cnn, tiny_conv)}
+BUILDERS = {f.__name__: f for f in (gesture_cnn, gesture_small, ds_cnn, tiny_conv)}
 
 
 def build(name, input_shape, num_classes, *, seed=None, **options):
@@ -43,4 +44,4 @@ def build(name, input_shape, num_classes, *, seed=None, **options):
     return builder(input_shape, num_classes, **options)
 
 
-__all__ = ["BUILDERS", "build", "ds_cnn", "gesture_cnn", "tiny_conv"]
+__all__ = ["BUILDERS", "build", "ds_cnn", "gesture_cnn", "gesture_small", "tiny_conv"]

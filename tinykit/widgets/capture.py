@@ -72,13 +72,15 @@ def _render(data, kind, rate):
     return buf.getvalue()
 
 
-def capture_panel(out="data", port=None, label="", count=10):
+def capture_panel(out="data", port=None, label="", count=10, refuse_still=False):
     """A panel to record labelled samples from a port into ``out``.
 
     Pick a port (real ports and ``sim://`` boards; or type any URL), type a label,
     press Start: :func:`tinykit.capture.record` runs until ``count`` gestures or clips
     are saved (0: until Stop). The plot shows the last seconds of the stream, the
     counters show dropped and corrupt frames/lines, the table the samples per label.
+    With "refuse still" ticked (``refuse_still``), IMU gestures with no movement after
+    the trigger are set aside (see :func:`tinykit.capture.record`) and counted.
 
     Returns:
         An ``ipywidgets.VBox``; its ``summaries`` attribute lists the
@@ -99,6 +101,8 @@ def capture_panel(out="data", port=None, label="", count=10):
     count_box = w.BoundedIntText(value=count, min=0, max=100000, description="Count",
                                  tooltip="gestures (IMU) or clips (audio); 0 = until Stop")
     out_box = w.Text(value=str(out), description="Folder")
+    still_box = w.Checkbox(value=bool(refuse_still), description="refuse still gestures",
+                           indent=False)
     start = w.Button(description="Start", button_style="success", icon="circle")
     stop = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
     status = w.HTML("idle")
@@ -116,7 +120,8 @@ def capture_panel(out="data", port=None, label="", count=10):
     def show_counters(s):
         counters.value = (f"saved <b>{s.saved}</b> &nbsp; samples {s.samples} &nbsp; "
                           f"dropped <b>{s.dropped}</b> &nbsp; corrupt <b>{s.corrupt}</b> &nbsp; "
-                          f"out of order {s.out_of_order} &nbsp; discarded {s.discarded}")
+                          f"out of order {s.out_of_order} &nbsp; discarded {s.discarded}"
+                          + (f" &nbsp; refused still <b>{s.still}</b>" if s.still else ""))
 
     def on_data(new, s):
         buf = state["buffer"]
@@ -130,9 +135,10 @@ def capture_panel(out="data", port=None, label="", count=10):
             plot.value = _render(list(buf), s.kind, state["rate"])
             show_counters(s)
 
-    def run(url, lab, n, folder, ev):
+    def run(url, lab, n, folder, ev, refuse):
         try:
-            s = record(url, label=lab, out=folder, count=n or None, stop=ev, on_data=on_data)
+            s = record(url, label=lab, out=folder, count=n or None, stop=ev, on_data=on_data,
+                       refuse_still=refuse)
             panel.summaries.append(s)
             show_counters(s)
             if s.kind and len(state["buffer"]):
@@ -158,7 +164,7 @@ def capture_panel(out="data", port=None, label="", count=10):
         status.value = f"recording <b>{label_box.value}</b> from {port_box.value} ..."
         t = threading.Thread(target=run, daemon=True,
                              args=(port_box.value.strip(), label_box.value.strip(),
-                                   count_box.value, out_box.value, ev))
+                                   count_box.value, out_box.value, ev, still_box.value))
         state["thread"] = t
         t.start()
 
@@ -173,7 +179,8 @@ def capture_panel(out="data", port=None, label="", count=10):
     stop.on_click(on_stop)
     refresh.on_click(on_refresh)
     show_counts()
-    panel = w.VBox([w.HBox([port_box, refresh]), w.HBox([label_box, count_box]), out_box,
+    panel = w.VBox([w.HBox([port_box, refresh]), w.HBox([label_box, count_box]),
+                    w.HBox([out_box, still_box]),
                     w.HBox([start, stop]), status, counters, plot, table])
     panel.summaries = []
     panel.wait = lambda timeout=None: state["thread"] and state["thread"].join(timeout)

@@ -40,12 +40,6 @@ static void stop(void)
     }
 }
 
-static void put_u64(uint64_t v)
-{
-    char text[20];
-    uart_write(text, tk_text_uint(text, 0, sizeof text, v));
-}
-
 #ifdef TK_ICOUNT_SHIFT
 /* 2 n + 1 instructions: mov, then n times subs and bne. (GCC passes Thumb-1 inline
  * assembly, the Cortex-M0's, in divided syntax: the loop asks for unified.) */
@@ -69,9 +63,9 @@ static void cycles_test(uint64_t overhead)
         count_loop(loops[i]);
         const uint64_t ticks = tk_cycles_now() - t0;
         uart_puts("loop ");
-        put_u64(loops[i]);
+        uart_put_u64(loops[i]);
         uart_puts(": ");
-        put_u64(tk_cycles_measured(ticks, overhead));
+        uart_put_u64(tk_cycles_measured(ticks, overhead));
         uart_puts("\r\n");
     }
 }
@@ -111,11 +105,7 @@ int main(void)
         }
         uart_put_row("out", n, out, TK_MODEL_OUTPUT_SIZE);
 #ifdef TK_ICOUNT_SHIFT
-        uart_puts("instructions ");
-        uart_put_int((int32_t)n);
-        uart_puts(": ");
-        put_u64(tk_cycles_measured(ticks, overhead));
-        uart_puts("\r\n");
+        uart_put_count("instructions", n, tk_cycles_measured(ticks, overhead));
 #else
         (void)ticks;
         (void)overhead;
