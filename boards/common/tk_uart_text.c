@@ -44,3 +44,24 @@ void uart_put_int(int32_t v)
     }
     uart_write(buf + i, sizeof buf - (size_t)i);
 }
+
+void uart_put_u64(uint64_t v)
+{
+    char buf[20];
+    int i = sizeof buf;
+    do {
+        buf[--i] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v != 0u);
+    uart_write(buf + i, sizeof buf - (size_t)i);
+}
+
+void uart_put_count(const char *tag, uint32_t index, uint64_t v)
+{
+    uart_puts(tag);
+    uart_putc(' ');
+    uart_put_int((int32_t)index);
+    uart_puts(": ");
+    uart_put_u64(v);
+    uart_puts("\r\n");
+}

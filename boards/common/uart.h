@@ -1,6 +1,7 @@
 /* The board's UART0. Each board's port (its uart.c) drives the hardware: uart_init,
  * uart_start_tx, uart_putc, uart_getc; boards/common/tk_uart_text.c writes text with
- * uart_putc: uart_write, uart_puts, uart_put_int, uart_put_row. */
+ * uart_putc: uart_write, uart_puts, uart_put_int, uart_put_row, uart_put_u64,
+ * uart_put_count. */
 #ifndef CAPTURE_UART_H
 #define CAPTURE_UART_H
 #include <stddef.h>
