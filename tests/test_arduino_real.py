@@ -129,7 +129,8 @@ def host_library(name, root=ROOT) -> Path:
     return lib
 
 
-def build_sketch(sketch_dir, main, out, *, extra=(), tflm=False, link=True, root=ROOT):
+def build_sketch(sketch_dir, main, out, *, extra=(), tflm=False, link=True, defines=(),
+                 root=ROOT):
     """Compile the sketch in ``sketch_dir`` as arduino-cli does (its .ino as C++ with
     Arduino.h included first, its .c files as C, its .cc/.cpp files as C++), each its
     own translation unit, against the real libraries, with ``main`` (a harness that
@@ -137,7 +138,8 @@ def build_sketch(sketch_dir, main, out, *, extra=(), tflm=False, link=True, root
 
     The sketch's own files build with -Wall -Werror; the libraries' headers are system
     headers (-isystem), as their warnings are not the sketch's. ``link=False`` stops
-    after compiling (no library is built) and returns the object files.
+    after compiling (no library is built) and returns the object files. ``defines``:
+    more -D flags for the sketch and the ``extra`` sources, as a board's core gives them.
     """
     shared = shared_arduino(root)
     cxx, cc, _ = _tools()
@@ -150,11 +152,12 @@ def build_sketch(sketch_dir, main, out, *, extra=(), tflm=False, link=True, root
     for src in sources:
         obj = out.parent / f"{out.name}_{src.name}.o"
         if src.suffix == ".c":
-            cmd = [cc, *CFLAGS, "-Wall", "-Werror", *incs]
+            cmd = [cc, *CFLAGS, *defines, "-Wall", "-Werror", *incs]
         elif src.suffix == ".ino":
-            cmd = [cxx, *CXXFLAGS, "-Wall", "-Werror", *incs, "-x", "c++", "-include", "Arduino.h"]
+            cmd = [cxx, *CXXFLAGS, *defines, "-Wall", "-Werror", *incs, "-x", "c++", "-include",
+                   "Arduino.h"]
         else:
-            cmd = [cxx, *CXXFLAGS, "-Wall", "-Werror", *incs]
+            cmd = [cxx, *CXXFLAGS, *defines, "-Wall", "-Werror", *incs]
         subprocess.run([*cmd, "-c", str(src), "-o", str(obj)], check=True, timeout=300)
         objs.append(str(obj))
     if not link:

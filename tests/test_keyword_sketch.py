@@ -1,15 +1,20 @@
-"""The Nano 33 BLE Sense keyword sketch (boards/nano33ble/keyword.ino.tmpl) and tinykit's C
-keyword detector (tk_detect.c, shared with the emulated board's listen firmware).
+"""The keyword sketches of every board with a microphone (the shared app
+boards/common/keyword_app.tmpl in each board's keyword.ino.tmpl) and tinykit's C keyword
+detector (tk_detect.c, shared with the emulated board's listen firmware).
 
 * tk_detect, compiled for the host, picks from int8 posteriors exactly the keywords
   tinykit.streaming's smooth + detections_from pick (fast).
-* The generated project holds everything the sketch needs, and the sketch compiles with
-  host g++ against the real ArduinoCore-API, PDM.h and Chirale_TensorFlowLite (fast,
-  compile only; skipped without ../shared/arduino).
+* The generated project holds everything the sketch needs, and each board's sketch
+  compiles with host g++ against the real ArduinoCore-API, its microphone library's
+  real header (PDM.h of the mbed core; Seeed Arduino Mic's mic.h) and
+  Chirale_TensorFlowLite, or for the ESP32 core's ESP_I2S.h (not in ../shared/arduino)
+  a stand-in declaring its documented API (fast, compile only; skipped without
+  ../shared/arduino). A call the real header lacks does not compile.
 * Linked with the real TFLM (host build, minutes when its cache is cold: slow) and fed a
-  recorded stream of bundled keyword clips through the PDM stand-in, the sketch prints
-  the keywords the emulated board's listen firmware (QEMU) and tinykit.streaming hear,
-  and lights the LED of each.
+  recorded stream of bundled keyword clips through the microphone's stand-in
+  (tests/arduino_stubs: host_pdm.cpp, mic_seeed.cpp, mic_esp_i2s.cpp), each board's
+  sketch prints the keywords the emulated board's listen firmware (QEMU) and
+  tinykit.streaming hear, and lights its LEDs for each.
 """
 import re
 import subprocess
@@ -22,14 +27,54 @@ from test_arduino_real import STUBS, build_sketch, shared_arduino
 from test_listen import (DETECT, EVERY, MISSING, assert_same, ds,  # noqa: F401
                          host_detections, keyword_stream, settings, small_keyword_model,
                          trained_keyword_model)
-from tinykit import streaming
+from tinykit import deploy, streaming
 from tinykit.deploy import generate
 from tinykit.deploy import listen as L
 from tinykit._resources import runtime_dir
 from tinykit.errors import DeployError, ParameterError
 
 HEARD = re.compile(r"heard (\S+) at ([0-9.]+) s, score ([0-9.]+)")
-LEDS = {13: "builtin", 22: "red", 23: "green", 24: "blue"}
+# The host Arduino.h's LED pins (the Nano 33 BLE variant's numbers): LED_BUILTIN, and
+# the RGB LED's LEDR, LEDG, LEDB as colour bits.
+BUILTIN, RGB = 13, {22: 1, 23: 2, 24: 4}
+
+# The microphone libraries of the boards' keyword sketches, by the header the sketch
+# includes: the include folder (under ../shared/arduino, or the stand-in's), the
+# stand-in defining its declarations, and the defines the board's core gives the
+# library. PDM.h's are test_arduino_real's include folders and core library.
+MIC_LIBRARIES = {
+    "PDM.h": (None, (), ()),
+    "mic.h": ("Seeed_Arduino_Mic/src", ("mic_seeed.cpp",), ("-DARDUINO_ARCH_NRF52840",)),
+    "ESP_I2S.h": (STUBS / "esp32", ("mic_esp_i2s.cpp",), ()),
+}
+# How each board shows a keyword: on its RGB LED (colour bits), or lighting LED_BUILTIN
+# at this level.
+BUILTIN_LIT = {"nano_rp2040_connect": 1, "xiao_esp32s3_sense": 0}
+
+
+def mic_boards():
+    return [name for name in deploy.boards()
+            if any(s.startswith("microphone:") for s in deploy.board(name).sensors)]
+
+
+def mic_header(name):
+    angled = re.findall(r"#include <([^>]+)>", deploy.board(name).template_text("keyword"))
+    found = [h for h in angled if h in MIC_LIBRARIES]
+    assert len(found) == 1, f"{name}: expected one microphone header among {angled}"
+    return found[0]
+
+
+@pytest.fixture
+def mic_build(monkeypatch, root):
+    """Put a board's microphone library on the include path (as -isystem, the way
+    build_sketch gives the libraries' headers); return build_sketch's extra sources and
+    defines for it."""
+    def use(name):
+        folder, standins, defines = MIC_LIBRARIES[mic_header(name)]
+        if folder:
+            monkeypatch.setenv("CPLUS_INCLUDE_PATH", str(shared_arduino(root) / folder))
+        return dict(extra=[STUBS / s for s in standins], defines=defines)
+    return use
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +87,8 @@ def untrained(ds, settings):
                            representative=rep)
 
 
-def keyword_project(model, ds, settings, out, **detect):
-    return generate(model, "nano33ble", "keyword", out, labels=ds.labels, features=settings,
+def keyword_project(model, ds, settings, out, board="nano33ble", **detect):
+    return generate(model, board, "keyword", out, labels=ds.labels, features=settings,
                     settings=detect or None)
 
 
@@ -242,32 +287,69 @@ def test_keyword_project_refuses_bad_settings(untrained, ds, settings, tmp_path)
         keyword_project(untrained, ds, settings, tmp_path, treshold=0.5)
 
 
-def test_keyword_sketch_includes_only_headers_the_board_file_names(root):
+def test_every_board_with_a_microphone_has_a_keyword_app_of_the_shared_template():
+    assert set(mic_boards()) == {"nano33ble", "nano33ble_rev2", "nano_rp2040_connect",
+                                 "xiao_nrf52840_sense", "xiao_esp32s3_sense"}
+    app = (deploy.board("nano33ble").folder.parent / "common" / "keyword_app.tmpl").read_text()
+    for name in mic_boards():
+        b = deploy.board(name)
+        text = b.template_text("keyword")
+        assert "${keyword_app}" not in text and app.rstrip("\n") in text, name
+        assert b.extra["app_sources"]["keyword"] == ["audio_frontend", "detect", "sample_ring"]
+
+
+@pytest.mark.parametrize("name", ["nano33ble", "nano33ble_rev2", "nano_rp2040_connect",
+                                  "xiao_nrf52840_sense", "xiao_esp32s3_sense"])
+def test_keyword_sketch_includes_only_headers_the_board_file_names(name):
     import tomllib
-    board = tomllib.loads((root / "boards" / "nano33ble" / "board.toml").read_text())
+    b = deploy.board(name)
+    board = tomllib.loads((b.folder / "board.toml").read_text())
     headers = {h for hs in board["library_headers"].values() for h in hs}
-    angled = set(re.findall(r"#include <([^>]+)>",
-                            (root / "boards" / "nano33ble" / "keyword.ino.tmpl").read_text()))
-    assert angled == {"PDM.h", "Chirale_TensorFlowLite.h"} and angled <= headers
+    headers |= set(board.get("core_headers", ()))       # the core's own (ESP_I2S.h)
+    angled = set(re.findall(r"#include <([^>]+)>", b.template_text("keyword")))
+    assert angled == {mic_header(name), "Chirale_TensorFlowLite.h"} and angled <= headers
 
 
-def test_keyword_sketch_compiles_against_the_real_libraries(untrained, ds, settings, root,
-                                                            tmp_path):
+@pytest.mark.parametrize("name", ["nano33ble", "nano33ble_rev2", "nano_rp2040_connect",
+                                  "xiao_nrf52840_sense", "xiao_esp32s3_sense"])
+def test_keyword_sketch_compiles_against_the_real_libraries(name, untrained, ds, settings,
+                                                            mic_build, root, tmp_path):
     """The sketch, the front end and the detector with -Wall -Werror against the real
-    ArduinoCore-API, PDM.h and Chirale_TensorFlowLite headers: any drift from their API
-    is a compile error here (running it needs TFLM built: the slow test below)."""
+    ArduinoCore-API, the microphone's header (PDM.h, Seeed's mic.h; ESP_I2S.h's
+    stand-in) and Chirale_TensorFlowLite headers: any drift from their API is a compile
+    error here (running it needs TFLM built: the slow test below)."""
     shared_arduino(root)
-    project = keyword_project(untrained, ds, settings, tmp_path)
+    build = mic_build(name)
+    project = keyword_project(untrained, ds, settings, tmp_path, board=name)
+    assert project.main_file.name == f"keyword_{name}.ino"
     objs = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch",
-                        link=False, root=root)
-    assert len(objs) == 7      # .ino, model_data.cc, 4 .c of tinykit, the harness
+                        link=False, root=root, **build)
+    # .ino, model_data.cc, 4 .c of tinykit, the harness, the stand-ins
+    assert len(objs) == 7 + len(build["extra"])
+
+
+@pytest.mark.parametrize("name, right, wrong", [
+    ("nano33ble", "PDM.onReceive(OnPdmData)", "PDM.setCallback(OnPdmData)"),
+    ("xiao_nrf52840_sense", "mic.set_callback(OnMicData)", "mic.onReceive(OnMicData)")])
+def test_a_sketch_calling_what_the_real_header_lacks_does_not_compile(
+        name, right, wrong, untrained, ds, settings, mic_build, root, tmp_path):
+    shared_arduino(root)
+    build = mic_build(name)
+    project = keyword_project(untrained, ds, settings, tmp_path, board=name)
+    text = project.main_file.read_text()
+    assert right in text
+    project.main_file.write_text(text.replace(right, wrong))
+    with pytest.raises(subprocess.CalledProcessError):
+        build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch", link=False,
+                     root=root, **build)
 
 
 # ------------------------------------------------------------------ the sketch runs
 
 
-def run_sketch(exe, pcm, tmp_path):
-    """The sketch fed ``pcm`` through the PDM stand-in: (detections, LED colours lit)."""
+def run_sketch(exe, pcm, tmp_path, name="nano33ble"):
+    """The sketch fed ``pcm`` through the microphone's stand-in: (detections, the
+    colours its LEDs showed, one per keyword; 1 where the board has one LED)."""
     (tmp_path / "pcm.bin").write_bytes(pcm.astype("<i2").tobytes())
     done = subprocess.run([str(exe), str(tmp_path / "pcm.bin")], capture_output=True,
                           check=True, timeout=120, text=True)     # a Halt() never returns
@@ -278,14 +360,18 @@ def run_sketch(exe, pcm, tmp_path):
     assert len(heard) == len(lines) - 2, lines            # nothing else printed
     pins = [tuple(map(int, s.split()[1:])) for s in done.stderr.splitlines()
             if s.startswith("pin ")]
-    colours, i = [], 0
-    while i < len(pins):                       # LED_BUILTIN lit, then red, green, blue
-        if pins[i] == (13, 1):
-            rgb = dict(pins[i + 1:i + 4])
-            colours.append(sum(1 << b for b, pin in enumerate((22, 23, 24)) if rgb[pin] == 0))
-            i += 4
-        else:
-            i += 1
+    colours, rgb = [], {}
+    for pin, level in pins:
+        if name in BUILTIN_LIT:
+            if pin == BUILTIN and level == BUILTIN_LIT[name]:
+                colours.append(1)
+        elif pin in RGB:                       # ShowLeds writes red, green, blue
+            rgb[pin] = level
+            if len(rgb) == 3:
+                colour = sum(bit for p, bit in RGB.items() if rgb[p] == 0)
+                if colour:
+                    colours.append(colour)
+                rgb = {}
     return heard, colours
 
 
@@ -307,43 +393,70 @@ def conv_board(conv_model, settings):
         yield machine
 
 
-@pytest.mark.slow      # builds the real TFLM for the host once (minutes when the cache is cold)
-def test_keyword_sketch_hears_what_the_emulated_board_hears(conv_board, conv_model, ds,
-                                                             settings, root, tmp_path):
-    """A recorded stream of bundled keyword clips, played to the sketch (host build, real
-    TFLM, through the PDM stand-in), to the emulated board's listen firmware and to
-    tinykit.streaming.detect: the same keywords at the same times (within a hop), the
-    LED of each lit; a sketch generated with a slightly wrong threshold fails the same
-    comparison."""
+@pytest.fixture(scope="module")
+def conv_heard(conv_board, conv_model, ds, settings):
+    """The recorded stream and what the emulated board's listen firmware and
+    tinykit.streaming hear in it (the reference every board's sketch is held to)."""
+    assert set(conv_model.ops) <= {"CONV_2D", "RESHAPE", "SOFTMAX"}, conv_model.ops
+    pcm, _ = keyword_stream(ds, settings, conv_model, 3)
+    # Silence after the stream ends every keyword run (the sketch has no end of stream).
+    pcm = np.concatenate([pcm, np.zeros(2 * settings.sample_rate, np.int16)])
+    host = host_detections(pcm, conv_model, settings, ds.labels, **DETECT)
+    device = L.listen(conv_board.url, conv_model, settings, ds.labels, pcm, every=EVERY,
+                      **DETECT)
+    assert len(host) >= 2, "the test stream should give real detections"
+    return pcm, host, device.detections
+
+
+@pytest.mark.slow      # links the real TFLM built for the host (minutes when its cache is cold)
+@pytest.mark.timeout(3600)
+@pytest.mark.parametrize("name", ["nano33ble", "nano33ble_rev2", "nano_rp2040_connect",
+                                  "xiao_nrf52840_sense", "xiao_esp32s3_sense"])
+def test_keyword_sketch_hears_what_the_emulated_board_hears(
+        name, conv_heard, conv_model, ds, settings, mic_build, root, tmp_path):
+    """A recorded stream of bundled keyword clips, played to each board's sketch (host
+    build, real TFLM, its microphone's stand-in behind the real header), to the emulated
+    board's listen firmware and to tinykit.streaming.detect: the same keywords at the
+    same times (within a hop), the board's LEDs lit for each. The comparison can fail: a
+    Nano 33 BLE sketch generated with a slightly wrong threshold fails it, and so does an
+    ESP32 sketch starting its microphone at 16.8 kHz (its I2S takes any rate), which
+    hears the stream too slow."""
     shared_arduino(root)
-    model, board = conv_model, conv_board
-    assert set(model.ops) <= {"CONV_2D", "RESHAPE", "SOFTMAX"}, model.ops
+    pcm, host, device = conv_heard
+    build = mic_build(name)
     # The arena TFLM's Python interpreter measured (reference kernels) plus the
     # generator's margin is too small for the library's CMSIS-NN CONV_2D, which asks for
     # a scratch buffer (3,696 bytes here): AllocateTensors() fails. Given more here.
-    arena = dict(arena_size=model.arena_bytes + 8192)
-    pcm, _ = keyword_stream(ds, settings, model, 3)
-    # Silence after the stream ends every keyword run (the sketch has no end of stream).
-    pcm = np.concatenate([pcm, np.zeros(2 * settings.sample_rate, np.int16)])
-    project = keyword_project(model, ds, settings, tmp_path / "right", every=EVERY, **DETECT,
-                              **arena)
+    arena = dict(arena_size=conv_model.arena_bytes + 8192)
+    project = keyword_project(conv_model, ds, settings, tmp_path / "right", board=name,
+                              every=EVERY, **DETECT, **arena)
     exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch", tflm=True,
-                       root=root)
-    heard, colours = run_sketch(exe, pcm, tmp_path)
-    host = host_detections(pcm, model, settings, ds.labels, **DETECT)
-    device = L.listen(board.url, model, settings, ds.labels, pcm, every=EVERY, **DETECT)
-    print(f"host:   {host}\nlisten: {device.detections}\nsketch: {heard}")
-    assert len(host) >= 2, "the test stream should give real detections"
-    assert_same(heard, device.detections, settings)
+                       root=root, **build)
+    heard, colours = run_sketch(exe, pcm, tmp_path, name)
+    print(f"host:   {host}\nlisten: {device}\n{name}: {heard}")
+    assert_same(heard, device, settings)
     assert_same(heard, host, settings)
-    assert colours == [1 + ds.labels.index(d.label) % 7 for d in heard]
-    # A sketch whose threshold is off by a little hears something else: the test can fail.
-    wrong = dict(DETECT, threshold=min(d.score for d in host) + 0.01)
-    project = keyword_project(model, ds, settings, tmp_path / "wrong", every=EVERY, **wrong,
-                              **arena)
+    expected = [1 + ds.labels.index(d.label) % 7 for d in heard]
+    assert colours == ([1] * len(heard) if name in BUILTIN_LIT else expected)
+    if name == "nano33ble":
+        wrong = dict(DETECT, threshold=min(d.score for d in host) + 0.01)
+        project = keyword_project(conv_model, ds, settings, tmp_path / "wrong", every=EVERY,
+                                  **wrong, **arena)
+        exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "wrong_sketch",
+                           tflm=True, root=root)
+        off, _ = run_sketch(exe, pcm, tmp_path)
+        print(f"sketch with threshold {wrong['threshold']:.3f}: {off}")
+        with pytest.raises(AssertionError):
+            assert_same(off, device, settings)
+    if name != "xiao_esp32s3_sense":
+        return
+    text = project.main_file.read_text()
+    right = "i2s.begin(I2S_MODE_PDM_RX, kSampleRate,"
+    assert right in text
+    project.main_file.write_text(text.replace(right, "i2s.begin(I2S_MODE_PDM_RX, 16800,"))
     exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "wrong_sketch",
-                       tflm=True, root=root)
-    off, _ = run_sketch(exe, pcm, tmp_path)
-    print(f"sketch with threshold {wrong['threshold']:.3f}: {off}")
+                       tflm=True, root=root, **build)
+    off, _ = run_sketch(exe, pcm, tmp_path, name)
+    print(f"{name} at 16.8 kHz: {off}")
     with pytest.raises(AssertionError):
-        assert_same(off, device.detections, settings)
+        assert_same(off, host, settings)

@@ -132,10 +132,11 @@ def _feature_values(features):
 
 def _check_sample_rate(b, features):
     """Warn when the board's IMU samples at another rate than the training data: the
-    app takes ``samples`` readings as they come, so a gesture lasts longer or shorter."""
+    app takes ``samples`` readings as they come, so a gesture lasts longer or shorter.
+    Audio features (no ``samples``) are the microphone's, not the IMU's: not checked."""
     rate, trained = b.extra.get("imu_rate_hz"), getattr(features, "sample_rate", None)
-    if rate and trained and abs(rate / trained - 1) > 0.05:
-        samples = getattr(features, "samples", 0)
+    samples = getattr(features, "samples", 0)
+    if rate and trained and samples and abs(rate / trained - 1) > 0.05:
         warnings.warn(f"the model was trained on {trained:g} Hz recordings; the IMU of the "
                       f"{b.title} samples at {rate:g} Hz, so a {samples}-sample window lasts "
                       f"{samples / rate:.2f} s instead of {samples / trained:.2f} s. Record "
