@@ -60,12 +60,18 @@ def _render(data, kind, rate):
         ax1.set_title("acceleration (g)", fontsize=9)
         ax2.set_title("gyroscope (deg/s)", fontsize=9)
         ax1.legend(fontsize=7, loc="upper left")
+        ax2.legend(fontsize=7, loc="upper left")
+        axes = (ax1, ax2)
     else:
         ax = fig.subplots()
         arr = np.asarray(data, dtype=np.float32)
         ax.plot(np.arange(len(arr)) / rate, arr / 32768.0, lw=0.5)
         ax.set_ylim(-1, 1)
-        ax.set_title("audio", fontsize=9)
+        ax.set_title("audio (full scale = 1)", fontsize=9)
+        axes = (ax,)
+    for ax in axes:
+        ax.set_xlabel(f"time (s), last {PLOT_SECONDS:g} s", fontsize=8)
+        ax.tick_params(labelsize=7)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -106,7 +112,7 @@ def capture_panel(out="data", port=None, label="", count=10):
     table = w.HTML("")
     plot = w.Image(format="png", layout=w.Layout(width="560px"))
     state = {"thread": None, "stop": None, "buffer": deque(maxlen=1), "kind": "imu",
-             "rate": 119.0, "drawn": 0.0}
+             "rate": 119.0, "drawn": 0.0, "saved": 0}
 
     def show_counts():
         rows = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>"
@@ -129,6 +135,9 @@ def capture_panel(out="data", port=None, label="", count=10):
             state["drawn"] = now
             plot.value = _render(list(buf), s.kind, state["rate"])
             show_counters(s)
+            if s.saved != state["saved"]:       # the table grows while recording
+                state["saved"] = s.saved
+                show_counts()
 
     def run(url, lab, n, folder, ev):
         try:
@@ -153,7 +162,7 @@ def capture_panel(out="data", port=None, label="", count=10):
             status.value = "<span style='color:#b00'>type a label first (e.g. Revelio or yes)</span>"
             return
         ev = threading.Event()
-        state["stop"], state["buffer"] = ev, deque(maxlen=1)
+        state["stop"], state["buffer"], state["saved"] = ev, deque(maxlen=1), 0
         start.disabled, stop.disabled = True, False
         status.value = f"recording <b>{label_box.value}</b> from {port_box.value} ..."
         t = threading.Thread(target=run, daemon=True,
