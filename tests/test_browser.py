@@ -205,12 +205,16 @@ def problems(page, nb) -> list:
 
 
 def screenshot(page, name):
-    """The whole notebook in one picture: the viewport grows to the notebook's height."""
+    """The whole notebook in one picture: the viewport grows to the notebook's height
+    (the file browser folded away, so the notebook has the width)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    height = page.evaluate(
-        "() => document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-inner, "
-        ".jp-NotebookPanel .jp-Notebook').scrollHeight")
+    if page.locator("#jp-left-stack:visible").count():
+        page.get_by_role("menuitem", name="View", exact=True).click()
+        page.locator(".lm-Menu-item[data-command='filebrowser:toggle-main']").click()
+    scroller = ".jp-NotebookPanel .jp-WindowedPanel-outer"
+    height = page.evaluate(f"() => document.querySelector('{scroller}').scrollHeight")
     page.set_viewport_size({"width": 1280, "height": min(int(height) + 200, 16000)})
+    page.evaluate(f"() => document.querySelector('{scroller}').scrollTo(0, 0)")
     page.wait_for_timeout(500)
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path))
