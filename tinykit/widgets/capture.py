@@ -104,25 +104,34 @@ def capture_panel(out="data", port=None, label="", count=10):
     label_box = w.Text(value=label, description="Label", placeholder="e.g. Revelio or yes")
     count_box = w.BoundedIntText(value=count, min=0, max=100000, description="Count",
                                  tooltip="gestures (IMU) or clips (audio); 0 = until Stop")
-    out_box = w.Text(value=str(out), description="Folder")
+    out_box = w.Text(value=str(out), description="Folder", layout=w.Layout(width="420px"))
     start = w.Button(description="Start", button_style="success", icon="circle")
     stop = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
     status = w.HTML("idle")
     counters = w.HTML("")
     table = w.HTML("")
-    plot = w.Image(format="png", layout=w.Layout(width="560px"))
+    # Hidden until the first drawing: an empty image shows as a broken-image icon.
+    plot = w.Image(format="png", layout=w.Layout(width="560px", display="none"))
     state = {"thread": None, "stop": None, "buffer": deque(maxlen=1), "kind": "imu",
              "rate": 119.0, "drawn": 0.0, "saved": 0}
 
     def show_counts():
+        counts = label_counts(out_box.value)
+        what = "clips" if any(Path(out_box.value, k).is_dir() for k in counts) else "gestures"
         rows = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>"
-                       for k, v in label_counts(out_box.value).items())
-        table.value = f"<table><tr><th>label</th><th>samples</th></tr>{rows}</table>" if rows else ""
+                       for k, v in counts.items())
+        table.value = (f"<table><tr><th>label</th><th>{what} in {out_box.value}</th></tr>"
+                       f"{rows}</table>" if rows else "")
 
     def show_counters(s):
-        counters.value = (f"saved <b>{s.saved}</b> &nbsp; samples {s.samples} &nbsp; "
+        what, unit = ("gestures", "IMU rows") if s.kind == "imu" else ("clips", "audio samples")
+        counters.value = (f"this session: saved <b>{s.saved}</b> {what} ({s.samples} {unit}) &nbsp; "
                           f"dropped <b>{s.dropped}</b> &nbsp; corrupt <b>{s.corrupt}</b> &nbsp; "
                           f"out of order {s.out_of_order} &nbsp; discarded {s.discarded}")
+
+    def draw(s):
+        plot.value = _render(list(state["buffer"]), s.kind, state["rate"])
+        plot.layout.display = None
 
     def on_data(new, s):
         buf = state["buffer"]
@@ -133,7 +142,7 @@ def capture_panel(out="data", port=None, label="", count=10):
         now = time.monotonic()
         if now - state["drawn"] > 0.3:
             state["drawn"] = now
-            plot.value = _render(list(buf), s.kind, state["rate"])
+            draw(s)
             show_counters(s)
             if s.saved != state["saved"]:       # the table grows while recording
                 state["saved"] = s.saved
@@ -145,7 +154,7 @@ def capture_panel(out="data", port=None, label="", count=10):
             panel.summaries.append(s)
             show_counters(s)
             if s.kind and len(state["buffer"]):
-                plot.value = _render(list(state["buffer"]), s.kind, state["rate"])
+                draw(s)
             status.value = f"done: {s}"
         except CaptureError as e:
             status.value = f"<span style='color:#b00'>{e}</span>"
@@ -164,6 +173,7 @@ def capture_panel(out="data", port=None, label="", count=10):
         ev = threading.Event()
         state["stop"], state["buffer"], state["saved"] = ev, deque(maxlen=1), 0
         start.disabled, stop.disabled = True, False
+        counters.value, plot.layout.display = "", "none"     # nothing stale from before
         status.value = f"recording <b>{label_box.value}</b> from {port_box.value} ..."
         t = threading.Thread(target=run, daemon=True,
                              args=(port_box.value.strip(), label_box.value.strip(),
