@@ -145,7 +145,10 @@ def open_notebook(browser, lab, path, timeout=180.0):
     """A new page with ``path`` open in JupyterLab and its kernel idle."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(timeout * 1000)
-    page.goto(f"{lab.url}/lab/tree/{path}?token={lab.token}")
+    # A workspace of its own: JupyterLab would otherwise reopen (and start kernels
+    # for) the notebooks an earlier page had open.
+    workspace = Path(path).stem
+    page.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/{path}?reset&token={lab.token}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
     deadline = time.monotonic() + timeout
     while not any(s["path"] == path and s["kernel"]["execution_state"] == "idle"
@@ -212,8 +215,13 @@ def screenshot(page, name):
         page.get_by_role("menuitem", name="View", exact=True).click()
         page.locator(".lm-Menu-item[data-command='filebrowser:toggle-main']").click()
     scroller = ".jp-NotebookPanel .jp-WindowedPanel-outer"
-    height = page.evaluate(f"() => document.querySelector('{scroller}').scrollHeight")
-    page.set_viewport_size({"width": 1280, "height": min(int(height) + 200, 16000)})
+    height = page.evaluate(f"""() => {{
+        const s = document.querySelector('{scroller}');
+        const cells = s.querySelectorAll('.jp-Cell');
+        const last = cells[cells.length - 1].getBoundingClientRect();
+        return last.bottom - s.getBoundingClientRect().top + s.scrollTop;
+    }}""")
+    page.set_viewport_size({"width": 1280, "height": min(int(height) + 160, 16000)})
     page.evaluate(f"() => document.querySelector('{scroller}').scrollTo(0, 0)")
     page.wait_for_timeout(500)
     path = SHOTS / f"{name}.png"
@@ -230,6 +238,70 @@ def run_notebook(browser, lab, name, timeout=1200.0):
     shot = screenshot(page, name)
     print(f"{name}: {seconds:.0f} s in the browser, screenshot {shot}")
     return page, nb
+
+
+def panel_count(panel, label):
+    """The panel's per-label table: samples of ``label`` (0 before the first)."""
+    for row in panel.locator("table tr").all_inner_texts():
+        cells = row.split()
+        if len(cells) == 2 and cells[0] == label:
+            return int(cells[1])
+    return 0
+
+
+def wait_until(what, check, timeout):
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:g} s")
+        time.sleep(0.25)
+
+
+def test_capture_notebook_and_panel(browser, lab):
+    """capture.ipynb runs clean; then its panel, clicked: a live recording from
+    ``sim://imu`` whose count the CSV on disk confirms, and a port that fails."""
+    from tinykit.datasets.imu_csv import read_imu_csv
+    page, nb = run_notebook(browser, lab, "capture")
+    try:
+        assert problems(page, nb) == []
+        panel = page.locator(".widget-vbox").filter(
+            has=page.get_by_role("button", name="Start")).last
+        panel.scroll_into_view_if_needed()
+        start = panel.get_by_role("button", name="Start")
+        stop = panel.get_by_role("button", name="Stop")
+        status = panel.locator(".widget-html").first
+        for name, value in (("Port", "sim://imu"), ("Label", "Lumos"), ("Count", "0")):
+            panel.get_by_label(name, exact=True).fill(value)
+            panel.get_by_label(name, exact=True).press("Tab")
+        start.click()
+        wait_until("recording starts", lambda: "recording" in status.inner_text(), 30)
+        wait_until("the live plot draws", lambda: panel.locator("img").evaluate(
+            "img => img.complete && img.naturalWidth > 0"), 60)
+        wait_until("the count of Lumos reaches 2", lambda: panel_count(panel, "Lumos") >= 2, 90)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        panel.screenshot(path=str(SHOTS / "capture_panel_recording.png"))
+        stop.click()
+        wait_until("the session ends", lambda: status.inner_text().startswith("done"), 30)
+        counted = panel_count(panel, "Lumos")
+        folder = Path(panel.get_by_label("Folder", exact=True).input_value())
+        on_disk = read_imu_csv(folder / "Lumos.csv")
+        assert counted >= 2 and len(on_disk.gestures) == counted and not on_disk.skipped
+        assert f"saved {counted} gestures" in status.inner_text()
+
+        errors_before = page.locator(".jp-OutputArea-output[data-mime-type="
+                                     "'application/vnd.jupyter.stderr']").count()
+        panel.get_by_label("Port", exact=True).fill("/dev/ttyTINYKIT-missing")
+        start.click()
+        wait_until("the port error shows", lambda: "cannot open port" in status.inner_text(), 30)
+        panel.screenshot(path=str(SHOTS / "capture_panel_port_error.png"))
+        assert "Traceback" not in panel.inner_text()
+        assert "/dev/ttyTINYKIT-missing" in status.inner_text()
+        assert page.locator(".jp-OutputArea-output[data-mime-type="
+                            "'application/vnd.jupyter.stderr']").count() == errors_before
+        assert start.is_enabled() and not stop.is_enabled()
+    finally:
+        page.close()
+        lab.shutdown_kernels()
 
 
 @pytest.mark.parametrize("name", ["gesture", "keyword_spotting"])

@@ -36,7 +36,7 @@ def test_learning_curves_mark_qat_and_label_axes():
     loss, acc = fig.axes
     assert loss.get_ylabel() == "loss (cross-entropy)" and acc.get_ylabel() == "accuracy (%)"
     assert loss.get_xlabel() == "epoch" and loss.get_title()
-    assert "QAT from epoch 4" in _texts(loss)
+    assert [t for t in _texts(loss) if t.startswith("QAT from epoch 4")]
     assert [line.get_xdata()[0] for line in loss.lines if line.get_linestyle() == ":"] == [3.5]
     assert np.allclose(acc.lines[0].get_ydata(), [50, 80, 90, 92])
     assert all(float(t).is_integer() for t in loss.get_xticks())
@@ -58,3 +58,19 @@ def test_every_axis_has_labels(tmp_path):
     assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "acceleration / 4 g"
     solid, dashed = ax.lines[0], ax.lines[1]            # one colour per axis in both
     assert solid.get_color() == dashed.get_color() and dashed.get_linestyle() == "--"
+
+
+def test_many_labels_stack_and_wrap():
+    """Twelve keyword classes: matrices one above the other, clips six to a row."""
+    from tinykit import datasets, features
+    labels = [f"w{i}" for i in range(12)]
+    y = np.repeat(np.arange(12), 2)
+    fig = plots.confusion(y, [y, np.roll(y, 1)], labels, titles=["float", "int8"])
+    a, b = fig.axes[:2]
+    assert a.get_position().y0 > b.get_position().y1          # above one another
+    ds = datasets.load("speech_commands")
+    x, yy = ds.audio("test")
+    fig = plots.audio_examples(x, yy, ds.labels, features.AudioFeatures())
+    titled = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titled) == len(ds.labels) and "silence" in titled and "_silence_" not in titled
+    assert len(fig.axes) == 2 * 2 * 6 and fig.get_suptitle()

@@ -106,15 +106,15 @@ def learning_curves(history):
         if qat is not None and qat < epochs:
             ax.axvspan(qat + 0.5, epochs + 0.5, color="tab:purple", alpha=0.08)
             ax.axvline(qat + 0.5, color="tab:purple", lw=1, ls=":")
-            ax.text(qat + 0.6, 0.97, f"QAT from epoch {qat + 1}", transform=ax.get_xaxis_transform(),
-                    va="top", fontsize=8, color="tab:purple")
+            ax.text(qat + 0.4, 0.97, f"QAT from epoch {qat + 1} \u2192", ha="right", va="top",
+                    transform=ax.get_xaxis_transform(), fontsize=8, color="tab:purple")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlim(0.5, epochs + 0.5)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.set_title(f"{metric} per epoch")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="center right")
+        ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig
 
@@ -127,10 +127,11 @@ def confusion_matrix(y_true, y_pred, num_classes):
 
 
 def confusion(y_true, predictions, labels, titles=None):
-    """Confusion matrices side by side, one per entry of ``predictions`` (e.g. float and
-    int8). Each cell shows its count and the share of its row (the true label) that
-    it holds; the colour is that share, so rows of rare and common labels read alike.
-    The accuracy is in each title."""
+    """Confusion matrices, one per entry of ``predictions`` (e.g. float and int8), side
+    by side (above one another past 8 labels, so that names and numbers stay
+    readable). Each cell shows its count and the share of its row (the true label)
+    that it holds; the colour is that share, so rows of rare and common labels read
+    alike. The accuracy is in each title."""
     plt = _plt()
     if isinstance(predictions, np.ndarray):
         predictions = [predictions]
@@ -138,10 +139,12 @@ def confusion(y_true, predictions, labels, titles=None):
     n = len(labels)
     names = [readable(x) for x in labels]
     side = max(4.5, 0.55 * n + 2)
-    fig, axes = plt.subplots(1, len(predictions), figsize=(side * len(predictions) + 1, side),
-                             squeeze=False, layout="constrained")
-    font = 8 if n <= 8 else 6.5
-    for ax, pred, title in zip(axes[0], predictions, titles):
+    rows, cols = (1, len(predictions)) if n <= 8 else (len(predictions), 1)
+    fig, axes = plt.subplots(rows, cols, figsize=(side * cols + 1, side * rows), squeeze=False,
+                             layout="constrained")
+    axes = axes.ravel()
+    font = 8 if n <= 8 else 7
+    for ax, pred, title in zip(axes, predictions, titles):
         m = confusion_matrix(y_true, pred, n)
         share = row_shares(m)
         image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
@@ -157,7 +160,7 @@ def confusion(y_true, predictions, labels, titles=None):
         ax.set_ylabel("true label")
         acc = np.trace(m) / max(m.sum(), 1)
         ax.set_title(f"{title}: {100 * acc:.1f}% correct ({np.trace(m)}/{m.sum()})")
-    fig.colorbar(image, ax=list(axes[0]), shrink=0.8,
+    fig.colorbar(image, ax=list(axes), shrink=0.8 if rows == 1 else 0.4,
                  label="share of the true label's samples (row)")
     return fig
 
@@ -174,33 +177,40 @@ def row_shares(m):
     return np.divide(m, total, out=np.zeros_like(m), where=total > 0)
 
 
-def audio_examples(clips, y, labels, settings, per_class=1, classes=None):
-    """Waveform (top) and features (bottom: MFCC or log-mel, time left to right) of
-    ``per_class`` clips of each label."""
+def audio_examples(clips, y, labels, settings, per_class=1, classes=None, columns=6):
+    """Waveform and, below it, its features (MFCC or log-mel, time left to right) of
+    ``per_class`` clips of each label, ``columns`` clips to a row."""
     from .features.audio import extract
     plt = _plt()
     classes = list(range(len(labels))) if classes is None else list(classes)
     picks = [k for c in classes for k in np.flatnonzero(np.asarray(y) == c)[:per_class]]
-    fig, axes = plt.subplots(2, len(picks), figsize=(2.2 * len(picks), 4.6), squeeze=False,
-                             sharex="row", sharey="row")
+    cols = min(columns, len(picks))
+    rows = -(-len(picks) // cols)
+    fig, axes = plt.subplots(2 * rows, cols, figsize=(2.2 * cols, 4.2 * rows), squeeze=False)
     feats = extract(np.asarray(clips)[picks], settings, normalized=False)
     t = np.arange(np.asarray(clips).shape[1]) / settings.sample_rate
-    frames = feats.shape[1] * settings.stride_ms / 1000
+    seconds = feats.shape[1] * settings.stride_ms / 1000
     what = "MFCC coefficient" if settings.kind == "mfcc" else "mel band"
-    for col, (k, f) in enumerate(zip(picks, feats)):
-        axes[0, col].plot(t, clips[k], lw=0.5)
-        axes[0, col].set_title(readable(labels[y[k]]), fontsize=10)
-        axes[0, col].set_ylim(-1, 1)
-        axes[1, col].imshow(f.T, origin="lower", aspect="auto", cmap="magma",
-                            extent=(0, frames, -0.5, f.shape[1] - 0.5))
-        for ax in axes[:, col]:
+    in_last_row = len(picks) - (rows - 1) * cols
+    for ax in axes[-2:, in_last_row:].ravel():
+        ax.axis("off")                      # empty places in the last row
+    for i, (k, f) in enumerate(zip(picks, feats)):
+        wave, feat = axes[2 * (i // cols), i % cols], axes[2 * (i // cols) + 1, i % cols]
+        wave.plot(t, clips[k], lw=0.5)
+        wave.set_title(readable(labels[y[k]]), fontsize=10)
+        wave.set_ylim(-1, 1)
+        feat.imshow(f.T, origin="lower", aspect="auto", cmap="magma",
+                    extent=(0, seconds, -0.5, f.shape[1] - 0.5))
+        for ax in (wave, feat):
             ax.set_xlabel("time (s)", fontsize=8)
             ax.tick_params(labelsize=7)
-    axes[0, 0].set_ylabel("amplitude\n(full scale = 1)", fontsize=8)
-    axes[1, 0].set_ylabel(f"{what}\n(low to high)", fontsize=8)
+        if i % cols == 0:
+            wave.set_ylabel("amplitude\n(full scale = 1)", fontsize=8)
+            feat.set_ylabel(what, fontsize=8)
     kind = "MFCC" if settings.kind == "mfcc" else "log-mel energies"
-    fig.suptitle(f"one clip per label: waveform (top) and its {kind} (bottom, bright = more energy)",
-                 fontsize=10)
+    fig.suptitle(f"one clip per label: its waveform, and below it its {kind} "
+                 f"(bright = more energy)" if per_class == 1 else
+                 f"{per_class} clips per label: waveforms, and below them their {kind}")
     fig.tight_layout()
     return fig
 
