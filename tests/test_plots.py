@@ -74,3 +74,8 @@ def test_many_labels_stack_and_wrap():
     titled = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert len(titled) == len(ds.labels) and "silence" in titled and "_silence_" not in titled
     assert len(fig.axes) == 2 * 2 * 6 and fig.get_suptitle()
+
+
+def test_side_by_side_matrices_name_the_rows_once():
+    fig = plots.confusion(np.array([0, 1]), [np.array([0, 1]), np.array([1, 1])], ["a", "b"])
+    assert [ax.get_ylabel() for ax in fig.axes[:2]] == ["true label", ""]

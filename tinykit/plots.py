@@ -107,7 +107,8 @@ def learning_curves(history):
             ax.axvspan(qat + 0.5, epochs + 0.5, color="tab:purple", alpha=0.08)
             ax.axvline(qat + 0.5, color="tab:purple", lw=1, ls=":")
             ax.text(qat + 0.4, 0.97, f"QAT from epoch {qat + 1} \u2192", ha="right", va="top",
-                    transform=ax.get_xaxis_transform(), fontsize=8, color="tab:purple")
+                    transform=ax.get_xaxis_transform(), fontsize=8, color="tab:purple",
+                    bbox=dict(facecolor="white", alpha=0.8, edgecolor="none", pad=1))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlim(0.5, epochs + 0.5)
         ax.set_xlabel("epoch")
@@ -144,7 +145,7 @@ def confusion(y_true, predictions, labels, titles=None):
                              layout="constrained")
     axes = axes.ravel()
     font = 8 if n <= 8 else 7
-    for ax, pred, title in zip(axes, predictions, titles):
+    for k, (ax, pred, title) in enumerate(zip(axes, predictions, titles)):
         m = confusion_matrix(y_true, pred, n)
         share = row_shares(m)
         image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
@@ -157,7 +158,8 @@ def confusion(y_true, predictions, labels, titles=None):
         ax.set_xticks(range(n), names, rotation=45, ha="right", fontsize=8)
         ax.set_yticks(range(n), names, fontsize=8)
         ax.set_xlabel("predicted label")
-        ax.set_ylabel("true label")
+        if k % cols == 0:               # beside a neighbour's class names it would collide
+            ax.set_ylabel("true label")
         acc = np.trace(m) / max(m.sum(), 1)
         ax.set_title(f"{title}: {100 * acc:.1f}% correct ({np.trace(m)}/{m.sum()})")
     fig.colorbar(image, ax=list(axes), shrink=0.8 if rows == 1 else 0.4,

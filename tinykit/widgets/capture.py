@@ -120,8 +120,8 @@ def capture_panel(out="data", port=None, label="", count=10):
         what = "clips" if any(Path(out_box.value, k).is_dir() for k in counts) else "gestures"
         rows = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>"
                        for k, v in counts.items())
-        table.value = (f"<table><tr><th>label</th><th>{what} in {out_box.value}</th></tr>"
-                       f"{rows}</table>" if rows else "")
+        table.value = (f"<table><tr><th>label</th><th>{what}</th></tr>{rows}</table>"
+                       if rows else "")
 
     def show_counters(s):
         what, unit = ("gestures", "IMU rows") if s.kind == "imu" else ("clips", "audio samples")
