@@ -84,7 +84,8 @@ def capture_panel(out="data", port=None, label="", count=10):
     Pick a port (real ports and ``sim://`` boards; or type any URL), type a label,
     press Start: :func:`tinykit.capture.record` runs until ``count`` gestures or clips
     are saved (0: until Stop). The plot shows the last seconds of the stream, the
-    counters show dropped and corrupt frames/lines, the table the samples per label.
+    counters show dropped and corrupt frames/lines, the table the gestures (or clips)
+    each label has in ``out``, growing as they are saved.
 
     Returns:
         An ``ipywidgets.VBox``; its ``summaries`` attribute lists the
