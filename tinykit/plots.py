@@ -82,8 +82,8 @@ def imu_augmented(original, augmented, features=None, columns=("aX", "aY", "aZ")
 
 
 def learning_curves(history):
-    """Loss and accuracy per epoch (training and validation); the QAT epochs are shaded
-    and a line marks where QAT began.
+    """Loss and accuracy per epoch (training and validation); the QAT epochs are shaded,
+    a line marks where QAT began and the titles say from which epoch.
 
     Args:
         history: ``tinykit.train.history(model)`` or the model itself.
@@ -103,17 +103,16 @@ def learning_curves(history):
             if key in curves:
                 ax.plot(np.arange(1, len(curves[key]) + 1), scale * np.asarray(curves[key]),
                         style, marker="." if epochs < 20 else None, label=name)
-        if qat is not None and qat < epochs:
-            ax.axvspan(qat + 0.5, epochs + 0.5, color="tab:purple", alpha=0.08)
+        title = f"{metric} per epoch"
+        if qat is not None and qat < epochs:     # said in the title: no curve or legend hides it
+            ax.axvspan(qat + 0.5, epochs + 0.5, color="tab:purple", alpha=0.1, label="QAT")
             ax.axvline(qat + 0.5, color="tab:purple", lw=1, ls=":")
-            ax.text(qat + 0.4, 0.97, f"QAT from epoch {qat + 1} \u2192", ha="right", va="top",
-                    transform=ax.get_xaxis_transform(), fontsize=8, color="tab:purple",
-                    bbox=dict(facecolor="white", alpha=0.8, edgecolor="none", pad=1))
+            title += f"\n(shaded: QAT, from epoch {qat + 1})"
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlim(0.5, epochs + 0.5)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
-        ax.set_title(f"{metric} per epoch")
+        ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
