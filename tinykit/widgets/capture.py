@@ -48,7 +48,7 @@ def label_counts(out) -> dict:
 def _render(data, kind, rate):
     """PNG bytes of the recent stream (IMU: accel and gyro; audio: waveform)."""
     from matplotlib.figure import Figure      # no pyplot: the notebook's backend is left alone
-    fig = Figure(figsize=(7, 2.6), dpi=72)
+    fig = Figure(figsize=(7, 2.6), dpi=80)      # 560 px: the image widget's width, unscaled
     if kind == "imu" and len(data):
         arr = np.asarray(data)
         t = np.arange(len(arr)) / rate
