@@ -3,8 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tinykit-installed
+BROWSER_STAMP := $(VENV)/.tinykit-browser-installed
 
-.PHONY: demo test test-slow bench tools lab wheel clean
+.PHONY: demo test test-slow test-browser bench tools lab wheel clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,10 +21,23 @@ demo: $(STAMP) tools
 	$(PY) -m tinykit.cli demo
 
 test: $(STAMP) tools
-	$(PY) -m pytest -m "not slow and not hardware"
+	$(PY) -m pytest -m "not slow and not hardware and not browser"
 
 test-slow: $(STAMP) tools
 	$(PY) -m pytest -m slow
+
+# The notebooks in JupyterLab, in a headless browser: Debian's chromium, driven by
+# Playwright for Python (pip's playwright; no browser download). Screenshots land in
+# build/screenshots/.
+$(BROWSER_STAMP): $(STAMP)
+	command -v chromium >/dev/null 2>&1 || { S=""; [ "$$(id -u)" = 0 ] || S=sudo; \
+	  DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -q chromium || \
+	  { $$S apt-get update -q && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -q chromium; }; }
+	$(PY) -m pip install --quiet -e '.[dev,browser]'
+	touch $(BROWSER_STAMP)
+
+test-browser: $(BROWSER_STAMP) tools
+	$(PY) -m pytest -m browser
 
 bench: $(STAMP)
 	$(PY) bench/gesture.py --json bench/gesture.json

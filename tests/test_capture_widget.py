@@ -1,4 +1,6 @@
 """The capture panel drives the plain functions and shows what they did."""
+import re
+
 import pytest
 
 pytest.importorskip("ipywidgets")
@@ -39,3 +41,18 @@ def test_panel_can_refuse_still_gestures(tmp_path):
     assert (s.saved, s.still) == (2, 1) and label_counts(tmp_path) == {"Alohomora": 2}
     html = " ".join(getattr(c, "value", "") for c in panel.children if isinstance(getattr(c, "value", None), str))
     assert "refused still <b>1</b>" in html
+
+
+def test_table_counts_while_recording(tmp_path):
+    """The per-label table grows during a session, not only when it ends."""
+    panel = capture_panel(out=tmp_path, port="sim://imu?speed=10&gap=0.2", label="Lumos", count=6)
+    table = panel.children[-1]
+    seen = []
+    table.observe(lambda change: seen.append(change["new"]), "value")
+    start = next(b for box in panel.children if hasattr(box, "children")
+                 for b in box.children if getattr(b, "description", "") == "Start")
+    start.click()
+    panel.wait(60)
+    assert panel.summaries[0].saved == 6 and label_counts(tmp_path) == {"Lumos": 6}
+    counts = [int(m) for v in seen for m in re.findall(r"<td>Lumos</td><td[^>]*>(\d+)<", v)]
+    assert counts[-1] == 6 and any(0 < c < 6 for c in counts), counts

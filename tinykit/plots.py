@@ -14,54 +14,109 @@ def _plt():
     return plt
 
 
+def readable(label) -> str:
+    """A class name as a student should read it: Speech Commands' ``_silence_`` and
+    ``_unknown_`` lose their underscores.
+
+    Example:
+        >>> readable("_silence_"), readable("Revelio")
+        ('silence', 'Revelio')
+    """
+    label = str(label)
+    return label.strip("_") if label.startswith("_") and label.endswith("_") else label
+
+
 def imu_traces(ds, per_class=1, columns=None):
     """Raw IMU traces of ``per_class`` training gestures for each label: accelerometer
-    on the top row, gyroscope below, one column per label."""
+    on the top row, gyroscope below, one column per label. Each row shares its y axis,
+    so the labels can be compared."""
     plt = _plt()
     columns = columns or ds.columns
-    fig, axes = plt.subplots(2, ds.num_classes, figsize=(3.2 * ds.num_classes, 5),
-                             sharex=True, squeeze=False)
+    fig, axes = plt.subplots(2, ds.num_classes, figsize=(3.2 * ds.num_classes, 5.4),
+                             sharex=True, sharey="row", squeeze=False)
     t = np.arange(ds.samples_per_gesture) / ds.sample_rate
     for i, label in enumerate(ds.labels):
         picks = np.flatnonzero(ds.y_train == i)[:per_class]
-        for row, (lo, unit) in enumerate([(0, "g"), (3, "deg/s")]):
+        for row, lo in enumerate((0, 3)):
             ax = axes[row, i]
             for k in picks:
                 for c in range(lo, min(lo + 3, len(columns))):
-                    ax.plot(t, ds.x_train[k, :, c], lw=1, label=columns[c])
-            ax.set_title(label if row == 0 else "", fontsize=9)
-            if i == 0:
-                ax.set_ylabel(unit)
+                    ax.plot(t, ds.x_train[k, :, c], lw=1, color=f"C{c - lo}", label=columns[c])
+            ax.grid(alpha=0.3)
             if row == 1:
-                ax.set_xlabel("s")
-    axes[0, 0].legend(fontsize=7)
-    axes[1, 0].legend(fontsize=7)
+                ax.set_xlabel("time (s)")
+        axes[0, i].set_title(readable(label), fontsize=10)
+    axes[0, 0].set_ylabel("acceleration (g)")
+    axes[1, 0].set_ylabel("angular rate (deg/s)")
+    for row in range(2):
+        handles, names = axes[row, 0].get_legend_handles_labels()
+        axes[row, 0].legend(handles[:3], names[:3], fontsize=7, loc="upper right")
+    many = f"{per_class} training gestures" if per_class > 1 else "one training gesture"
+    fig.suptitle(f"{many} per label: accelerometer (top), gyroscope (bottom)")
+    fig.tight_layout()
+    return fig
+
+
+def imu_augmented(original, augmented, features=None, columns=("aX", "aY", "aZ")):
+    """One normalised gesture (solid) and an augmented copy of it (dashed), the
+    accelerometer axes only, each axis in its own colour in both.
+
+    Args:
+        original, augmented: arrays (samples, channels) as ``features.imu_normalize``
+            returns them (1 = the sensor's full scale).
+        features: the ``ImuFeatures`` used (full scale, sample rate); default ones if None.
+    """
+    from .features import ImuFeatures
+    plt = _plt()
+    features = features or ImuFeatures()
+    t = np.arange(len(original)) / features.sample_rate
+    fig, ax = plt.subplots(figsize=(8, 3))
+    for c, name in enumerate(columns):
+        ax.plot(t, np.asarray(original)[:, c], lw=1.2, color=f"C{c}", label=f"{name} original")
+        ax.plot(t, np.asarray(augmented)[:, c], "--", lw=1, color=f"C{c}", label=f"{name} augmented")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"acceleration / {features.accel_range_g:g} g")
+    ax.set_title("accelerometer: one gesture (solid) and an augmented copy (dashed)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=3, loc="upper right")
     fig.tight_layout()
     return fig
 
 
 def learning_curves(history):
-    """Loss and accuracy per epoch (train and validation); a line marks where QAT began.
+    """Loss and accuracy per epoch (training and validation); the QAT epochs are shaded,
+    a line marks where QAT began and the titles say from which epoch.
 
     Args:
         history: ``tinykit.train.history(model)`` or the model itself.
     """
+    from matplotlib.ticker import MaxNLocator
     plt = _plt()
     if not isinstance(history, dict):
         from .train import history as get
         history = get(history)
     curves, qat = history["curves"], history.get("qat_start_epoch")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    epochs = max((len(v) for v in curves.values()), default=0)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    units = {"loss": ("loss (cross-entropy)", 1), "accuracy": ("accuracy (%)", 100)}
     for ax, metric in zip(axes, ("loss", "accuracy")):
-        for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+        ylabel, scale = units[metric]
+        for key, style, name in ((metric, "-", "training"), (f"val_{metric}", "--", "validation")):
             if key in curves:
-                ax.plot(np.arange(1, len(curves[key]) + 1), curves[key], style, label=key)
-        if qat:
-            ax.axvline(qat + 0.5, color="grey", lw=1, ls=":")
-            ax.text(qat + 0.5, ax.get_ylim()[1], " QAT", va="top", fontsize=8, color="grey")
+                ax.plot(np.arange(1, len(curves[key]) + 1), scale * np.asarray(curves[key]),
+                        style, marker="." if epochs < 20 else None, label=name)
+        title = f"{metric} per epoch"
+        if qat is not None and qat < epochs:     # said in the title: no curve or legend hides it
+            ax.axvspan(qat + 0.5, epochs + 0.5, color="tab:purple", alpha=0.1, label="QAT")
+            ax.axvline(qat + 0.5, color="tab:purple", lw=1, ls=":")
+            title += f"\n(shaded: QAT, from epoch {qat + 1})"
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(0.5, epochs + 0.5)
         ax.set_xlabel("epoch")
-        ax.set_title(metric)
-        ax.legend(fontsize=8)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig
 
@@ -74,52 +129,91 @@ def confusion_matrix(y_true, y_pred, num_classes):
 
 
 def confusion(y_true, predictions, labels, titles=None):
-    """Confusion matrices side by side, one per entry of ``predictions`` (e.g. float and
-    int8), with the accuracy in each title."""
+    """Confusion matrices, one per entry of ``predictions`` (e.g. float and int8), side
+    by side (above one another past 8 labels, so that names and numbers stay
+    readable). Each cell shows its count and the share of its row (the true label)
+    that it holds; the colour is that share, so rows of rare and common labels read
+    alike. The accuracy is in each title."""
     plt = _plt()
     if isinstance(predictions, np.ndarray):
         predictions = [predictions]
     titles = titles or [f"model {i}" for i in range(len(predictions))]
     n = len(labels)
-    fig, axes = plt.subplots(1, len(predictions), figsize=(4.2 * len(predictions), 4),
-                             squeeze=False)
-    for ax, pred, title in zip(axes[0], predictions, titles):
+    names = [readable(x) for x in labels]
+    side = max(4.5, 0.55 * n + 2)
+    rows, cols = (1, len(predictions)) if n <= 8 else (len(predictions), 1)
+    fig, axes = plt.subplots(rows, cols, figsize=(side * cols + 1, side * rows), squeeze=False,
+                             layout="constrained")
+    axes = axes.ravel()
+    font = 8 if n <= 8 else 7
+    for k, (ax, pred, title) in enumerate(zip(axes, predictions, titles)):
         m = confusion_matrix(y_true, pred, n)
-        ax.imshow(m, cmap="Blues")
+        share = row_shares(m)
+        image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, m[i, j], ha="center", va="center",
-                        color="white" if m[i, j] > m.max() / 2 else "black", fontsize=8)
-        ax.set_xticks(range(n), labels, rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(n), labels, fontsize=7)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
+                if m[i, j] or i == j:
+                    ax.text(j, i, f"{m[i, j]}\n{100 * share[i, j]:.0f}%", ha="center",
+                            va="center", color="white" if share[i, j] > 0.5 else "black",
+                            fontsize=font)
+        ax.set_xticks(range(n), names, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(n), names, fontsize=8)
+        ax.set_xlabel("predicted label")
+        if k % cols == 0:               # beside a neighbour's class names it would collide
+            ax.set_ylabel("true label")
         acc = np.trace(m) / max(m.sum(), 1)
-        ax.set_title(f"{title}: {100 * acc:.1f}%")
-    fig.tight_layout()
+        ax.set_title(f"{title}: {100 * acc:.1f}% correct ({np.trace(m)}/{m.sum()})")
+    fig.colorbar(image, ax=list(axes), shrink=0.8 if rows == 1 else 0.4,
+                 label="share of the true label's samples (row)")
     return fig
 
 
-def audio_examples(clips, y, labels, settings, per_class=1, classes=None):
-    """Waveform (top) and features (bottom: MFCC or log-mel, time left to right) of
-    ``per_class`` clips of each label."""
+def row_shares(m):
+    """Each row of a confusion matrix divided by its sum (rows with no sample stay 0).
+
+    Example:
+        >>> row_shares(np.array([[3, 1], [0, 0]])).tolist()
+        [[0.75, 0.25], [0.0, 0.0]]
+    """
+    m = np.asarray(m, dtype=float)
+    total = m.sum(axis=1, keepdims=True)
+    return np.divide(m, total, out=np.zeros_like(m), where=total > 0)
+
+
+def audio_examples(clips, y, labels, settings, per_class=1, classes=None, columns=6):
+    """Waveform and, below it, its features (MFCC or log-mel, time left to right) of
+    ``per_class`` clips of each label, ``columns`` clips to a row."""
     from .features.audio import extract
     plt = _plt()
     classes = list(range(len(labels))) if classes is None else list(classes)
     picks = [k for c in classes for k in np.flatnonzero(np.asarray(y) == c)[:per_class]]
-    fig, axes = plt.subplots(2, len(picks), figsize=(2.2 * len(picks), 4), squeeze=False)
+    cols = min(columns, len(picks))
+    rows = -(-len(picks) // cols)
+    fig, axes = plt.subplots(2 * rows, cols, figsize=(2.2 * cols, 4.2 * rows), squeeze=False)
     feats = extract(np.asarray(clips)[picks], settings, normalized=False)
     t = np.arange(np.asarray(clips).shape[1]) / settings.sample_rate
-    for col, (k, f) in enumerate(zip(picks, feats)):
-        axes[0, col].plot(t, clips[k], lw=0.5)
-        axes[0, col].set_title(labels[y[k]], fontsize=9)
-        axes[0, col].set_ylim(-1, 1)
-        axes[1, col].imshow(f.T, origin="lower", aspect="auto", cmap="magma")
-        for ax in axes[:, col]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    axes[0, 0].set_ylabel("waveform")
-    axes[1, 0].set_ylabel(settings.kind)
+    seconds = feats.shape[1] * settings.stride_ms / 1000
+    what = "MFCC coefficient" if settings.kind == "mfcc" else "mel band"
+    in_last_row = len(picks) - (rows - 1) * cols
+    for ax in axes[-2:, in_last_row:].ravel():
+        ax.axis("off")                      # empty places in the last row
+    for i, (k, f) in enumerate(zip(picks, feats)):
+        wave, feat = axes[2 * (i // cols), i % cols], axes[2 * (i // cols) + 1, i % cols]
+        wave.plot(t, clips[k], lw=0.5)
+        wave.set_title(readable(labels[y[k]]), fontsize=10)
+        wave.set_ylim(-1, 1)
+        feat.imshow(f.T, origin="lower", aspect="auto", cmap="magma",
+                    extent=(0, seconds, -0.5, f.shape[1] - 0.5))
+        for ax in (wave, feat):
+            ax.set_xlabel("time (s)", fontsize=8)
+            ax.tick_params(labelsize=7)
+        if i % cols == 0:
+            wave.set_ylabel("amplitude\n(full scale = 1)", fontsize=8)
+            feat.set_ylabel(what, fontsize=8)
+    kind = "MFCC" if settings.kind == "mfcc" else "log-mel energies"
+    fig.suptitle(f"one clip per label: its waveform, and below it its {kind} "
+                 f"(bright = more energy)" if per_class == 1 else
+                 f"{per_class} clips per label: waveforms, and below them their {kind}")
     fig.tight_layout()
     return fig
 
@@ -137,14 +231,17 @@ def stream_detections(audio, detections, truth=(), sample_rate=16000, seconds=No
     for label, start, stop in truth:
         if start < end:
             ax.axvspan(start, stop, color="tab:blue", alpha=0.15)
-            ax.text(start, 0.95, label, fontsize=8, color="tab:blue", va="top")
+            ax.text(start, 0.95, readable(label), fontsize=8, color="tab:blue", va="top")
     for d in detections:
         if d.time < end:
             ax.axvline(d.time, color="tab:red", lw=1)
-            ax.text(d.time, -0.95, d.label, fontsize=8, color="tab:red", va="bottom")
+            ax.text(d.time, -0.95, readable(d.label), fontsize=8, color="tab:red", va="bottom")
     ax.set_ylim(-1, 1)
-    ax.set_xlabel("s")
-    ax.set_title("true keywords (blue) and detections (red)")
+    ax.set_xlim(0, end)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("amplitude")
+    ax.set_title(f"the first {end:.0f} s of the stream: true keywords (blue, named above) "
+                 f"and detections (red lines, named below)")
     fig.tight_layout()
     return fig
 

@@ -48,7 +48,7 @@ def label_counts(out) -> dict:
 def _render(data, kind, rate):
     """PNG bytes of the recent stream (IMU: accel and gyro; audio: waveform)."""
     from matplotlib.figure import Figure      # no pyplot: the notebook's backend is left alone
-    fig = Figure(figsize=(7, 2.6), dpi=72)
+    fig = Figure(figsize=(7, 2.6), dpi=80)      # 560 px: the image widget's width, unscaled
     if kind == "imu" and len(data):
         arr = np.asarray(data)
         t = np.arange(len(arr)) / rate
@@ -60,12 +60,18 @@ def _render(data, kind, rate):
         ax1.set_title("acceleration (g)", fontsize=9)
         ax2.set_title("gyroscope (deg/s)", fontsize=9)
         ax1.legend(fontsize=7, loc="upper left")
+        ax2.legend(fontsize=7, loc="upper left")
+        axes = (ax1, ax2)
     else:
         ax = fig.subplots()
         arr = np.asarray(data, dtype=np.float32)
         ax.plot(np.arange(len(arr)) / rate, arr / 32768.0, lw=0.5)
         ax.set_ylim(-1, 1)
-        ax.set_title("audio", fontsize=9)
+        ax.set_title("audio (full scale = 1)", fontsize=9)
+        axes = (ax,)
+    for ax in axes:
+        ax.set_xlabel(f"time (s), last {PLOT_SECONDS:g} s", fontsize=8)
+        ax.tick_params(labelsize=7)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -78,9 +84,10 @@ def capture_panel(out="data", port=None, label="", count=10, refuse_still=False)
     Pick a port (real ports and ``sim://`` boards; or type any URL), type a label,
     press Start: :func:`tinykit.capture.record` runs until ``count`` gestures or clips
     are saved (0: until Stop). The plot shows the last seconds of the stream, the
-    counters show dropped and corrupt frames/lines, the table the samples per label.
-    With "refuse still" ticked (``refuse_still``), IMU gestures with no movement after
-    the trigger are set aside (see :func:`tinykit.capture.record`) and counted.
+    counters show dropped and corrupt frames/lines, the table the gestures (or clips)
+    each label has in ``out``, growing as they are saved. With "refuse still" ticked
+    (``refuse_still``), IMU gestures with no movement after the trigger are set aside
+    (see :func:`tinykit.capture.record`) and counted.
 
     Returns:
         An ``ipywidgets.VBox``; its ``summaries`` attribute lists the
@@ -100,7 +107,7 @@ def capture_panel(out="data", port=None, label="", count=10, refuse_still=False)
     label_box = w.Text(value=label, description="Label", placeholder="e.g. Revelio or yes")
     count_box = w.BoundedIntText(value=count, min=0, max=100000, description="Count",
                                  tooltip="gestures (IMU) or clips (audio); 0 = until Stop")
-    out_box = w.Text(value=str(out), description="Folder")
+    out_box = w.Text(value=str(out), description="Folder", layout=w.Layout(width="420px"))
     still_box = w.Checkbox(value=bool(refuse_still), description="refuse still gestures",
                            indent=False)
     start = w.Button(description="Start", button_style="success", icon="circle")
@@ -108,20 +115,29 @@ def capture_panel(out="data", port=None, label="", count=10, refuse_still=False)
     status = w.HTML("idle")
     counters = w.HTML("")
     table = w.HTML("")
-    plot = w.Image(format="png", layout=w.Layout(width="560px"))
+    # Hidden until the first drawing: an empty image shows as a broken-image icon.
+    plot = w.Image(format="png", layout=w.Layout(width="560px", display="none"))
     state = {"thread": None, "stop": None, "buffer": deque(maxlen=1), "kind": "imu",
-             "rate": 119.0, "drawn": 0.0}
+             "rate": 119.0, "drawn": 0.0, "saved": 0}
 
     def show_counts():
+        counts = label_counts(out_box.value)
+        what = "clips" if any(Path(out_box.value, k).is_dir() for k in counts) else "gestures"
         rows = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>"
-                       for k, v in label_counts(out_box.value).items())
-        table.value = f"<table><tr><th>label</th><th>samples</th></tr>{rows}</table>" if rows else ""
+                       for k, v in counts.items())
+        table.value = (f"<table><tr><th>label</th><th>{what}</th></tr>{rows}</table>"
+                       if rows else "")
 
     def show_counters(s):
-        counters.value = (f"saved <b>{s.saved}</b> &nbsp; samples {s.samples} &nbsp; "
+        what, unit = ("gestures", "IMU rows") if s.kind == "imu" else ("clips", "audio samples")
+        counters.value = (f"this session: saved <b>{s.saved}</b> {what} ({s.samples} {unit}) &nbsp; "
                           f"dropped <b>{s.dropped}</b> &nbsp; corrupt <b>{s.corrupt}</b> &nbsp; "
                           f"out of order {s.out_of_order} &nbsp; discarded {s.discarded}"
                           + (f" &nbsp; refused still <b>{s.still}</b>" if s.still else ""))
+
+    def draw(s):
+        plot.value = _render(list(state["buffer"]), s.kind, state["rate"])
+        plot.layout.display = None
 
     def on_data(new, s):
         buf = state["buffer"]
@@ -132,8 +148,11 @@ def capture_panel(out="data", port=None, label="", count=10, refuse_still=False)
         now = time.monotonic()
         if now - state["drawn"] > 0.3:
             state["drawn"] = now
-            plot.value = _render(list(buf), s.kind, state["rate"])
+            draw(s)
             show_counters(s)
+            if s.saved != state["saved"]:       # the table grows while recording
+                state["saved"] = s.saved
+                show_counts()
 
     def run(url, lab, n, folder, ev, refuse):
         try:
@@ -142,7 +161,7 @@ def capture_panel(out="data", port=None, label="", count=10, refuse_still=False)
             panel.summaries.append(s)
             show_counters(s)
             if s.kind and len(state["buffer"]):
-                plot.value = _render(list(state["buffer"]), s.kind, state["rate"])
+                draw(s)
             status.value = f"done: {s}"
         except CaptureError as e:
             status.value = f"<span style='color:#b00'>{e}</span>"
@@ -159,8 +178,9 @@ def capture_panel(out="data", port=None, label="", count=10, refuse_still=False)
             status.value = "<span style='color:#b00'>type a label first (e.g. Revelio or yes)</span>"
             return
         ev = threading.Event()
-        state["stop"], state["buffer"] = ev, deque(maxlen=1)
+        state["stop"], state["buffer"], state["saved"] = ev, deque(maxlen=1), 0
         start.disabled, stop.disabled = True, False
+        counters.value, plot.layout.display = "", "none"     # nothing stale from before
         status.value = f"recording <b>{label_box.value}</b> from {port_box.value} ..."
         t = threading.Thread(target=run, daemon=True,
                              args=(port_box.value.strip(), label_box.value.strip(),
