@@ -7,13 +7,15 @@ For each model (built with ``tinykit.models.build``, UNTRAINED: random weights a
 random BatchNorm statistics, quantized post-training on random data; instruction
 counts and sizes depend on the shapes, not on training) and each kernel set ("plain":
 the reference loops of tk_kernels.c; "dsp": tk_fast.c with the weights re-laid out),
-runs N random test vectors on QEMU mps2-an386 with -icount and prints a table.
-``instructions_per_inference`` is counted by the firmware's own timer
-(boards/common/tk_cycles.h; exact, the same on every run; the median over the inputs),
-``text_bytes`` is .text + .rodata of the whole firmware less the compiled-in test
-vectors, ``ram_bytes`` is .data + .bss (activations, scratch, firmware state; the stack
-is not included), ``mismatches`` counts output bytes that differ from the TFLite Micro
-interpreter's.
+sends N random test vectors over the UART to the device-check harness on QEMU
+mps2-an386 with -icount (``tinykit.deploy.emulated.run``, the host code of
+``evaluate_on_device``) and prints a table. ``instructions_per_inference`` is counted
+by the harness's own timer around the model's call (boards/common/tk_cycles.h; exact,
+the same on every run; the median over the inputs), ``text_bytes`` is .text + .rodata
+of the whole harness firmware, ``ram_bytes`` is .data + .bss (activations, scratch,
+firmware state and buffers) plus ``stack_bytes``, the stack the inference used,
+measured by the harness (it paints the stack before each call), ``mismatches`` counts
+output bytes that differ from the TFLite Micro interpreter's.
 
 With ``--kws-stream`` it also checks keyword spotting on the device: the DS-CNN of
 ``tinykit.recipes.kws`` (trained on the bundled Speech Commands sample, or ``--kws-data``)
@@ -26,7 +28,8 @@ second of audio (front end, model every ``--every`` hops) give the share of a 64
 Cortex-M4.
 
 JSON: ``{"models": [{"model", "kernels", "trained", "macs", "instructions_per_inference",
-"instructions_per_mac", "text_bytes", "ram_bytes", "mismatches", "inputs"}, ...],
+"instructions_per_mac", "text_bytes", "ram_bytes", "stack_bytes", "mismatches", "inputs"},
+...],
 "kws_stream": {"feature_match", "max_feature_step", "host_detections",
 "device_detections", "same_detections", "frontend_instructions_per_second",
 "model_instructions_per_second", "realtime_fraction_64mhz", ...}}``.
@@ -44,7 +47,6 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
 
 from tinykit import convert, models  # noqa: E402
-from tinykit._tools import run_tool  # noqa: E402
 from tinykit.deploy import emulated  # noqa: E402
 from tinykit.models._keras import keras  # noqa: E402
 
@@ -70,33 +72,21 @@ def untrained(name, seed=0):
     return convert.to_int8(model, representative=rep), rep
 
 
-def _symbol_bytes(elf, names):
-    nm = run_tool(["arm-none-eabi-nm", "-S", str(elf)], what="arm-none-eabi-nm",
-                  timeout=30).stdout
-    total = 0
-    for line in nm.splitlines():
-        parts = line.split()
-        if len(parts) == 4 and parts[3] in names:
-            total += int(parts[1], 16)
-    return total
-
-
 def measure(name, kernels, n_inputs, build_dir=None):
     tfl, rep = untrained(name)
     x = np.random.default_rng(1).normal(size=(n_inputs,) + rep.shape[1:]).astype(np.float32)
-    device = emulated.run(tfl, x, build_dir=build_dir, timeout=900, kernels=kernels,
+    device = emulated.run(tfl, x, build_dir=build_dir, timeout=300, kernels=kernels,
                           source=f"untrained {name}")
     want = convert.run_tflm(tfl, x)
     from tinykit.deploy.cmodel import generate_c_model
     macs = generate_c_model(tfl, kernels=kernels)[2]["macs"]
     per = int(np.median(device.instructions))
-    inputs = _symbol_bytes(device.elf, {"tk_inputs"})
     return {"model": name, "kernels": kernels, "trained": False, "macs": macs,
             "instructions_per_inference": per, "instructions_per_mac": round(per / macs, 3),
             "instructions_min_max": [int(device.instructions.min()),
                                      int(device.instructions.max())],
-            "text_bytes": device.text_bytes - inputs, "ram_bytes": device.data_bytes +
-            device.bss_bytes, "mismatches": int((device.outputs != want).sum()),
+            "text_bytes": device.text_bytes, "ram_bytes": device.ram_bytes,
+            "stack_bytes": device.stack_bytes, "mismatches": int((device.outputs != want).sum()),
             "inputs": n_inputs}
 
 

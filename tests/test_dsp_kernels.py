@@ -138,7 +138,7 @@ def test_instruction_count_is_exact(tmp_path, board):
     (hw/timer/stm32f2xx_timer.c wraps only at 2^32) and TIMER0 has no reload, so on
     those only the full 32-bit period is checked."""
     tfl, x = random_layers(0)
-    project = emulated.generate_project(tfl, x[:1], out=tmp_path, board=board)
+    project = emulated.generate_project(tfl, out=tmp_path, board=board)
     configs = [{"TK_CYCLES_TEST": 1}, {"TK_CYCLES_TEST": 1, "TK_CYCLES_RELOAD": "1000000u"}]
     for config in configs if board == "mps2-an386" else configs[:1]:
         elf = emulated.build_project(project, build_dir=tmp_path / "b", config=config)

@@ -7,21 +7,23 @@ board.toml: UART driver, clocks, pins).
 
 ``boards/mps2-an386/board.toml`` says how: the compiler flags of its CPU
 (``cpu_flags``), its clock and UART0 (``clock_hz``, ``[uart0]``: written into every
-build's generated ``firmware_config.h``), its firmware (``[firmware]``: ``capture`` and
-``infer``, a folder with a Makefile each) and how QEMU boots an ELF (``[run]``). This
-module is the one place that builds and boots them::
+build's generated ``firmware_config.h``), its firmware (``[firmware]``: ``capture``,
+``harness``, ..., a folder with a Makefile each) and how QEMU boots an ELF (``[run]``).
+This module is the one place that builds and boots them::
 
-    elf = build("infer", sources)              # make in a build folder, cached by content
+    elf = build("capture", sources)            # make in a build folder, cached by content
     with boot(elf) as board:                   # QEMU, UART0 on stdio ("tcp", "pty")
         lines = board.read_until("done", timeout=60)
 
 and runs an int8 model on the board, to compare what the device computes with the
-TFLite Micro interpreter::
+TFLite Micro interpreter: the harness firmware gets the inputs over its UART, as a real
+board does (:func:`tinykit.deploy.evaluate_on_device`)::
 
     device = run(tfl, x_test)
     (device.outputs == tinykit.convert.run_tflm(tfl, x_test)).all()
 
-or, the same in two steps, ``tinykit.deploy.flash(generate_project(tfl, x_test))``.
+or, in steps, ``board = tinykit.deploy.flash(generate_project(tfl))`` and
+``evaluate_on_device(board.url, tfl, x_test)``.
 
 Builds go to ``build_dir`` when one is given, else to a per-user cache
 (``$TINYKIT_CACHE``, ``$XDG_CACHE_HOME/tinykit`` or ``~/.cache/tinykit``), never into the
@@ -66,7 +68,7 @@ SERIALS = ("stdio", "tcp", "pty")
 _READY = {"tcp": re.compile(rb"waiting for connection"),
           "pty": re.compile(rb"char device redirected to (\S+)")}
 # Lines after which the firmware prints nothing useful: a fault report (startup.c) or
-# an error of the inference firmware (infer/main.c).
+# an error line.
 _STOP = rb"(?:FAULT|error)\b[^\r\n]*"
 _MAX_OUTPUT = 64 << 20          # bytes of UART output read_until keeps at most
 
@@ -77,7 +79,8 @@ class DeviceRun:
 
     ``instructions`` holds the instructions each inference took (one per input, QEMU
     ``-icount``: exact, and the same on every run), counted by the firmware's own timer
-    (``boards/common/tk_cycles.h``) around the model's invoke call.
+    (``boards/common/tk_cycles.h``) around the model's invoke call; ``stack_bytes`` the
+    most stack one inference used (measured by the harness: it paints the stack).
     """
     outputs: np.ndarray
     elf: Path
@@ -87,6 +90,13 @@ class DeviceRun:
     build_seconds: float
     run_seconds: float
     instructions: np.ndarray = None
+    stack_bytes: int = 0
+
+    @property
+    def ram_bytes(self) -> int:
+        """RAM the firmware needs: .data + .bss (the model's arena among them) and the
+        stack the inference used."""
+        return self.data_bytes + self.bss_bytes + self.stack_bytes
 
 
 def emulated_board(name=BOARD):
@@ -214,7 +224,7 @@ def build(firmware, sources, *, config=None, build_dir=None, board=BOARD) -> Pat
 
     Args:
         firmware: a firmware of the board (board.toml ``[firmware]``): ``"capture"`` or
-            ``"infer"``.
+            ``"harness"``.
         sources: generated files, ``{filename: text}``; the Makefile compiles every
             ``.c`` among them.
         config: ``#define`` s of the firmware (``{"LOOPS": 1}``), written with the
@@ -483,7 +493,7 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD,
             count executed instructions (see :func:`icount_shift`).
         board: the emulated board (``elf`` must be built for it).
         loader: ``"kernel"`` (QEMU's ``-kernel``) or ``"gdb"`` (over QEMU's GDB stub;
-            ``serial="stdio"`` only).
+            ``serial="stdio"`` or ``"tcp"``).
 
     Returns:
         A running :class:`Machine` (``close()`` stops it).
@@ -501,15 +511,15 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD,
         raise ParameterError(f"serial={serial!r}; expected one of {', '.join(SERIALS)}.")
     if loader not in LOADERS:
         raise ParameterError(f"loader={loader!r}; expected one of {', '.join(LOADERS)}.")
-    if loader == "gdb" and serial != "stdio":
-        raise ParameterError(f"loader='gdb' boots with serial='stdio' only (QEMU holds a "
-                             f"{serial} board before its GDB stub listens); got {serial!r}.")
+    if loader == "gdb" and serial == "pty":
+        raise ParameterError(f"loader='gdb' boots with serial='stdio' or 'tcp' (a pty board "
+                             f"waits for a monitor command); got {serial!r}.")
     if not Path(elf).is_file():
         raise DeployError(f"no firmware image at {elf}: build it first (build()).")
     b = emulated_board(board)
     qemu = require_tool(b.run["emulator"])
     if loader == "gdb":
-        return _boot_over_gdb(b, qemu, elf, icount)
+        return _boot_over_gdb(b, qemu, elf, icount, serial)
     for _ in range(3):                          # a free port can be taken meanwhile
         values = {"elf": str(elf), "port": _free_port() if serial == "tcp" else ""}
         extra = list(b.run.get("icount", [])) if icount else []
@@ -535,9 +545,10 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD,
     raise DeployError(f"QEMU did not start ({' '.join(cmd)}):\n{log.strip()[-2000:]}")
 
 
-def _boot_over_gdb(b, qemu, elf, icount) -> Machine:
+def _boot_over_gdb(b, qemu, elf, icount, serial) -> Machine:
     """QEMU with empty memory, halted, its GDB stub on a free port; gdb-multiarch loads
-    ``elf``, resets the core and detaches, and the board runs (UART0 on stdio)."""
+    ``elf``, resets the core and detaches, and the board runs (UART0 on ``serial``:
+    stdio, or a TCP server QEMU does not wait on, since it must reach its GDB stub)."""
     from .flash import gdb_load
     if "gdb" not in b.run:
         raise DeployError(f"{b.folder / 'board.toml'}: [run] needs gdb = [\"-S\", \"-gdb\", "
@@ -549,10 +560,12 @@ def _boot_over_gdb(b, qemu, elf, icount) -> Machine:
         del args[at - 1 if at and args[at - 1] == "-kernel" else at:at + 1]
     extra = list(b.run.get("icount", [])) if icount else []
     for _ in range(3):                          # a free port can be taken meanwhile
-        port = _free_port()
-        cmd = [qemu] + [a.format(gdb_port=port) for a in
-                        [*args, *b.run["gdb"], *extra, *b.run["serial"]["stdio"]]]
-        machine = Machine(cmd, "stdio", elf, b.name)
+        port, uart = _free_port(), _free_port() if serial == "tcp" else ""
+        uart_args = [a.replace("wait=on", "wait=off") for a in b.run["serial"][serial]]
+        cmd = [qemu] + [a.format(gdb_port=port, port=uart) for a in
+                        [*args, *b.run["gdb"], *extra, *uart_args]]
+        machine = Machine(cmd, serial, elf, b.name)
+        machine.url = f"socket://127.0.0.1:{uart}" if serial == "tcp" else None
         try:
             gdb_load(elf, f"127.0.0.1:{port}", reset=b.run.get("gdb_reset",
                                                                 "monitor system_reset"))
@@ -603,7 +616,7 @@ def _explain_fault(line, elf) -> str:
     return f" ({text})" if text else ""
 
 
-# -- the inference firmware: a model and its inputs --------------------------------
+# -- the device-check harness: the model answers inputs sent over UART0 ------------
 def _sizes(elf):
     size = require_tool(CROSS + "size")
     out = run_tool([size, elf], what="arm-none-eabi-size", timeout=30).stdout.strip()
@@ -611,23 +624,23 @@ def _sizes(elf):
     return tuple(int(n) for n in nums)
 
 
-def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp",
+def generate_project(tfl, *, out="build", name=None, source="", kernels="dsp",
                      board=BOARD) -> Project:
-    """Write the inference firmware's sources for ``tfl`` and the inputs ``x``.
+    """Write the sources of the harness firmware for ``tfl`` as a project folder.
 
-    The project folder ``out/<name>/`` holds ``tk_model.h/.c`` (the model as plain C,
-    :mod:`tinykit.deploy.cmodel`), ``tk_inputs.h/.c`` (``x`` quantized as the board
-    does), ``firmware_config.h`` and ``memory.ld`` (the board's clock, UART, timer and
-    memory map), a ``Makefile`` and ``tinykit.json``. ``tinykit.deploy.flash(project)``
-    builds the board's ``infer`` firmware with them and runs it on the emulated board
-    (or, for a real board QEMU emulates, writes it with the board's flasher); ``make``
-    in the folder builds the same ELF, .bin and .hex into ``build/``.
+    The folder ``out/<name>/`` holds ``tk_model.h/.c`` (the model as plain C,
+    :mod:`tinykit.deploy.cmodel`), ``tk_harness_model.h`` (its CRC-32),
+    ``firmware_config.h`` and ``memory.ld`` (the board's clock, UART, timer and memory
+    map), a ``Makefile`` and ``tinykit.json``. ``make`` in the folder builds the
+    board's ``harness`` firmware into ``build/`` (ELF, .bin, .hex);
+    ``tinykit.deploy.flash(project)`` builds the same image and writes it with the
+    board's flasher (or, for a stand-in board, boots it under QEMU). The board then
+    answers :func:`tinykit.deploy.evaluate_on_device` on its serial port.
 
     Args:
         tfl: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
-        x: float inputs, quantized with the model's input scale and zero point.
         out: parent folder of the project.
-        name: project name; default ``"infer_<board>"``.
+        name: project name; default ``"harness_<board>"``.
         source: a few words on where the model came from, for the generated headers
             (default: the model's own ``source``).
         kernels: ``"dsp"`` (Cortex-M4 DSP kernels, the default) or ``"plain"`` (the
@@ -635,157 +648,102 @@ def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp"
         board: the emulated board (see :func:`run`).
 
     Returns:
-        A :class:`~tinykit.deploy.project.Project` (of ``board``, app ``"infer"``).
+        A :class:`~tinykit.deploy.project.Project` (of ``board``, app ``"harness"``).
 
     Raises:
         DeployError: the model uses an op the plain-C kernels lack, or does not fit.
 
     Example:
-        >>> project = generate_project(tfl, x_test[:10], out="build")  # doctest: +SKIP
-        >>> tinykit.deploy.flash(project).outputs.shape  # doctest: +SKIP
-        (10, 5)
+        >>> project = generate_project(tfl, out="build", board="netduinoplus2")  # doctest: +SKIP
+        >>> tinykit.deploy.flash(project)  # doctest: +SKIP
+        >>> tinykit.deploy.evaluate_on_device("/dev/ttyUSB0", tfl, x_test, y_test)  # doctest: +SKIP
     """
     from .. import __version__
     from ..convert import as_model
+    from .device import _harness
     b = emulated_board(board)
     model = as_model(tfl)
     source = source or model.source
-    header, csrc, info = generate_c_model(model, source=source, kernels=kernels)
+    files, info = _harness(model, source, kernels)
     b.check_fit(model.flash_bytes, info["buffer_bytes"])
-    q = np.asarray(model.quantize(x), dtype=np.int8).reshape(-1, info["input_size"])
-    what = f"{len(q)} inputs for {source or 'an int8 model'}"
     gen = "tinykit.deploy.emulated.generate_project"
-    files = {
-        "tk_model.c": csrc,
-        "tk_model.h": header,
-        "tk_inputs.c": codegen.source(
-            [codegen.constant("uint32_t", "tk_input_count", len(q)),
-             codegen.array("int8_t", "tk_inputs", q.reshape(-1), size=max(1, q.size))],
-            generator=gen, inputs=what, includes=("stdint.h", '"tk_inputs.h"')),
-        "tk_inputs.h": codegen.header(
-            "tk_inputs.h", ["// tk_input_count inputs of TK_MODEL_INPUT_SIZE int8 values, "
-                            "one after the other.",
-                            codegen.extern("uint32_t", "tk_input_count", dims=0),
-                            codegen.extern("int8_t", "tk_inputs")],
-            generator=gen, inputs=what),
-        # What build_project builds with, so that `make` in the folder builds the same.
-        "firmware_config.h": _config_header(b, {"TK_ICOUNT_SHIFT": icount_shift(b.name)}),
-        "memory.ld": _memory_map(b),
-        "Makefile": _project_makefile(b, "infer"),
-    }
-    folder = Path(out) / (name or f"infer_{b.name}")
+    # What build_project builds with, so that `make` in the folder builds the same.
+    files.update({"firmware_config.h": _config_header(b, _harness_config(b.name)),
+                  "memory.ld": _memory_map(b), "Makefile": _project_makefile(b, "harness")})
+    folder = Path(out) / (name or f"harness_{b.name}")
     paths = codegen.write(folder, files)
-    meta = {"generator": f"tinykit {__version__} ({gen})", "board": b.name, "app": "infer",
-            "source": source, "inputs": len(q), "input_size": info["input_size"],
+    meta = {"generator": f"tinykit {__version__} ({gen})", "board": b.name, "app": "harness",
+            "source": source, "input_size": info["input_size"],
             "output_size": info["output_size"], "ops": info["ops"],
             "flash_bytes": model.flash_bytes, "buffer_bytes": info["buffer_bytes"],
             "kernels": kernels, "macs": info["macs"]}
     (folder / "tinykit.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return Project(path=folder, board=b.name, app="infer", files=paths + [folder / "tinykit.json"],
+    return Project(path=folder, board=b.name, app="harness",
+                   files=paths + [folder / "tinykit.json"],
                    arena_bytes=info["buffer_bytes"], flash_bytes=model.flash_bytes)
 
 
-def _project_sources(project) -> dict:
-    if project.app != "infer":
-        raise DeployError(f"{project!r} is not an inference project for an emulated board: "
-                          f"make one with tinykit.deploy.emulated.generate_project.")
-    emulated_board(project.board)
-    files = {p.name: p.read_text() for p in map(Path, project.files) if p.suffix in (".c", ".h")}
-    if "tk_model.h" not in files:
-        raise DeployError(f"{project.path} has no tk_model.h: generate the project again.")
-    return files
+def _harness_config(board, config=None) -> dict:
+    return {"TK_ICOUNT_SHIFT": icount_shift(board), **(config or {})}
 
 
 def build_project(project, *, build_dir=None, config=None) -> Path:
-    """Build the inference firmware of ``project`` (:func:`generate_project`); returns
-    the ELF. ``config``: extra ``#define`` s, e.g. ``{"TK_FAULT_TEST": 1}``."""
-    sources = _project_sources(project)
-    config = {"TK_ICOUNT_SHIFT": icount_shift(project.board), **(config or {})}
-    return build("infer", sources, config=config, build_dir=build_dir, board=project.board)
+    """Build the harness firmware of ``project`` (:func:`generate_project`); returns
+    the ELF (its .bin and .hex beside it). ``config``: extra ``#define`` s, e.g.
+    ``{"TK_FAULT_TEST": 1}``."""
+    if project.app != "harness":
+        raise DeployError(f"{project!r} is not a harness project for an emulated board: "
+                          f"make one with tinykit.deploy.emulated.generate_project.")
+    emulated_board(project.board)
+    files = {p.name: p.read_text() for p in map(Path, project.files) if p.suffix in (".c", ".h")}
+    if "tk_model.h" not in files or "tk_harness_model.h" not in files:
+        raise DeployError(f"{project.path} has no tk_model.h or tk_harness_model.h: "
+                          f"generate the project again.")
+    return build("harness", files, config=_harness_config(project.board, config),
+                 build_dir=build_dir, board=project.board)
 
 
-def run_project(project, *, build_dir=None, timeout=300, config=None,
-                loader="kernel") -> DeviceRun:
-    """Build ``project`` (:func:`generate_project`), boot it and read its outputs.
-
-    Args:
-        project: an inference project for an emulated board.
-        build_dir: where to build (default: the per-user cache).
-        timeout: seconds the firmware may take from boot to its last output.
-        config: extra ``#define`` s for the firmware (see :func:`build_project`).
-        loader: how the ELF gets into the board: ``"kernel"`` (QEMU loads it) or
-            ``"gdb"`` (``gdb-multiarch`` over QEMU's GDB stub; see :func:`boot`).
-
-    Returns:
-        A :class:`DeviceRun`.
-
-    Raises:
-        ToolNotFoundError: the compiler or QEMU is missing.
-        DeployError: the build failed.
-        DeviceError: the firmware faulted, hung or printed something unexpected.
-    """
-    t0 = time.perf_counter()
+def boot_project(project, *, build_dir=None, config=None, loader="kernel") -> Machine:
+    """Build ``project`` (:func:`generate_project`) and boot it under QEMU, counting
+    instructions, with UART0 on a TCP port: the board answers
+    :func:`tinykit.deploy.evaluate_on_device` on ``machine.url``. ``loader``: see
+    :func:`boot`."""
     elf = build_project(project, build_dir=build_dir, config=config)
-    t1 = time.perf_counter()
-    with boot(elf, icount=True, board=project.board, loader=loader) as machine:
-        lines = machine.read_until("done", timeout)
-    t2 = time.perf_counter()
-    outputs, instructions = infer_outputs(lines, project)
-    text, data, bss = _sizes(elf)
-    return DeviceRun(outputs=outputs, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
-                     build_seconds=t1 - t0, run_seconds=t2 - t1, instructions=instructions)
+    return boot(elf, serial="tcp", icount=True, board=project.board, loader=loader)
 
 
-def infer_outputs(lines, project):
-    """The outputs and instruction counts the infer firmware of ``project`` printed.
+def boot_harness(tfl, *, build_dir=None, config=None, source="", kernels="dsp",
+                 board=BOARD) -> Machine:
+    """Build the ``harness`` firmware for ``tfl`` and boot it with UART0 on a TCP port.
 
-    Args:
-        lines: what the board printed on UART0, line by line (QEMU's stdio, or a real
-            board's serial port).
-        project: the inference project it runs (:func:`generate_project`).
+    The board waits for requests on ``machine.url`` (``socket://127.0.0.1:PORT``);
+    :func:`tinykit.deploy.evaluate_on_device` streams a test set through it. ``config``:
+    ``#define`` s of the harness (``{"TK_HARNESS_MAX_PAYLOAD": 512}``); ``kernels``:
+    ``"dsp"`` or ``"plain"`` (see :func:`generate_project`).
 
-    Returns:
-        ``(outputs, instructions)``: int8 outputs, one row per input, and the count of
-        each input's inference: instructions under QEMU -icount; on a real board its
-        timer's ticks converted the same way, which are not instructions there.
-
-    Raises:
-        DeviceError: not one output line of the model's width and one count per input.
+    Example:
+        >>> with boot_harness(tfl) as board:  # doctest: +SKIP
+        ...     check = tinykit.deploy.evaluate_on_device(board.url, tfl, x_test, y_test)
     """
-    sources = _project_sources(project)
-    size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
-    count = next((int(m.group(1)) for m in map(re.compile(r"tinykit infer: (\d+) inputs").fullmatch,
-                                                lines) if m), None)
-    outputs, counts = {}, {}
-    for line in lines:
-        found = re.fullmatch(r"out (\d+):((?: -?\d+)*)", line)
-        if found:
-            outputs[int(found.group(1))] = [int(v) for v in found.group(2).split()]
-        found = re.fullmatch(r"instructions (\d+): (\d+)", line)
-        if found:
-            counts[int(found.group(1))] = int(found.group(2))
-    width = int(size.group(1)) if size else len(next(iter(outputs.values()), []))
-    if count is None or sorted(outputs) != list(range(count)) or sorted(counts) != sorted(
-            outputs) or any(
-            len(v) != width for v in outputs.values()):
-        raise DeviceError(f"the board printed {len(outputs)} output lines for "
-                          f"{count if count is not None else 'an unknown number of'} inputs, "
-                          f"expected one of {width} values and an instruction count per "
-                          f"input; last lines: "
-                          f"{lines[-3:]}", lines=lines[-20:])
-    rows = np.array([outputs[i] for i in range(count)], dtype=np.int8).reshape(count, width)
-    return rows, np.array([counts[i] for i in range(count)], np.int64)
+    from .device import harness_sources
+    elf = build("harness", harness_sources(tfl, source=source, kernels=kernels),
+                config=_harness_config(board, config), build_dir=build_dir, board=board)
+    return boot(elf, serial="tcp", icount=True, board=board)
 
 
-def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
+def run(tfl, x, *, build_dir=None, timeout=120, source="", kernels="dsp",
         board=BOARD) -> DeviceRun:
     """Run the int8 model on the emulated board for every input in ``x``.
+
+    The board runs the harness firmware (:func:`boot_harness`) and the inputs go to it
+    over its UART, as to a real board (:func:`tinykit.deploy.evaluate_on_device`);
+    the instruction counts are the board's own timer readings.
 
     Args:
         tfl: int8 .tflite bytes.
         x: float inputs, quantized with the model's input scale as on the device.
         build_dir: where to build (default: the per-user cache).
-        timeout: seconds the firmware may take from boot to its last output.
+        timeout: seconds one inference (and its answer) may take.
         source: a few words on where the model came from, for the generated headers.
         kernels: ``"dsp"`` or ``"plain"`` (see :func:`generate_project`).
         board: the emulated board: ``"mps2-an386"`` (Cortex-M4F), ``"mps2-an385"`` (M3,
@@ -801,38 +759,24 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
     Raises:
         ToolNotFoundError: ``arm-none-eabi-gcc`` or ``qemu-system-arm`` is missing.
         DeployError: the build failed.
-        DeviceError: the firmware faulted, hung (no ``done`` within ``timeout``) or did
-            not print every output; ``.lines`` has its last lines.
+        DeviceError: the board did not answer within ``timeout`` (it faulted or hangs)
+            or answered with an error.
 
     Example:
         >>> device = run(tfl, x_test)  # doctest: +SKIP
         >>> (device.outputs == tinykit.convert.run_tflm(tfl, x_test)).all()  # doctest: +SKIP
         True
     """
+    from ..convert import as_model
+    from .device import evaluate_on_device
+    model = as_model(tfl)
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="tinykit-infer-") as tmp:
-        project = generate_project(tfl, x, out=tmp, source=source, kernels=kernels,
-                                   board=board)
-        generated = time.perf_counter() - t0
-        device = run_project(project, build_dir=build_dir, timeout=timeout)
-    device.build_seconds += generated
-    return device
-
-
-# -- the device-check harness: the model answers inputs sent over UART0 ------------
-def boot_harness(tfl, *, build_dir=None, config=None, source="", board=BOARD) -> Machine:
-    """Build the ``harness`` firmware for ``tfl`` and boot it with UART0 on a TCP port.
-
-    The board waits for requests on ``machine.url`` (``socket://127.0.0.1:PORT``);
-    :func:`tinykit.deploy.evaluate_on_device` streams a test set through it. ``config``:
-    ``#define`` s of the harness (``{"TK_HARNESS_MAX_PAYLOAD": 512}``).
-
-    Example:
-        >>> with boot_harness(tfl) as board:  # doctest: +SKIP
-        ...     check = tinykit.deploy.evaluate_on_device(board.url, tfl, x_test, y_test)
-    """
-    from .device import harness_sources
-    config = {"TK_ICOUNT_SHIFT": icount_shift(board), **(config or {})}
-    elf = build("harness", harness_sources(tfl, source=source), config=config,
-                build_dir=build_dir, board=board)
-    return boot(elf, serial="tcp", icount=True, board=board)
+    with boot_harness(model, build_dir=build_dir, source=source, kernels=kernels,
+                      board=board) as machine:
+        t1 = time.perf_counter()
+        check = evaluate_on_device(machine.url, model, x, timeout=timeout, connect_timeout=60)
+    t2 = time.perf_counter()
+    text, data, bss = _sizes(machine.elf)
+    return DeviceRun(outputs=check.outputs, elf=machine.elf, text_bytes=text, data_bytes=data,
+                     bss_bytes=bss, build_seconds=t1 - t0, run_seconds=t2 - t1,
+                     instructions=check.instructions, stack_bytes=check.stack_bytes or 0)
