@@ -109,6 +109,8 @@ class DeviceEvaluation:
                                                 f"(TFLM {self.reference_accuracy:.3f})")
         cost = (f"{self.instructions_per_inference:,.0f} instructions"
                 if self.instructions is not None else f"{self.seconds_per_inference * 1e3:.1f} ms")
+        if self.stack_bytes:
+            cost += f" and {self.stack_bytes:,} B of stack"
         return (f"{n} inputs on {self.board.get('board', 'the board')}: {n - self.mismatches}/{n} "
                 f"outputs byte-equal to TFLM, labels agree {self.label_agreement:.3f}{acc}; "
                 f"{cost} per inference; {self.resends} resends ({self.corrupt_requests} corrupt "

@@ -220,8 +220,10 @@ static inline uint32_t minus_zero_point(int32_t zero_point)
 
 /* The window of output pixel (oy, ox): in place where it lies in the input as one run
  * of depth values (a 1x1 window, or whole input rows), else gathered into `row` (depth4
- * int8: padding and the values past depth are the zero point, so that they count as 0). */
-COLD static const int8_t *window(const tk_conv_params *p, const tk_dims *in_d,
+ * int8: padding and the values past depth are the zero point, so that they count as 0).
+ * Not inlined: its frame is gone when tk_fast_conv calls product (less stack, and
+ * less code). */
+__attribute__((noinline)) COLD static const int8_t *window(const tk_conv_params *p, const tk_dims *in_d,
                                  const int8_t *in, const tk_dims *f_d, int32_t oy,
                                  int32_t ox, int8_t zero_point, int32_t depth4, int8_t *row)
 {
@@ -355,27 +357,6 @@ static inline void store16(int8_t *p, uint32_t v)
     memcpy(p, &h, 2);
 }
 
-/* The windows of output pixels p and p + 1 (two: else p twice), widened into the pair
- * buffer: scratch's first depth4 words; the depth4 bytes after them take a window
- * gathered from its rows. Not inlined: its frame is gone when product runs. */
-__attribute__((noinline)) COLD static void widen_pair(const tk_conv_params *params,
-        const tk_requant *rq, const tk_dims *input_dims, const int8_t *input,
-        const tk_dims *filter_dims, const tk_dims *output_dims, int32_t p, int two,
-        uint32_t *scratch)
-{
-    const int32_t depth4 = (filter_dims->h * filter_dims->w * input_dims->c + 3) & ~3;
-    const int32_t zero_point = rq->input_zero_point;
-    const int32_t ow = output_dims->w, plane = output_dims->h * ow;
-    const size_t in_size = (size_t)input_dims->h * input_dims->w * input_dims->c;
-    for (int r = 0; r < 2; r++) {
-        const int32_t q = two ? p + r : p;
-        const int32_t yx = q % plane;
-        widen(window(params, input_dims, input + (q / plane) * in_size, filter_dims, yx / ow,
-                     yx % ow, (int8_t)zero_point, depth4, (int8_t *)(scratch + depth4)),
-              depth4, minus_zero_point(zero_point), scratch, r);
-    }
-}
-
 /* Two rows of the pair buffer times every filter: outputs of both pixels (out1 NULL:
  * only the first). An odd last output channel has its weights alone, 4 per word. */
 __attribute__((noinline)) static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter,
@@ -449,11 +430,22 @@ COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
     }
     const int32_t depth = filter_dims->h * filter_dims->w * input_dims->c;
     const int32_t depth4 = (depth + 3) & ~3;
-    const int32_t pixels = input_dims->n * output_dims->h * output_dims->w;  /* in order */
+    const int32_t zero_point = rq->input_zero_point;
+    const uint32_t zp2 = minus_zero_point(zero_point);
+    const int32_t ow = output_dims->w, oh = output_dims->h;
+    const int32_t pixels = input_dims->n * oh * ow;      /* of every batch, in order */
+    const size_t in_size = (size_t)input_dims->h * input_dims->w * input_dims->c;
+    uint32_t *pair = scratch;                          /* depth4 words */
+    int8_t *row = (int8_t *)(scratch + depth4);        /* depth4 bytes, when gathering */
     for (int32_t p = 0; p < pixels; p += 2) {
         const int two = p + 1 < pixels;
-        widen_pair(params, rq, input_dims, input, filter_dims, output_dims, p, two, scratch);
-        product(scratch, depth4 / 4, filter, bias, rq, oc, output + (size_t)p * oc,
+        for (int r = 0; r < 2; r++) {
+            const int32_t q = two ? p + r : p;         /* a lone last pixel: twice */
+            const int32_t b = q / (oh * ow), yx = q % (oh * ow);
+            widen(window(params, input_dims, input + b * in_size, filter_dims, yx / ow,
+                         yx % ow, (int8_t)zero_point, depth4, row), depth4, zp2, pair, r);
+        }
+        product(pair, depth4 / 4, filter, bias, rq, oc, output + (size_t)p * oc,
                 two ? output + (size_t)(p + 1) * oc : NULL);
     }
     return TK_OK;
