@@ -3,7 +3,6 @@ mode: TINYKIT_FAST=1, one epoch)."""
 import json
 import shutil
 
-import numpy as np
 import pytest
 
 from tinykit import cli

@@ -56,7 +56,6 @@ from ..errors import DeployError, DeviceError, ParameterError
 from . import codegen
 from .boards import board as get_board
 from .boards import boards
-from .cmodel import generate_c_model
 from .project import Project
 
 BOARD = "mps2-an386"
