@@ -357,8 +357,8 @@ static inline void store16(int8_t *p, uint32_t v)
     memcpy(p, &h, 2);
 }
 
-/* Two rows of the pair buffer times every filter: outputs of both pixels (out1 NULL:
- * only the first). An odd last output channel has its weights alone, 4 per word. */
+/* Two rows of the pair buffer times every pair of filters: outputs of both pixels (out1
+ * NULL: only the first); an odd last output channel is product_odd's. */
 __attribute__((noinline)) static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter,
                     const int32_t *bias, const tk_requant *rq, int32_t channels,
                     int8_t *out0, int8_t *out1)
@@ -389,19 +389,27 @@ __attribute__((noinline)) static void product(const uint32_t *pair, int32_t grou
         store16(out0 + o, v);
         if (out1 != NULL) store16(out1 + o, v >> 16);
     }
-    if (o < channels) {                 /* an odd last output channel */
-        int32_t a0 = bias != NULL ? bias[o] : 0, a1 = a0;
-        for (int32_t g = 0; g < groups; g++) {
-            const uint32_t w = pw[g], wa = SXTB16(w), wb = SXTB16_ROR8(w);
-            a0 = SMLAD(pair[4 * g], wa, a0);
-            a0 = SMLAD(pair[4 * g + 1], wb, a0);
-            a1 = SMLAD(pair[4 * g + 2], wa, a1);
-            a1 = SMLAD(pair[4 * g + 3], wb, a1);
-        }
-        const uint32_t v = clamp4(pack4(requant(a0, rq, o), requant(a1, rq, o), 0, 0), lo4, hi4);
-        out0[o] = (int8_t)v;
-        if (out1 != NULL) out1[o] = (int8_t)(v >> 8);
+}
+
+/* An odd last output channel o: its weights alone, 4 per word. Apart from product, so
+ * that product's frame is gone when this one calls requant (less stack). */
+__attribute__((noinline)) COLD static void product_odd(const uint32_t *pair, int32_t groups,
+                                                      const uint32_t *pw, const int32_t *bias,
+                                                      const tk_requant *rq, int32_t o,
+                                                      int8_t *out0, int8_t *out1)
+{
+    int32_t a0 = bias != NULL ? bias[o] : 0, a1 = a0;
+    for (int32_t g = 0; g < groups; g++) {
+        const uint32_t w = pw[g], wa = SXTB16(w), wb = SXTB16_ROR8(w);
+        a0 = SMLAD(pair[4 * g], wa, a0);
+        a0 = SMLAD(pair[4 * g + 1], wb, a0);
+        a1 = SMLAD(pair[4 * g + 2], wa, a1);
+        a1 = SMLAD(pair[4 * g + 3], wb, a1);
     }
+    const uint32_t v = clamp4(pack4(requant(a0, rq, o), requant(a1, rq, o), 0, 0),
+                              bytes4(rq->activation_min), bytes4(rq->activation_max));
+    out0[o] = (int8_t)v;
+    if (out1 != NULL) out1[o] = (int8_t)(v >> 8);
 }
 
 COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
@@ -445,8 +453,12 @@ COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
             widen(window(params, input_dims, input + b * in_size, filter_dims, yx / ow,
                          yx % ow, (int8_t)zero_point, depth4, row), depth4, zp2, pair, r);
         }
-        product(pair, depth4 / 4, filter, bias, rq, oc, output + (size_t)p * oc,
-                two ? output + (size_t)(p + 1) * oc : NULL);
+        int8_t *out0 = output + (size_t)p * oc, *out1 = two ? out0 + oc : NULL;
+        product(pair, depth4 / 4, filter, bias, rq, oc, out0, out1);
+        if (oc & 1) {
+            product_odd(pair, depth4 / 4, filter + (size_t)(oc - 1) * (depth4 / 4), bias, rq,
+                        oc - 1, out0, out1);
+        }
     }
     return TK_OK;
 }
