@@ -13,13 +13,17 @@ the reference loops of tk_kernels.c; "dsp": tk_fast.c with the weights re-laid o
 library Chirale_TensorFlowLite, built for the same board by ``tinykit.deploy.tflm.run``
 from ``--arduino``, default ``../shared/arduino`` beside the project; its rows are
 skipped, with the reason printed, when the library is not there), runs N random test
-vectors on QEMU mps2-an386 with -icount and prints a table.
-``instructions_per_inference`` is counted by the firmware's own timer
-(boards/common/tk_cycles.h; exact, the same on every run; the median over the inputs),
-``text_bytes`` is .text + .rodata of the whole firmware less the compiled-in test
-vectors, ``ram_bytes`` is .data + .bss (activations, scratch, firmware state; the stack
-is not included; for tflm-cmsis-nn it includes the tensor arena as a generated sketch
-sizes it: TFLM's Python interpreter's figure plus a margin of max(512 B, 10%)),
+vectors on QEMU mps2-an386 with -icount and prints a table. tinykit's kernels run in
+the device-check harness, which gets the vectors over the UART
+(``tinykit.deploy.emulated.run``, the host code of ``evaluate_on_device``); the TFLM
+firmware has them compiled in. ``instructions_per_inference`` is counted by the
+firmware's own timer around the model's call (boards/common/tk_cycles.h; exact, the
+same on every run; the median over the inputs), ``text_bytes`` is .text + .rodata of
+the whole firmware (less compiled-in test vectors), ``ram_bytes`` is .data + .bss
+(activations, scratch, firmware state and buffers) plus ``stack_bytes``, the stack the
+inference used, measured by the harness (it paints the stack before each call; not
+measured for tflm-cmsis-nn: None, and its RAM includes the tensor arena as a generated
+sketch sizes it: TFLM's Python interpreter's figure plus a margin of max(512 B, 10%)),
 ``macs`` are the model's (counted by tinykit's generator), ``mismatches`` counts output
 bytes that differ from the TFLite Micro interpreter's. tflm-cmsis-nn rows are not
 expected to have 0: the library's CMSIS-NN FULLY_CONNECTED (Chirale_TensorFlowLite
@@ -39,8 +43,8 @@ second of audio (front end, model every ``--every`` hops) give the share of a 64
 Cortex-M4.
 
 JSON: ``{"models": [{"model", "kernels", "trained", "macs", "instructions_per_inference",
-"instructions_per_mac", "text_bytes", "ram_bytes", "mismatches", "inputs"}, ...],
-"tflm_arena": [{"model", "arena_bytes", "arena_used_bytes"}, ...],
+"instructions_per_mac", "text_bytes", "ram_bytes", "stack_bytes", "mismatches", "inputs"},
+...], "tflm_arena": [{"model", "arena_bytes", "arena_used_bytes"}, ...],
 "kws_stream": {"feature_match", "max_feature_step", "host_detections",
 "device_detections", "same_detections", "frontend_instructions_per_second",
 "model_instructions_per_second", "realtime_fraction_64mhz", "frontend_ram_bytes",
@@ -95,22 +99,23 @@ def measure(name, kernels, n_inputs, build_dir=None, arduino=None):
         device = tflm.run(tfl, x, arduino, build_dir=build_dir, timeout=900,
                           source=f"untrained {name}")
     else:
-        device = emulated.run(tfl, x, build_dir=build_dir, timeout=900, kernels=kernels,
+        device = emulated.run(tfl, x, build_dir=build_dir, timeout=300, kernels=kernels,
                               source=f"untrained {name}")
     want = convert.run_tflm(tfl, x)
     from tinykit.deploy.cmodel import generate_c_model
     macs = generate_c_model(tfl, kernels="plain")[2]["macs"]
     per = int(np.median(device.instructions))
-    inputs = emulated.symbol_bytes(device.elf, {"tk_inputs"})
+    inputs = emulated.symbol_bytes(device.elf, {"tk_inputs"})  # tflm_infer's test vectors
+    real = kernels == REAL_TFLM
     row = {"model": name, "kernels": kernels, "trained": False, "macs": macs,
            "instructions_per_inference": per, "instructions_per_mac": round(per / macs, 3),
            "instructions_min_max": [int(device.instructions.min()),
                                     int(device.instructions.max())],
-           "text_bytes": device.text_bytes - inputs, "ram_bytes": device.data_bytes +
-           device.bss_bytes, "mismatches": int((device.outputs != want).sum()),
-           "inputs": n_inputs}
+           "text_bytes": device.text_bytes - inputs, "ram_bytes": device.ram_bytes,
+           "stack_bytes": None if real else device.stack_bytes,
+           "mismatches": int((device.outputs != want).sum()), "inputs": n_inputs}
     arena = ({"model": name, "arena_bytes": tflm.arena_size(tfl),
-              "arena_used_bytes": device.arena_used_bytes} if kernels == REAL_TFLM else None)
+              "arena_used_bytes": device.arena_used_bytes} if real else None)
     return row, arena
 
 

@@ -138,7 +138,7 @@ def test_instruction_count_is_exact(tmp_path, board):
     (hw/timer/stm32f2xx_timer.c wraps only at 2^32) and TIMER0 has no reload, so on
     those only the full 32-bit period is checked."""
     tfl, x = random_layers(0)
-    project = emulated.generate_project(tfl, x[:1], out=tmp_path, board=board)
+    project = emulated.generate_project(tfl, out=tmp_path, board=board)
     configs = [{"TK_CYCLES_TEST": 1}, {"TK_CYCLES_TEST": 1, "TK_CYCLES_RELOAD": "1000000u"}]
     for config in configs if board == "mps2-an386" else configs[:1]:
         elf = emulated.build_project(project, build_dir=tmp_path / "b", config=config)
@@ -296,9 +296,9 @@ def test_depthwise_weights_stay_int8_and_shifts_shrink():
 
 @needs_cc
 def test_fully_connected_reads_rows_in_place_without_room_for_scratch(tmp_path):
-    """A wide dense layer first in the model (no arena left between its input and output):
-    tk_fast_fully_connected, no scratch buffer; an odd number of units and a depth not a
-    multiple of 4; then one with room, through tk_fast_conv's pair product."""
+    """Dense layers with no arena left beside their input and output (the first reads
+    the caller's input, the arena holds only the outputs): tk_fast_fully_connected, no
+    scratch buffer; an odd number of units and a depth not a multiple of 4."""
     keras.utils.set_random_seed(5)
     inp = keras.Input((301,))
     x = L.Dense(7)(inp)
@@ -308,7 +308,42 @@ def test_fully_connected_reads_rows_in_place_without_room_for_scratch(tmp_path):
     x = (rng.normal(size=(50, 301)) + 0.7).astype(np.float32)
     tfl = convert.to_int8(model, representative=x)
     _, source, info = generate_c_model(tfl, kernels="dsp")
-    assert source.count("tk_fast_fully_connected(") == 1 and "tk_fast_conv(" in source
-    assert "static uint32_t scratch" not in source
+    assert source.count("tk_fast_fully_connected(") == 2 and "tk_fast_conv(" not in source
+    assert "static uint32_t scratch" not in source and info["buffer_bytes"] == 16
     want = convert.run_tflm(tfl, x)
     np.testing.assert_array_equal(run_host(tfl, x, build_dir=tmp_path), want)
+
+
+@needs_cc
+def test_the_arena_holds_no_copy_of_the_input_and_1x1_convolutions_work_in_place(tmp_path):
+    """The first op reads the caller's input; a fast 1x1 convolution with as many
+    channels out as in writes over its input, so its pair buffer fits in the arena the
+    depthwise layers need anyway (as in a DS-CNN): the DSP model needs no more RAM than
+    the plain one, and both give TFLM's bytes (15 pixels: a lone last one)."""
+    keras.utils.set_random_seed(6)
+    inp = keras.Input((5, 3, 8))
+    x = L.DepthwiseConv2D((3, 3), padding="same", activation="relu")(inp)
+    x = L.DepthwiseConv2D((3, 3), padding="same")(x)
+    x = L.Conv2D(8, (1, 1), activation="relu")(x)      # in place, at the arena's end
+    x = L.Conv2D(8, (1, 1))(x)                           # in place
+    x = L.Dense(3)(L.Flatten()(x))
+    model = keras.Model(inp, L.Softmax()(x))
+    rng = np.random.default_rng(6)
+    x = (rng.normal(size=(40, 5, 3, 8)) + 0.3).astype(np.float32)
+    tfl = convert.to_int8(model, representative=x)
+    _, dsp, info = generate_c_model(tfl, kernels="dsp")
+    _, plain, plain_info = generate_c_model(tfl, kernels="plain")
+    for source in (dsp, plain):
+        assert "memcpy(arena, input" not in source and source.count(", input, ") == 1
+    calls = re.findall(r"tk_fast_conv\(&op(\d+)_params, &op\d+_quant, &op\d+_input_dims, "
+                       r"([^,]+), &op\d+_filter_dims, op\d+_filter, \w+, &op\d+_output_dims, "
+                       r"([^,]+),", dsp)
+    in_place = [int(k) for k, a, b in calls if a == b]
+    assert in_place == [2, 3] and len(calls) == 2, calls
+    assert "static uint32_t scratch" not in dsp
+    assert info["buffer_bytes"] <= plain_info["buffer_bytes"]
+    want = convert.run_tflm(tfl, x)
+    assert len(np.unique(want)) > 3
+    for kernels in ("dsp", "plain"):
+        np.testing.assert_array_equal(run_host(tfl, x, build_dir=tmp_path, kernels=kernels),
+                                      want, err_msg=f"kernels={kernels}")

@@ -7,7 +7,6 @@ written by the board's own tool, answers on the board's UART as TFLM computes.
 - BBC micro:bit v1: plugged in by USB (its MICROBIT drive mounted: the .hex is copied
   there); set TINYKIT_MICROBIT_PORT to its serial port (e.g. /dev/ttyACM0)."""
 import os
-import time
 
 import numpy as np
 import pytest
@@ -28,20 +27,14 @@ def test_the_real_board_computes_what_tflm_computes(tmp_path, name):
     port = os.environ.get(variable)
     if not port:
         pytest.skip(f"no {name}: {how} and set {variable} to its serial port")
-    import serial
     keras.utils.set_random_seed(0)
     inp = keras.Input((8, 3, 1))
     h = keras.layers.Conv2D(4, (3, 3), padding="same", activation="relu")(inp)
     out = keras.layers.Softmax()(keras.layers.Dense(3)(keras.layers.Flatten()(h)))
     x = np.random.default_rng(0).normal(size=(6, 8, 3, 1)).astype(np.float32)
     tfl = convert.to_int8(keras.Model(inp, out), representative=x)
-    project = emulated.generate_project(tfl, x, out=tmp_path, board=name, kernels="plain")
-    with serial.serial_for_url(port, 115200, timeout=1) as uart:
-        uart.reset_input_buffer()
-        deploy.flash(project)                   # the board runs the image once written
-        text, deadline = b"", time.monotonic() + 60
-        while b"done" not in text and time.monotonic() < deadline:
-            text += uart.read(4096)
-    lines = text.decode("ascii", "replace").replace("\r", "").split("\n")
-    outputs, _ticks = emulated.infer_outputs(lines, project)
-    np.testing.assert_array_equal(outputs, convert.run_tflm(tfl, x))
+    project = emulated.generate_project(tfl, out=tmp_path, board=name, kernels="plain")
+    deploy.flash(project)                       # the board runs the harness once written
+    check = deploy.evaluate_on_device(port, tfl, x, connect_timeout=30)
+    np.testing.assert_array_equal(check.outputs, convert.run_tflm(tfl, x))
+    assert check.board["board"] == name and check.stack_bytes > 0

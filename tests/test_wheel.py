@@ -75,7 +75,7 @@ def test_wheel_carries_every_source_file_and_nothing_else(wheel):
     assert sorted(shipped - expected) == [], "in the wheel but not a source file"
     assert sorted(expected - shipped) == [], "source files the wheel lacks"
     assert "tinykit/_boards/nano33ble/gesture.ino.tmpl" in shipped
-    assert "tinykit/_boards/mps2-an386/infer/main.c" in shipped
+    assert "tinykit/_boards/mps2-an386/harness/main.c" in shipped
     assert "tinykit/_datasets/magic_wand/train/Revelio.csv" in shipped
     assert "tinykit/deploy/cruntime/tk_kernels.c" in shipped
 

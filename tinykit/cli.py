@@ -164,12 +164,10 @@ def _flash(args):
                           compile_only=args.compile_only)
     if args.compile_only:
         print(f"built{': ' + str(result) if result else ''}")
-    elif hasattr(result, "outputs"):
-        print(f"the emulated board ran {len(result.outputs)} inputs; outputs (int8):")
-        for row in result.outputs:
-            print(" ".join(str(int(v)) for v in row))
-        print(f"firmware {result.text_bytes:,} B flash / "
-              f"{result.data_bytes + result.bss_bytes:,} B RAM")
+    elif hasattr(result, "url") and hasattr(result, "close"):      # a board under QEMU
+        with result:
+            print(f"the emulated board runs {result.elf.name} and answers "
+                  f"tinykit.deploy.evaluate_on_device at {result.url} (stopped on exit)")
     else:
         print("done")
     return 0

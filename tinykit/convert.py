@@ -274,10 +274,12 @@ class Int8Model(bytes):
                 model's input scale and zero point, as on the device).
             on: ``"tflm"`` (TFLite Micro interpreter: the board's kernels),
                 ``"litert"`` (LiteRT reference kernels), ``"c"`` (tinykit's plain-C
-                kernels compiled for this machine) or ``"emulated"`` (the plain C
-                cross-compiled and run on QEMU's Cortex-M4F, ``mps2-an386``).
-            options: passed to the backend (``build_dir``, ``timeout`` for "c" and
-                "emulated").
+                kernels compiled for this machine) or ``"emulated"`` (the C model
+                cross-compiled into the device-check harness on QEMU's Cortex-M4F,
+                ``mps2-an386``, the inputs sent over its UART:
+                :func:`tinykit.deploy.emulated.run`).
+            options: passed to the backend (``build_dir``, ``kernels``; ``timeout``,
+                ``board`` for "emulated").
 
         Raises:
             ModelError: inputs of the wrong shape. ParameterError: an unknown backend.

@@ -58,7 +58,8 @@ def device_summary(device, report, y):
         if len(y) else 0
     return (f"emulated board (QEMU mps2-an386, Cortex-M4F): {same}/{len(y)} outputs identical "
             f"to TFLM (max {lsb} LSB apart), accuracy {100 * acc:.1f}%, firmware "
-            f"{device.text_bytes:,} B flash / {device.data_bytes + device.bss_bytes:,} B RAM")
+            f"{device.text_bytes:,} B flash / {device.ram_bytes:,} B RAM (its "
+            f"{device.stack_bytes:,} B of stack measured)")
 
 
 def gesture(data="magic_wand", *, model="gesture_cnn", seed=0, out=None, board="nano33ble",

@@ -85,7 +85,7 @@ size_t tk_link_answer_pack(const tk_link_answer *answer, uint8_t *out)
 {
     out[0] = answer->status;
     out[1] = answer->detail;
-    tk_put_le(out + 2, 0, 2);
+    tk_put_le(out + 2, answer->stack, 2);
     tk_put_le(out + 4, answer->request_seq, 4);
     tk_put_le(out + 8, answer->received, 4);
     tk_put_le(out + 12, answer->count, 8);

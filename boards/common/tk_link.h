@@ -89,6 +89,7 @@ tk_link_status tk_frame_reader_feed(tk_frame_reader *reader, uint8_t byte, tk_fr
 typedef struct {
     uint8_t status;            /* tk_link_status */
     uint8_t detail;            /* the model's tk_status for TK_LINK_MODEL_ERROR */
+    uint16_t stack;            /* bytes of stack the inference used; 0: not measured */
     uint32_t request_seq;      /* the request answered; for a corrupt one, the next expected */
     uint32_t received;         /* bytes of the current input received so far */
     uint64_t count;            /* instructions (or cycles) of the inference; 0: not measured */

@@ -240,7 +240,11 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
     # Activations ping-pong between the two ends of one arena (an op's input at one end,
     # its output at the other), so the arena is the largest input + output of any op;
     # RESHAPE is a no-op on NHWC data. Sizes are rounded up to words for the fast kernels.
-    where = {t_in: 0}
+    # The first op reads the caller's input where it lies (no copy in the arena), and a
+    # fast 1x1 convolution of as many channels out as in writes over its own input (each
+    # pixel's output replaces it once both pixels of a pair are widened). state["free"]:
+    # the arena's bytes an op leaves free, [start, ARENA_BYTES - tail), for its scratch.
+    where = {t_in: INPUT}
     arena = 0
     state = {"kernels": kernels, "macs": 0, "scratch": []}
     for k, (name, ins, outs, opt) in enumerate(ops):
@@ -264,10 +268,15 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
         if name == "RESHAPE":
             where[outs[0]] = src
             continue
-        dst = 1 - src
-        state["ends"] = (src, _round4(int(np.prod(x.shape))), _round4(int(np.prod(y.shape))))
+        n_x, n_y = _round4(int(np.prod(x.shape))), _round4(int(np.prod(y.shape)))
+        if src == INPUT:
+            dst, state["free"], need = 0, (n_y, 0), n_y
+        elif kernels == "dsp" and name == "CONV_2D" and _in_place(x, y, tensors[ins[1]], opt):
+            dst, state["free"], need = src, (n_x, 0) if src == 0 else (0, n_x), n_x
+        else:
+            dst, state["free"], need = 1 - src, (n_x, n_y) if src == 0 else (n_y, n_x), n_x + n_y
         where[outs[0]] = dst
-        arena = max(arena, _round4(int(np.prod(x.shape))) + _round4(int(np.prod(y.shape))))
+        arena = max(arena, need)
         a, b = _place(src, x), _place(dst, y)
         p = f"op{k}"
         decls = [f"// op {k}: {name}, {x.shape} -> {y.shape}"]
@@ -308,13 +317,12 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
         f"// {P}_OUTPUT_SIZE int8 outputs. Returns TK_OK, or the first kernel error.\n"
         f"tk_status {prefix}_invoke(const int8_t *input, int8_t *output);",
     ], generator=GENERATOR, inputs=what, includes=("stdint.h", '"tk_kernels.h"'))
-    arena = max(arena, _round4(n_in), _round4(n_out))
+    arena = max(arena, 4, _round4(n_out) if last != INPUT else 0)
     # The fast convolutions' scratch (widened rows): in the arena between the op's input
     # and output where it fits, else in one static buffer sized for the others.
     scratch = 0
-    for token, words, (src_end, in_bytes, out_bytes), alt in state["scratch"]:
-        start = in_bytes if src_end == 0 else out_bytes
-        if start + 4 * words + (out_bytes if src_end == 0 else in_bytes) <= arena:
+    for token, words, (start, tail), alt in state["scratch"]:
+        if start + 4 * words + tail <= arena:
             calls = [c.replace(token, f"(uint32_t *)(arena + {start})") for c in calls]
         elif alt is not None:  # a fully connected layer: its own loop, no scratch
             calls = [alt[0] if token in c else c for c in calls]
@@ -323,7 +331,7 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
             scratch = max(scratch, words)
             calls = [c.replace(token, "scratch") for c in calls]
     body = (f"tk_status {prefix}_invoke(const int8_t *input, int8_t *output)\n{{\n"
-            f"  tk_status status;\n  memcpy({_place(0, tensors[t_in])}, input, {n_in});\n"
+            f"  tk_status status;\n"
             + "".join(f"  status = {c};\n  if (status != TK_OK) return status;\n" for c in calls)
             + f"  memcpy(output, {_place(last, tensors[t_out])}, {n_out});\n  return TK_OK;\n}}")
     # Word-aligned: the fast kernels read and write four int8 values at a time.
@@ -347,9 +355,24 @@ def _round4(n):
     return (n + 3) // 4 * 4
 
 
+INPUT = "input"    # where the model's input tensor lies: the caller's buffer
+
+
 def _place(end, t):
-    """Where tensor ``t`` lies in the arena: at its start (end 0) or ending at its end."""
+    """Where tensor ``t`` lies: in the caller's input (INPUT), or in the arena at its
+    start (end 0) or ending at its end (end 1)."""
+    if end == INPUT:
+        return INPUT
     return "arena" if end == 0 else f"(arena + ARENA_BYTES - {_round4(int(np.prod(t.shape)))})"
+
+
+def _in_place(x, y, w, opt):
+    """Whether the fast kernel of a CONV_2D ``x`` -> ``y`` may write over its input: a 1x1
+    window at stride 1 (each output pixel reads only its own input pixel, and
+    tk_fast_conv widens both pixels of a pair before writing either) with as many
+    output channels as input ones (the same bytes per pixel)."""
+    return (w is not None and len(w.shape) == 4 and tuple(w.shape[1:3]) == (1, 1)
+            and opt.strideH == 1 and opt.strideW == 1 and tuple(x.shape) == tuple(y.shape))
 
 
 def _softmax(k, at, x, y, opt, decls, a, b):
@@ -505,7 +528,7 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
             # Without room for the pair buffer: each row widened as it is read.
             alt = (f"tk_fast_fully_connected(&{p}_quant, &{p}_input_dims, {a}, "
                    f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b})")
-            state["scratch"].append((token, depth4, state["ends"], (alt, decls, params)))
+            state["scratch"].append((token, depth4, state["free"], (alt, decls, params)))
             decls += [params,
                       codegen.struct("tk_dims", f"{p}_input_dims", (1, rows, 1, depth)),
                       codegen.struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
@@ -542,7 +565,7 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
         decls[-4] = codegen.struct("tk_conv_params", f"{p}_params", conv)
         depth4 = (kh * kw * x.shape[3] + 3) // 4 * 4
         token = f"@scratch{k}@"
-        state["scratch"].append((token, depth4 + depth4 // 4, state["ends"], None))
+        state["scratch"].append((token, depth4 + depth4 // 4, state["free"], None))
         return (f"tk_fast_conv(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
                 f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, {token})")
     if fast:

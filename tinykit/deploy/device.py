@@ -42,7 +42,7 @@ TYPE_HELLO = 0x20
 TYPE_INPUT = 0x21
 TYPE_ANSWER = 0x22
 PROTOCOL = 1
-ANSWER = struct.Struct("<BBHIIQ")      # status, detail, 0, request seq, received, count
+ANSWER = struct.Struct("<BBHIIQ")      # status, detail, stack, request seq, received, count
 OFFSET = struct.Struct("<I")           # before the bytes of an INPUT chunk
 
 # tk_link_status (boards/common/tk_link.h)
@@ -65,6 +65,8 @@ class DeviceEvaluation:
         mismatches: inputs whose outputs differ from TFLM's in any byte.
         instructions: per inference, as the board's counter read them (None when
             the board does not count instructions: its info says another ``"counter"``).
+        stack_bytes: the most stack one inference used, measured on the board (the
+            harness paints the stack before each call); None when it does not say.
         seconds: per input, the host's time from the first chunk sent to the answer
             (transfer and inference).
         resends: requests sent again (any reason below).
@@ -84,6 +86,7 @@ class DeviceEvaluation:
     mismatches: int
     instructions: np.ndarray | None
     seconds: np.ndarray
+    stack_bytes: int | None = None
     resends: int = 0
     corrupt_requests: int = 0
     corrupt_answers: int = 0
@@ -106,32 +109,41 @@ class DeviceEvaluation:
                                                 f"(TFLM {self.reference_accuracy:.3f})")
         cost = (f"{self.instructions_per_inference:,.0f} instructions"
                 if self.instructions is not None else f"{self.seconds_per_inference * 1e3:.1f} ms")
+        if self.stack_bytes:
+            cost += f" and {self.stack_bytes:,} B of stack"
         return (f"{n} inputs on {self.board.get('board', 'the board')}: {n - self.mismatches}/{n} "
                 f"outputs byte-equal to TFLM, labels agree {self.label_agreement:.3f}{acc}; "
                 f"{cost} per inference; {self.resends} resends ({self.corrupt_requests} corrupt "
                 f"requests, {self.corrupt_answers} corrupt answers, {self.lost_answers} lost).")
 
 
-def harness_sources(tfl, *, source="") -> dict:
+def harness_sources(tfl, *, source="", kernels="dsp") -> dict:
     """The generated sources of a harness firmware for ``tfl``: ``tk_model.h/.c`` (the
-    model as plain C) and ``tk_harness_model.h`` (the model's CRC-32, which the board
-    reports so the host knows it runs this model). Any board's harness compiles them
-    with ``boards/common/tk_frame.c`` and ``tk_link.c``.
+    model as plain C, with the ``kernels`` of
+    :func:`tinykit.deploy.cmodel.generate_c_model`: ``"dsp"`` or ``"plain"``) and
+    ``tk_harness_model.h`` (the model's CRC-32, which the board reports so the host
+    knows it runs this model). Any board's harness compiles them with
+    ``boards/common/tk_frame.c`` and ``tk_link.c``.
 
     Raises:
         DeployError: the model uses an op the plain-C kernels lack.
     """
+    return _harness(tfl, source, kernels)[0]
+
+
+def _harness(tfl, source, kernels):
+    """(harness_sources, the model's info from generate_c_model)."""
     from ..convert import as_model
     model = as_model(tfl)
     source = source or model.source
-    header, csrc, _ = generate_c_model(model, source=source)
+    header, csrc, info = generate_c_model(model, source=source, kernels=kernels)
     crc = zlib.crc32(bytes(model))
     harness = codegen.header(
         "tk_harness_model.h",
         ["// CRC-32 (zlib) of the .tflite flatbuffer tk_model.c was generated from.",
          codegen.define("TK_HARNESS_MODEL_CRC32", f"{crc}u")],
         generator="tinykit.deploy.device.harness_sources", inputs=source, includes=())
-    return {"tk_model.h": header, "tk_model.c": csrc, "tk_harness_model.h": harness}
+    return {"tk_model.h": header, "tk_model.c": csrc, "tk_harness_model.h": harness}, info
 
 
 class _Resync(Exception):
@@ -222,7 +234,7 @@ class _Link:
             return info if info.get("hello_seq") == seq else None
         if frame.type != TYPE_ANSWER or len(frame.payload) < ANSWER.size:
             return None
-        status, detail, _, req, received, count = ANSWER.unpack_from(frame.payload)
+        status, detail, stack, req, received, count = ANSWER.unpack_from(frame.payload)
         self.last_lines = [f"answer status={status} detail={detail} request={req} "
                            f"received={received}"]
         if req != seq:
@@ -241,7 +253,7 @@ class _Link:
         if status != OK:
             raise DeviceError(f"the board answered {what} with status {status}, which "
                               f"this tinykit does not know.", lines=self.last_lines)
-        return received, count, frame.payload[ANSWER.size:]
+        return received, count, stack, frame.payload[ANSWER.size:]
 
 
 def _labels(values, n):
@@ -310,6 +322,7 @@ def evaluate_on_device(url, model, x, y=None, *, timeout=5.0, retries=3, connect
                              f"at most {MAX_PAYLOAD - ANSWER.size}.")
     outputs = np.zeros((n, out_size), np.int8)
     counts = np.zeros(n, np.uint64)
+    stacks = np.zeros(n, np.int64)
     seconds = np.zeros(n)
     resyncs = 0
     with open_port(url, baudrate=baudrate, timeout=min(0.05, timeout)) as port:
@@ -340,7 +353,7 @@ def evaluate_on_device(url, model, x, y=None, *, timeout=5.0, retries=3, connect
                                       f"restarts?) at input {i}.", lines=link.last_lines) from None
                 info = hello()
                 continue
-            received, count, raw = got
+            received, count, stacks[i], raw = got
             if received != rows.shape[1] or len(raw) != out_size:
                 raise DeviceError(f"the board answered input {i} with {len(raw)} output "
                                   f"bytes after receiving {received}; expected {out_size} "
@@ -363,7 +376,8 @@ def evaluate_on_device(url, model, x, y=None, *, timeout=5.0, retries=3, connect
         reference_accuracy=ref_accuracy,
         label_agreement=float(np.mean(labels == ref_labels)) if n else 1.0,
         byte_agreement=float(np.mean(same)) if n else 1.0, mismatches=int((~same).sum()),
-        instructions=counts if counter else None, seconds=seconds, resends=link.resends,
+        instructions=counts if counter else None, seconds=seconds,
+        stack_bytes=int(stacks.max()) if n and stacks.max() > 0 else None, resends=link.resends,
         corrupt_requests=link.corrupt_requests, corrupt_answers=link.decoder.stats.corrupt,
         lost_answers=link.lost_answers, resyncs=resyncs, board=info)
 

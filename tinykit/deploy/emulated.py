@@ -7,21 +7,23 @@ board.toml: UART driver, clocks, pins).
 
 ``boards/mps2-an386/board.toml`` says how: the compiler flags of its CPU
 (``cpu_flags``), its clock and UART0 (``clock_hz``, ``[uart0]``: written into every
-build's generated ``firmware_config.h``), its firmware (``[firmware]``: ``capture`` and
-``infer``, a folder with a Makefile each) and how QEMU boots an ELF (``[run]``). This
-module is the one place that builds and boots them::
+build's generated ``firmware_config.h``), its firmware (``[firmware]``: ``capture``,
+``harness``, ..., a folder with a Makefile each) and how QEMU boots an ELF (``[run]``).
+This module is the one place that builds and boots them::
 
-    elf = build("infer", sources)              # make in a build folder, cached by content
+    elf = build("capture", sources)            # make in a build folder, cached by content
     with boot(elf) as board:                   # QEMU, UART0 on stdio ("tcp", "pty")
         lines = board.read_until("done", timeout=60)
 
 and runs an int8 model on the board, to compare what the device computes with the
-TFLite Micro interpreter::
+TFLite Micro interpreter: the harness firmware gets the inputs over its UART, as a real
+board does (:func:`tinykit.deploy.evaluate_on_device`)::
 
     device = run(tfl, x_test)
     (device.outputs == tinykit.convert.run_tflm(tfl, x_test)).all()
 
-or, the same in two steps, ``tinykit.deploy.flash(generate_project(tfl, x_test))``.
+or, in steps, ``board = tinykit.deploy.flash(generate_project(tfl))`` and
+``evaluate_on_device(board.url, tfl, x_test)``.
 
 Builds go to ``build_dir`` when one is given, else to a per-user cache
 (``$TINYKIT_CACHE``, ``$XDG_CACHE_HOME/tinykit`` or ``~/.cache/tinykit``), never into the
@@ -54,7 +56,6 @@ from ..errors import DeployError, DeviceError, ParameterError
 from . import codegen
 from .boards import board as get_board
 from .boards import boards
-from .cmodel import generate_c_model
 from .project import Project
 
 BOARD = "mps2-an386"
@@ -66,7 +67,7 @@ SERIALS = ("stdio", "tcp", "pty")
 _READY = {"tcp": re.compile(rb"waiting for connection"),
           "pty": re.compile(rb"char device redirected to (\S+)")}
 # Lines after which the firmware prints nothing useful: a fault report (startup.c) or
-# an error of the inference firmware (infer/main.c).
+# an error line.
 _STOP = rb"(?:FAULT|error)\b[^\r\n]*"
 _MAX_OUTPUT = 64 << 20          # bytes of UART output read_until keeps at most
 
@@ -77,9 +78,10 @@ class DeviceRun:
 
     ``instructions`` holds the instructions each inference took (one per input, QEMU
     ``-icount``: exact, and the same on every run), counted by the firmware's own timer
-    (``boards/common/tk_cycles.h``) around the model's invoke call.
-    ``arena_used_bytes``: what the interpreter used of its tensor arena, for firmware
-    that has one and says so (``tflm_infer``); None otherwise.
+    (``boards/common/tk_cycles.h``) around the model's invoke call; ``stack_bytes`` the
+    most stack one inference used (measured by the harness: it paints the stack);
+    ``arena_used_bytes`` what the interpreter used of its tensor arena, for firmware
+    that has one and says so (``tflm_infer``), else None.
     """
     outputs: np.ndarray
     elf: Path
@@ -89,7 +91,14 @@ class DeviceRun:
     build_seconds: float
     run_seconds: float
     instructions: np.ndarray = None
+    stack_bytes: int = 0
     arena_used_bytes: int = None
+
+    @property
+    def ram_bytes(self) -> int:
+        """RAM the firmware needs: .data + .bss (the model's arena among them) and the
+        stack the inference used."""
+        return self.data_bytes + self.bss_bytes + self.stack_bytes
 
 
 def emulated_board(name=BOARD):
@@ -217,7 +226,7 @@ def build(firmware, sources, *, config=None, build_dir=None, board=BOARD) -> Pat
 
     Args:
         firmware: a firmware of the board (board.toml ``[firmware]``): ``"capture"`` or
-            ``"infer"``.
+            ``"harness"``.
         sources: generated files, ``{filename: text}``; the Makefile compiles every
             ``.c`` among them.
         config: ``#define`` s of the firmware (``{"LOOPS": 1}``), written with the
@@ -486,7 +495,7 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD,
             count executed instructions (see :func:`icount_shift`).
         board: the emulated board (``elf`` must be built for it).
         loader: ``"kernel"`` (QEMU's ``-kernel``) or ``"gdb"`` (over QEMU's GDB stub;
-            ``serial="stdio"`` only).
+            ``serial="stdio"`` or ``"tcp"``).
 
     Returns:
         A running :class:`Machine` (``close()`` stops it).
@@ -504,15 +513,15 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD,
         raise ParameterError(f"serial={serial!r}; expected one of {', '.join(SERIALS)}.")
     if loader not in LOADERS:
         raise ParameterError(f"loader={loader!r}; expected one of {', '.join(LOADERS)}.")
-    if loader == "gdb" and serial != "stdio":
-        raise ParameterError(f"loader='gdb' boots with serial='stdio' only (QEMU holds a "
-                             f"{serial} board before its GDB stub listens); got {serial!r}.")
+    if loader == "gdb" and serial == "pty":
+        raise ParameterError(f"loader='gdb' boots with serial='stdio' or 'tcp' (a pty board "
+                             f"waits for a monitor command); got {serial!r}.")
     if not Path(elf).is_file():
         raise DeployError(f"no firmware image at {elf}: build it first (build()).")
     b = emulated_board(board)
     qemu = require_tool(b.run["emulator"])
     if loader == "gdb":
-        return _boot_over_gdb(b, qemu, elf, icount)
+        return _boot_over_gdb(b, qemu, elf, icount, serial)
     for _ in range(3):                          # a free port can be taken meanwhile
         values = {"elf": str(elf), "port": _free_port() if serial == "tcp" else ""}
         extra = list(b.run.get("icount", [])) if icount else []
@@ -538,9 +547,10 @@ def boot(elf, *, serial="stdio", timeout=20.0, icount=False, board=BOARD,
     raise DeployError(f"QEMU did not start ({' '.join(cmd)}):\n{log.strip()[-2000:]}")
 
 
-def _boot_over_gdb(b, qemu, elf, icount) -> Machine:
+def _boot_over_gdb(b, qemu, elf, icount, serial) -> Machine:
     """QEMU with empty memory, halted, its GDB stub on a free port; gdb-multiarch loads
-    ``elf``, resets the core and detaches, and the board runs (UART0 on stdio)."""
+    ``elf``, resets the core and detaches, and the board runs (UART0 on ``serial``:
+    stdio, or a TCP server QEMU does not wait on, since it must reach its GDB stub)."""
     from .flash import gdb_load
     if "gdb" not in b.run:
         raise DeployError(f"{b.folder / 'board.toml'}: [run] needs gdb = [\"-S\", \"-gdb\", "
@@ -552,10 +562,12 @@ def _boot_over_gdb(b, qemu, elf, icount) -> Machine:
         del args[at - 1 if at and args[at - 1] == "-kernel" else at:at + 1]
     extra = list(b.run.get("icount", [])) if icount else []
     for _ in range(3):                          # a free port can be taken meanwhile
-        port = _free_port()
-        cmd = [qemu] + [a.format(gdb_port=port) for a in
-                        [*args, *b.run["gdb"], *extra, *b.run["serial"]["stdio"]]]
-        machine = Machine(cmd, "stdio", elf, b.name)
+        port, uart = _free_port(), _free_port() if serial == "tcp" else ""
+        uart_args = [a.replace("wait=on", "wait=off") for a in b.run["serial"][serial]]
+        cmd = [qemu] + [a.format(gdb_port=port, port=uart) for a in
+                        [*args, *b.run["gdb"], *extra, *uart_args]]
+        machine = Machine(cmd, serial, elf, b.name)
+        machine.url = f"socket://127.0.0.1:{uart}" if serial == "tcp" else None
         try:
             gdb_load(elf, f"127.0.0.1:{port}", reset=b.run.get("gdb_reset",
                                                                 "monitor system_reset"))
@@ -632,7 +644,7 @@ def _symbols(elf):
     return rows
 
 
-# -- the inference firmware: a model and its inputs --------------------------------
+# -- the device-check harness: the model answers inputs sent over UART0 ------------
 def _sizes(elf):
     size = require_tool(CROSS + "size")
     out = run_tool([size, elf], what="arm-none-eabi-size", timeout=30).stdout.strip()
@@ -640,6 +652,114 @@ def _sizes(elf):
     return tuple(int(n) for n in nums)
 
 
+def generate_project(tfl, *, out="build", name=None, source="", kernels="dsp",
+                     board=BOARD) -> Project:
+    """Write the sources of the harness firmware for ``tfl`` as a project folder.
+
+    The folder ``out/<name>/`` holds ``tk_model.h/.c`` (the model as plain C,
+    :mod:`tinykit.deploy.cmodel`), ``tk_harness_model.h`` (its CRC-32),
+    ``firmware_config.h`` and ``memory.ld`` (the board's clock, UART, timer and memory
+    map), a ``Makefile`` and ``tinykit.json``. ``make`` in the folder builds the
+    board's ``harness`` firmware into ``build/`` (ELF, .bin, .hex);
+    ``tinykit.deploy.flash(project)`` builds the same image and writes it with the
+    board's flasher (or, for a stand-in board, boots it under QEMU). The board then
+    answers :func:`tinykit.deploy.evaluate_on_device` on its serial port.
+
+    Args:
+        tfl: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
+        out: parent folder of the project.
+        name: project name; default ``"harness_<board>"``.
+        source: a few words on where the model came from, for the generated headers
+            (default: the model's own ``source``).
+        kernels: ``"dsp"`` (Cortex-M4 DSP kernels, the default) or ``"plain"`` (the
+            reference loops); see :func:`tinykit.deploy.cmodel.generate_c_model`.
+        board: the emulated board (see :func:`run`).
+
+    Returns:
+        A :class:`~tinykit.deploy.project.Project` (of ``board``, app ``"harness"``).
+
+    Raises:
+        DeployError: the model uses an op the plain-C kernels lack, or does not fit.
+
+    Example:
+        >>> project = generate_project(tfl, out="build", board="netduinoplus2")  # doctest: +SKIP
+        >>> tinykit.deploy.flash(project)  # doctest: +SKIP
+        >>> tinykit.deploy.evaluate_on_device("/dev/ttyUSB0", tfl, x_test, y_test)  # doctest: +SKIP
+    """
+    from .. import __version__
+    from ..convert import as_model
+    from .device import _harness
+    b = emulated_board(board)
+    model = as_model(tfl)
+    source = source or model.source
+    files, info = _harness(model, source, kernels)
+    b.check_fit(model.flash_bytes, info["buffer_bytes"])
+    gen = "tinykit.deploy.emulated.generate_project"
+    # What build_project builds with, so that `make` in the folder builds the same.
+    files.update({"firmware_config.h": _config_header(b, _harness_config(b.name)),
+                  "memory.ld": _memory_map(b), "Makefile": _project_makefile(b, "harness")})
+    folder = Path(out) / (name or f"harness_{b.name}")
+    paths = codegen.write(folder, files)
+    meta = {"generator": f"tinykit {__version__} ({gen})", "board": b.name, "app": "harness",
+            "source": source, "input_size": info["input_size"],
+            "output_size": info["output_size"], "ops": info["ops"],
+            "flash_bytes": model.flash_bytes, "buffer_bytes": info["buffer_bytes"],
+            "kernels": kernels, "macs": info["macs"]}
+    (folder / "tinykit.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return Project(path=folder, board=b.name, app="harness",
+                   files=paths + [folder / "tinykit.json"],
+                   arena_bytes=info["buffer_bytes"], flash_bytes=model.flash_bytes)
+
+
+def _harness_config(board, config=None) -> dict:
+    return {"TK_ICOUNT_SHIFT": icount_shift(board), **(config or {})}
+
+
+def build_project(project, *, build_dir=None, config=None) -> Path:
+    """Build the harness firmware of ``project`` (:func:`generate_project`); returns
+    the ELF (its .bin and .hex beside it). ``config``: extra ``#define`` s, e.g.
+    ``{"TK_FAULT_TEST": 1}``."""
+    if project.app != "harness":
+        raise DeployError(f"{project!r} is not a harness project for an emulated board: "
+                          f"make one with tinykit.deploy.emulated.generate_project.")
+    emulated_board(project.board)
+    files = {p.name: p.read_text() for p in map(Path, project.files) if p.suffix in (".c", ".h")}
+    if "tk_model.h" not in files or "tk_harness_model.h" not in files:
+        raise DeployError(f"{project.path} has no tk_model.h or tk_harness_model.h: "
+                          f"generate the project again.")
+    return build("harness", files, config=_harness_config(project.board, config),
+                 build_dir=build_dir, board=project.board)
+
+
+def boot_project(project, *, build_dir=None, config=None, loader="kernel") -> Machine:
+    """Build ``project`` (:func:`generate_project`) and boot it under QEMU, counting
+    instructions, with UART0 on a TCP port: the board answers
+    :func:`tinykit.deploy.evaluate_on_device` on ``machine.url``. ``loader``: see
+    :func:`boot`."""
+    elf = build_project(project, build_dir=build_dir, config=config)
+    return boot(elf, serial="tcp", icount=True, board=project.board, loader=loader)
+
+
+def boot_harness(tfl, *, build_dir=None, config=None, source="", kernels="dsp",
+                 board=BOARD) -> Machine:
+    """Build the ``harness`` firmware for ``tfl`` and boot it with UART0 on a TCP port.
+
+    The board waits for requests on ``machine.url`` (``socket://127.0.0.1:PORT``);
+    :func:`tinykit.deploy.evaluate_on_device` streams a test set through it. ``config``:
+    ``#define`` s of the harness (``{"TK_HARNESS_MAX_PAYLOAD": 512}``); ``kernels``:
+    ``"dsp"`` or ``"plain"`` (see :func:`generate_project`).
+
+    Example:
+        >>> with boot_harness(tfl) as board:  # doctest: +SKIP
+        ...     check = tinykit.deploy.evaluate_on_device(board.url, tfl, x_test, y_test)
+    """
+    from .device import harness_sources
+    elf = build("harness", harness_sources(tfl, source=source, kernels=kernels),
+                config=_harness_config(board, config), build_dir=build_dir, board=board)
+    return boot(elf, serial="tcp", icount=True, board=board)
+
+
+# -- firmware that prints its outputs (tflm_infer, trees): inputs compiled in ------
 def inputs_sources(q, *, generator, source="") -> dict:
     """``tk_inputs.c/.h``: the int8 inputs ``q`` (one row each) one after the other,
     ``tk_inputs``, and their number, ``tk_input_count``; ``{filename: text}``."""
@@ -659,118 +779,8 @@ def inputs_sources(q, *, generator, source="") -> dict:
     }
 
 
-def generate_project(tfl, x, *, out="build", name=None, source="", kernels="dsp",
-                     board=BOARD) -> Project:
-    """Write the inference firmware's sources for ``tfl`` and the inputs ``x``.
-
-    The project folder ``out/<name>/`` holds ``tk_model.h/.c`` (the model as plain C,
-    :mod:`tinykit.deploy.cmodel`), ``tk_inputs.h/.c`` (``x`` quantized as the board
-    does), ``firmware_config.h`` and ``memory.ld`` (the board's clock, UART, timer and
-    memory map), a ``Makefile`` and ``tinykit.json``. ``tinykit.deploy.flash(project)``
-    builds the board's ``infer`` firmware with them and runs it on the emulated board
-    (or, for a real board QEMU emulates, writes it with the board's flasher); ``make``
-    in the folder builds the same ELF, .bin and .hex into ``build/``.
-
-    Args:
-        tfl: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
-        x: float inputs, quantized with the model's input scale and zero point.
-        out: parent folder of the project.
-        name: project name; default ``"infer_<board>"``.
-        source: a few words on where the model came from, for the generated headers
-            (default: the model's own ``source``).
-        kernels: ``"dsp"`` (Cortex-M4 DSP kernels, the default) or ``"plain"`` (the
-            reference loops); see :func:`tinykit.deploy.cmodel.generate_c_model`.
-        board: the emulated board (see :func:`run`).
-
-    Returns:
-        A :class:`~tinykit.deploy.project.Project` (of ``board``, app ``"infer"``).
-
-    Raises:
-        DeployError: the model uses an op the plain-C kernels lack, or does not fit.
-
-    Example:
-        >>> project = generate_project(tfl, x_test[:10], out="build")  # doctest: +SKIP
-        >>> tinykit.deploy.flash(project).outputs.shape  # doctest: +SKIP
-        (10, 5)
-    """
-    from .. import __version__
-    from ..convert import as_model
-    b = emulated_board(board)
-    model = as_model(tfl)
-    source = source or model.source
-    header, csrc, info = generate_c_model(model, source=source, kernels=kernels)
-    b.check_fit(model.flash_bytes, info["buffer_bytes"])
-    q = np.asarray(model.quantize(x), dtype=np.int8).reshape(-1, info["input_size"])
-    gen = "tinykit.deploy.emulated.generate_project"
-    files = {"tk_model.c": csrc, "tk_model.h": header,
-             **inputs_sources(q, generator=gen, source=source),
-             # What build_project builds with, so that `make` in the folder builds the same.
-             "firmware_config.h": _config_header(b, {"TK_ICOUNT_SHIFT": icount_shift(b.name)}),
-             "memory.ld": _memory_map(b),
-             "Makefile": _project_makefile(b, "infer")}
-    folder = Path(out) / (name or f"infer_{b.name}")
-    paths = codegen.write(folder, files)
-    meta = {"generator": f"tinykit {__version__} ({gen})", "board": b.name, "app": "infer",
-            "source": source, "inputs": len(q), "input_size": info["input_size"],
-            "output_size": info["output_size"], "ops": info["ops"],
-            "flash_bytes": model.flash_bytes, "buffer_bytes": info["buffer_bytes"],
-            "kernels": kernels, "macs": info["macs"]}
-    (folder / "tinykit.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return Project(path=folder, board=b.name, app="infer", files=paths + [folder / "tinykit.json"],
-                   arena_bytes=info["buffer_bytes"], flash_bytes=model.flash_bytes)
-
-
-def _project_sources(project) -> dict:
-    if project.app != "infer":
-        raise DeployError(f"{project!r} is not an inference project for an emulated board: "
-                          f"make one with tinykit.deploy.emulated.generate_project.")
-    emulated_board(project.board)
-    files = {p.name: p.read_text() for p in map(Path, project.files) if p.suffix in (".c", ".h")}
-    if "tk_model.h" not in files:
-        raise DeployError(f"{project.path} has no tk_model.h: generate the project again.")
-    return files
-
-
-def build_project(project, *, build_dir=None, config=None) -> Path:
-    """Build the inference firmware of ``project`` (:func:`generate_project`); returns
-    the ELF. ``config``: extra ``#define`` s, e.g. ``{"TK_FAULT_TEST": 1}``."""
-    sources = _project_sources(project)
-    config = {"TK_ICOUNT_SHIFT": icount_shift(project.board), **(config or {})}
-    return build("infer", sources, config=config, build_dir=build_dir, board=project.board)
-
-
-def run_project(project, *, build_dir=None, timeout=300, config=None,
-                loader="kernel") -> DeviceRun:
-    """Build ``project`` (:func:`generate_project`), boot it and read its outputs.
-
-    Args:
-        project: an inference project for an emulated board.
-        build_dir: where to build (default: the per-user cache).
-        timeout: seconds the firmware may take from boot to its last output.
-        config: extra ``#define`` s for the firmware (see :func:`build_project`).
-        loader: how the ELF gets into the board: ``"kernel"`` (QEMU loads it) or
-            ``"gdb"`` (``gdb-multiarch`` over QEMU's GDB stub; see :func:`boot`).
-
-    Returns:
-        A :class:`DeviceRun`.
-
-    Raises:
-        ToolNotFoundError: the compiler or QEMU is missing.
-        DeployError: the build failed.
-        DeviceError: the firmware faulted, hung or printed something unexpected.
-    """
-    t0 = time.perf_counter()
-    elf = build_project(project, build_dir=build_dir, config=config)
-    sources = _project_sources(project)
-    size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
-    device = run_elf(elf, int(size.group(1)) if size else None, timeout=timeout,
-                     board=project.board, loader=loader)
-    device.build_seconds = time.perf_counter() - t0 - device.run_seconds
-    return device
-
-
 def run_elf(elf, width=None, *, timeout=300, board=BOARD, loader="kernel") -> DeviceRun:
-    """Boot an inference firmware (``infer``, ``tflm_infer``) with -icount and read what
+    """Boot a firmware that prints its outputs (``tflm_infer``, ``trees``) with -icount and read what
     it prints (:func:`read_outputs`).
 
     Args:
@@ -795,28 +805,6 @@ def run_elf(elf, width=None, *, timeout=300, board=BOARD, loader="kernel") -> De
     return DeviceRun(outputs=outputs, elf=elf, text_bytes=text, data_bytes=data, bss_bytes=bss,
                      build_seconds=0.0, run_seconds=t2 - t1, instructions=instructions,
                      arena_used_bytes=arena_used)
-
-
-def infer_outputs(lines, project):
-    """The outputs and instruction counts the infer firmware of ``project`` printed.
-
-    Args:
-        lines: what the board printed on UART0, line by line (QEMU's stdio, or a real
-            board's serial port).
-        project: the inference project it runs (:func:`generate_project`).
-
-    Returns:
-        ``(outputs, instructions)``: int8 outputs, one row per input, and the count of
-        each input's inference: instructions under QEMU -icount; on a real board its
-        timer's ticks converted the same way, which are not instructions there.
-
-    Raises:
-        DeviceError: not one output line of the model's width and one count per input.
-    """
-    sources = _project_sources(project)
-    size = re.search(r"#define TK_MODEL_OUTPUT_SIZE (\d+)", sources["tk_model.h"])
-    outputs, instructions, _ = read_outputs(lines, int(size.group(1)) if size else None)
-    return outputs, instructions
 
 
 def read_outputs(lines, width=None):
@@ -850,15 +838,19 @@ def read_outputs(lines, width=None):
             int(head.group(2)) if head.group(2) else None)
 
 
-def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
+def run(tfl, x, *, build_dir=None, timeout=120, source="", kernels="dsp",
         board=BOARD) -> DeviceRun:
     """Run the int8 model on the emulated board for every input in ``x``.
+
+    The board runs the harness firmware (:func:`boot_harness`) and the inputs go to it
+    over its UART, as to a real board (:func:`tinykit.deploy.evaluate_on_device`);
+    the instruction counts are the board's own timer readings.
 
     Args:
         tfl: int8 .tflite bytes.
         x: float inputs, quantized with the model's input scale as on the device.
         build_dir: where to build (default: the per-user cache).
-        timeout: seconds the firmware may take from boot to its last output.
+        timeout: seconds one inference (and its answer) may take.
         source: a few words on where the model came from, for the generated headers.
         kernels: ``"dsp"`` or ``"plain"`` (see :func:`generate_project`).
         board: the emulated board: ``"mps2-an386"`` (Cortex-M4F), ``"mps2-an385"`` (M3,
@@ -874,38 +866,24 @@ def run(tfl, x, *, build_dir=None, timeout=300, source="", kernels="dsp",
     Raises:
         ToolNotFoundError: ``arm-none-eabi-gcc`` or ``qemu-system-arm`` is missing.
         DeployError: the build failed.
-        DeviceError: the firmware faulted, hung (no ``done`` within ``timeout``) or did
-            not print every output; ``.lines`` has its last lines.
+        DeviceError: the board did not answer within ``timeout`` (it faulted or hangs)
+            or answered with an error.
 
     Example:
         >>> device = run(tfl, x_test)  # doctest: +SKIP
         >>> (device.outputs == tinykit.convert.run_tflm(tfl, x_test)).all()  # doctest: +SKIP
         True
     """
+    from ..convert import as_model
+    from .device import evaluate_on_device
+    model = as_model(tfl)
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="tinykit-infer-") as tmp:
-        project = generate_project(tfl, x, out=tmp, source=source, kernels=kernels,
-                                   board=board)
-        generated = time.perf_counter() - t0
-        device = run_project(project, build_dir=build_dir, timeout=timeout)
-    device.build_seconds += generated
-    return device
-
-
-# -- the device-check harness: the model answers inputs sent over UART0 ------------
-def boot_harness(tfl, *, build_dir=None, config=None, source="", board=BOARD) -> Machine:
-    """Build the ``harness`` firmware for ``tfl`` and boot it with UART0 on a TCP port.
-
-    The board waits for requests on ``machine.url`` (``socket://127.0.0.1:PORT``);
-    :func:`tinykit.deploy.evaluate_on_device` streams a test set through it. ``config``:
-    ``#define`` s of the harness (``{"TK_HARNESS_MAX_PAYLOAD": 512}``).
-
-    Example:
-        >>> with boot_harness(tfl) as board:  # doctest: +SKIP
-        ...     check = tinykit.deploy.evaluate_on_device(board.url, tfl, x_test, y_test)
-    """
-    from .device import harness_sources
-    config = {"TK_ICOUNT_SHIFT": icount_shift(board), **(config or {})}
-    elf = build("harness", harness_sources(tfl, source=source), config=config,
-                build_dir=build_dir, board=board)
-    return boot(elf, serial="tcp", icount=True, board=board)
+    with boot_harness(model, build_dir=build_dir, source=source, kernels=kernels,
+                      board=board) as machine:
+        t1 = time.perf_counter()
+        check = evaluate_on_device(machine.url, model, x, timeout=timeout, connect_timeout=60)
+    t2 = time.perf_counter()
+    text, data, bss = _sizes(machine.elf)
+    return DeviceRun(outputs=check.outputs, elf=machine.elf, text_bytes=text, data_bytes=data,
+                     bss_bytes=bss, build_seconds=t1 - t0, run_seconds=t2 - t1,
+                     instructions=check.instructions, stack_bytes=check.stack_bytes or 0)

@@ -320,7 +320,7 @@ def gdb_load(elf, target, *, reset="monitor system_reset", timeout=60) -> str:
         DeployError: no stub answered at ``target``, or the load or reset failed.
 
     Example:
-        >>> gdb_load("build/infer.elf", "127.0.0.1:3333")  # doctest: +SKIP
+        >>> gdb_load("build/harness.elf", "127.0.0.1:3333")  # doctest: +SKIP
     """
     exe = require_tool("gdb-multiarch")
     elf = _image(elf, (".elf",))
@@ -471,7 +471,7 @@ def daplink(image, *, drive=None, label=None, roots=None) -> Path:
             searched); several.
 
     Example:
-        >>> daplink("build/infer.hex", label="MICROBIT")  # doctest: +SKIP
+        >>> daplink("build/harness.hex", label="MICROBIT")  # doctest: +SKIP
     """
     image = _image(image, (".hex", ".bin"))
     searched = [drive] if drive is not None else (roots if roots is not None
@@ -544,12 +544,13 @@ def build_image(project, board=None) -> Path:
     Arduino boards (an ``fqbn``) compile with ``arduino-cli compile --output-dir
     <project>/build``; a project with a Makefile runs ``make`` in it; an inference
     project for a board QEMU emulates (:func:`tinykit.deploy.emulated.generate_project`,
-    e.g. ``netduinoplus2``) builds the board's firmware, whose build writes the ELF,
-    .bin and .hex side by side: the image returned is the one the tests run under QEMU.
+    e.g. ``netduinoplus2``) builds the board's harness firmware, whose build writes the
+    ELF, .bin and .hex side by side: the image returned is the one the tests run under
+    QEMU, and the flashed board answers :func:`tinykit.deploy.evaluate_on_device`.
     """
     b = get_board(board or project.board)
     path = Path(project.path)
-    if project.app == "infer" and b.run.get("emulator"):
+    if project.app == "harness" and b.run.get("emulator"):
         from . import emulated              # the firmware tinykit builds for the board
         elf = emulated.build_project(project)
         for suffix in _IMAGE_SUFFIXES[b.flasher]:
@@ -575,8 +576,9 @@ def flash(project, port=None, *, compile_only=False, probe=None, board=None, too
 
     Uses the board's flasher: ``arduino-cli`` for Arduino boards; ``qemu`` for the
     emulated board (``mps2-an386``), where flashing is building the project's firmware
-    and booting it (no port), and the result is the
-    :class:`~tinykit.deploy.emulated.DeviceRun` with what the board computed; the image
+    and booting it (no port), and the result is the running
+    :class:`~tinykit.deploy.emulated.Machine` (its UART0 at ``.url``; close it when
+    done); the image
     flashers (bossac, esptool, openocd, pyocd, dfu-util, uf2, daplink) build the project (see
     :func:`build_image`) and write it with :func:`flash_image` (``probe``: a debug
     probe's serial number). ``compile_only=True`` builds without uploading (or
@@ -585,8 +587,11 @@ def flash(project, port=None, *, compile_only=False, probe=None, board=None, too
     ``tool`` runs a project for a board QEMU emulates under QEMU instead of the board's
     flasher: ``"qemu"`` (QEMU loads the ELF) or ``"qemu-gdb"`` (QEMU starts empty and
     halted, and ``gdb-multiarch`` loads the ELF over its GDB stub, as a debug probe
-    would; :func:`gdb_load`). Both return the DeviceRun. On a real board QEMU
+    would; :func:`gdb_load`). Both return the running Machine. On a real board QEMU
     emulates as it is (``netduinoplus2``) it is the same image the board's flasher writes.
+    A harness project (:func:`tinykit.deploy.emulated.generate_project`) then answers
+    :func:`tinykit.deploy.evaluate_on_device` on the board's serial port (``.url``
+    under QEMU).
 
     Raises ToolNotFoundError naming the tool and how to install it when it is missing,
     DeployError with the tool's last lines when building or uploading fails (or no
@@ -595,7 +600,8 @@ def flash(project, port=None, *, compile_only=False, probe=None, board=None, too
 
     Example:
         >>> flash(project, port="/dev/ttyACM0")  # doctest: +SKIP
-        >>> flash(tinykit.deploy.emulated.generate_project(tfl, x)).outputs  # doctest: +SKIP
+        >>> with flash(tinykit.deploy.emulated.generate_project(tfl)) as board:  # doctest: +SKIP
+        ...     check = tinykit.deploy.evaluate_on_device(board.url, tfl, x_test)
     """
     b = get_board(board or project.board)
     if tool not in (None, b.flasher, *EMULATED):
@@ -608,7 +614,7 @@ def flash(project, port=None, *, compile_only=False, probe=None, board=None, too
         if compile_only:
             emulated.build_project(project)
             return None
-        return emulated.run_project(project, loader="gdb" if tool == "qemu-gdb" else "kernel")
+        return emulated.boot_project(project, loader="gdb" if tool == "qemu-gdb" else "kernel")
     if tool == "arduino-cli":
         exe = require_tool(tool)
         fqbn = b.extra["fqbn"]

@@ -1,5 +1,5 @@
 /* Startup of tinykit's firmware for QEMU mps2-an386 (Cortex-M4F), shared by the capture
- * and the inference firmware and by every board whose port has no startup.c of its own
+ * and the harness firmware and by every board whose port has no startup.c of its own
  * (any Cortex-M: Armv6-M, v7-M, v8-M): vector table, reset handler (copy .data, zero
  * .bss, enable the FPU when there is one, call main) and a fault handler. A fault, or
  * any exception the firmware has no handler for, prints one line on UART0 and stops

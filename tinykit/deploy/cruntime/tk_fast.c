@@ -220,8 +220,10 @@ static inline uint32_t minus_zero_point(int32_t zero_point)
 
 /* The window of output pixel (oy, ox): in place where it lies in the input as one run
  * of depth values (a 1x1 window, or whole input rows), else gathered into `row` (depth4
- * int8: padding and the values past depth are the zero point, so that they count as 0). */
-COLD static const int8_t *window(const tk_conv_params *p, const tk_dims *in_d,
+ * int8: padding and the values past depth are the zero point, so that they count as 0).
+ * Not inlined: its frame is gone when tk_fast_conv calls product (less stack, and
+ * less code). */
+__attribute__((noinline)) COLD static const int8_t *window(const tk_conv_params *p, const tk_dims *in_d,
                                  const int8_t *in, const tk_dims *f_d, int32_t oy,
                                  int32_t ox, int8_t zero_point, int32_t depth4, int8_t *row)
 {
@@ -355,8 +357,8 @@ static inline void store16(int8_t *p, uint32_t v)
     memcpy(p, &h, 2);
 }
 
-/* Two rows of the pair buffer times every filter: outputs of both pixels (out1 NULL:
- * only the first). An odd last output channel has its weights alone, 4 per word. */
+/* Two rows of the pair buffer times every pair of filters: outputs of both pixels (out1
+ * NULL: only the first); an odd last output channel is product_odd's. */
 __attribute__((noinline)) static void product(const uint32_t *pair, int32_t groups, const uint32_t *filter,
                     const int32_t *bias, const tk_requant *rq, int32_t channels,
                     int8_t *out0, int8_t *out1)
@@ -387,19 +389,27 @@ __attribute__((noinline)) static void product(const uint32_t *pair, int32_t grou
         store16(out0 + o, v);
         if (out1 != NULL) store16(out1 + o, v >> 16);
     }
-    if (o < channels) {                 /* an odd last output channel */
-        int32_t a0 = bias != NULL ? bias[o] : 0, a1 = a0;
-        for (int32_t g = 0; g < groups; g++) {
-            const uint32_t w = pw[g], wa = SXTB16(w), wb = SXTB16_ROR8(w);
-            a0 = SMLAD(pair[4 * g], wa, a0);
-            a0 = SMLAD(pair[4 * g + 1], wb, a0);
-            a1 = SMLAD(pair[4 * g + 2], wa, a1);
-            a1 = SMLAD(pair[4 * g + 3], wb, a1);
-        }
-        const uint32_t v = clamp4(pack4(requant(a0, rq, o), requant(a1, rq, o), 0, 0), lo4, hi4);
-        out0[o] = (int8_t)v;
-        if (out1 != NULL) out1[o] = (int8_t)(v >> 8);
+}
+
+/* An odd last output channel o: its weights alone, 4 per word. Apart from product, so
+ * that product's frame is gone when this one calls requant (less stack). */
+__attribute__((noinline)) COLD static void product_odd(const uint32_t *pair, int32_t groups,
+                                                      const uint32_t *pw, const int32_t *bias,
+                                                      const tk_requant *rq, int32_t o,
+                                                      int8_t *out0, int8_t *out1)
+{
+    int32_t a0 = bias != NULL ? bias[o] : 0, a1 = a0;
+    for (int32_t g = 0; g < groups; g++) {
+        const uint32_t w = pw[g], wa = SXTB16(w), wb = SXTB16_ROR8(w);
+        a0 = SMLAD(pair[4 * g], wa, a0);
+        a0 = SMLAD(pair[4 * g + 1], wb, a0);
+        a1 = SMLAD(pair[4 * g + 2], wa, a1);
+        a1 = SMLAD(pair[4 * g + 3], wb, a1);
     }
+    const uint32_t v = clamp4(pack4(requant(a0, rq, o), requant(a1, rq, o), 0, 0),
+                              bytes4(rq->activation_min), bytes4(rq->activation_max));
+    out0[o] = (int8_t)v;
+    if (out1 != NULL) out1[o] = (int8_t)(v >> 8);
 }
 
 COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
@@ -443,8 +453,12 @@ COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
             widen(window(params, input_dims, input + b * in_size, filter_dims, yx / ow,
                          yx % ow, (int8_t)zero_point, depth4, row), depth4, zp2, pair, r);
         }
-        product(pair, depth4 / 4, filter, bias, rq, oc, output + (size_t)p * oc,
-                two ? output + (size_t)(p + 1) * oc : NULL);
+        int8_t *out0 = output + (size_t)p * oc, *out1 = two ? out0 + oc : NULL;
+        product(pair, depth4 / 4, filter, bias, rq, oc, out0, out1);
+        if (oc & 1) {
+            product_odd(pair, depth4 / 4, filter + (size_t)(oc - 1) * (depth4 / 4), bias, rq,
+                        oc - 1, out0, out1);
+        }
     }
     return TK_OK;
 }
@@ -555,16 +569,31 @@ typedef struct {
     const tk_requant *rq;
     const int32_t *bias;
     const int8_t *filter;
-    int32_t c, taps_per_group, kw, tap, row;
+    const tk_conv_params *params;
+    const int8_t *input;          /* of the batch being computed */
+    int32_t c, taps_per_group, kh, kw, ih, iw, tap, row;
     uint32_t zp2, lo4, hi4;
 } dw_layer;
 
-/* Every channel of one output pixel: `rows` rows of `taps` taps from pi0 (window
- * position ky0, kx0 -> weights offset w0); full: the 3x3 window inside the input. */
-__attribute__((noinline)) static void dw_pixel(const dw_layer *k, const int8_t *pi0,
-                                               int32_t w0, int32_t rows, int32_t taps,
-                                               int full, int8_t *out)
+/* Every channel of output pixel (oy, ox): the taps of its window inside the input, rows
+ * ky0 to ky1 and columns kx0 to kx1 (full: the 3x3 window inside the input). The
+ * window is found here, not in the caller, so that the caller's loop keeps few values
+ * (a smaller stack). */
+__attribute__((noinline)) static void dw_pixel(const dw_layer *k, int32_t oy, int32_t ox,
+                                               int8_t *out)
 {
+    const tk_conv_params *p = k->params;
+    const int32_t kh = k->kh, kw = k->kw, dh = p->dilation.h, dw = p->dilation.w;
+    const int32_t y0 = oy * p->stride.h - p->padding.h, x0 = ox * p->stride.w - p->padding.w;
+    int32_t ky0 = 0, ky1 = kh, kx0 = 0, kx1 = kw;
+    while (ky0 < kh && y0 + ky0 * dh < 0) ky0++;
+    while (ky1 > ky0 && y0 + (ky1 - 1) * dh >= k->ih) ky1--;
+    while (kx0 < kw && x0 + kx0 * dw < 0) kx0++;
+    while (kx1 > kx0 && x0 + (kx1 - 1) * dw >= k->iw) kx1--;
+    const int32_t rows = ky1 - ky0, taps = kx1 - kx0;
+    const int full = kh == 3 && kw == 3 && taps == 3 && rows == 3;
+    const int8_t *pi0 = k->input + ((size_t)(y0 + ky0 * dh) * k->iw + x0 + kx0 * dw) * k->c;
+    const int32_t w0 = (ky0 * kw + kx0) * 4;
     const tk_requant *rq = k->rq;
     const uint32_t zp2 = k->zp2;
     const int fast = rq->fast && rq->count != 1;
@@ -628,29 +657,16 @@ COLD tk_status tk_fast_depthwise(const tk_conv_params *params, const tk_requant 
         return status;
     }
     const int32_t ih = input_dims->h, iw = input_dims->w, kh = filter_dims->h,
-                  kw = filter_dims->w, dh = params->dilation.h, dw = params->dilation.w;
-    const dw_layer k = {rq, bias, filter, c, 4 * kh * kw, kw, dw * c, dh * iw * c,
-                        minus_zero_point(rq->input_zero_point), bytes4(rq->activation_min),
-                        bytes4(rq->activation_max)};
+                  kw = filter_dims->w;
+    dw_layer k = {rq, bias, filter, params, input, c, 4 * kh * kw, kh, kw, ih, iw,
+                  params->dilation.w * c, params->dilation.h * iw * c,
+                  minus_zero_point(rq->input_zero_point), bytes4(rq->activation_min),
+                  bytes4(rq->activation_max)};
     int8_t *out = output;
-    for (int32_t b = 0; b < input_dims->n; b++) {
-        const int8_t *in = input + (size_t)b * ih * iw * c;
+    for (int32_t b = 0; b < input_dims->n; b++, k.input += (size_t)ih * iw * c) {
         for (int32_t oy = 0; oy < output_dims->h; oy++) {
-            const int32_t y0 = oy * params->stride.h - params->padding.h;
-            /* the taps inside the input: ky in [ky0, ky1) */
-            int32_t ky0 = 0, ky1 = kh;
-            while (ky0 < kh && y0 + ky0 * dh < 0) ky0++;
-            while (ky1 > ky0 && y0 + (ky1 - 1) * dh >= ih) ky1--;
-            for (int32_t ox = 0; ox < output_dims->w; ox++) {
-                const int32_t x0 = ox * params->stride.w - params->padding.w;
-                int32_t kx0 = 0, kx1 = kw;
-                while (kx0 < kw && x0 + kx0 * dw < 0) kx0++;
-                while (kx1 > kx0 && x0 + (kx1 - 1) * dw >= iw) kx1--;
-                const int32_t taps = kx1 - kx0;
-                dw_pixel(&k, in + ((size_t)(y0 + ky0 * dh) * iw + x0 + kx0 * dw) * c,
-                         (ky0 * kw + kx0) * 4, ky1 - ky0, taps,
-                         kh == 3 && kw == 3 && taps == 3 && ky1 - ky0 == 3, out);
-                out += c;
+            for (int32_t ox = 0; ox < output_dims->w; ox++, out += c) {
+                dw_pixel(&k, oy, ox, out);
             }
         }
     }
