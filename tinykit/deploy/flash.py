@@ -191,7 +191,7 @@ def arduino_setup(board, *, install=False, timeout=1800) -> list:
     if not install:
         raise SetupNeededError(
             f"arduino-cli lacks what the {b.title} needs: {'; '.join(missing)}. To install "
-            f"them, consent with flash(project, install=True) (or arduino_setup("
+            f"them, consent with flash(project, install=True) (or tinykit.deploy.arduino_setup("
             f"{b.name!r}, install=True)), `tinykit flash PROJECT --install`, or run:\n{shown}",
             commands)
     for args in commands:
