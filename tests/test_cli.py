@@ -106,3 +106,48 @@ def test_train_kws_exports_the_model_and_its_feature_settings(tmp_path):
                      "--epochs", "1", "--fast"]) == 0
     for name in ("ds_cnn.tflite", "ds_cnn_features.json", "audio_features.h", "labels.txt"):
         assert (tmp_path / "kws" / name).is_file(), name
+
+
+def _arduino_project(tmp_path, board="nano33ble"):
+    """A project folder as `tinykit export --board` leaves it (tinykit.json and a sketch)."""
+    folder = tmp_path / "wand"
+    folder.mkdir()
+    (folder / "wand.ino").write_text("void setup() {}\nvoid loop() {}\n")
+    (folder / "tinykit.json").write_text(json.dumps({"board": board, "app": "gesture"}))
+    return folder
+
+
+def test_flash_without_install_refuses_and_lists_the_commands(tmp_path, capsys,
+                                                              fake_arduino_cli):
+    project = _arduino_project(tmp_path)
+    assert cli.main(["flash", str(project), "--port", "/dev/ttyACM97"]) == 1   # stdin: no tty
+    err = capsys.readouterr().err
+    assert "tinykit: error: arduino-cli lacks what the" in err
+    assert "arduino-cli core install arduino:mbed_nano" in err
+    assert "arduino-cli lib install Arduino_LSM9DS1@1.1.1" in err and "--install" in err
+    assert [c[:2] for c in fake_arduino_cli.calls()] == [["core", "list"], ["lib", "list"]]
+
+
+def test_flash_install_installs_compiles_and_uploads(tmp_path, capsys, fake_arduino_cli):
+    project = _arduino_project(tmp_path)
+    assert cli.main(["flash", str(project), "--port", "/dev/ttyACM97", "--install"]) == 0
+    assert capsys.readouterr().out.strip().endswith("done")
+    ran = [c[:3] for c in fake_arduino_cli.calls()]
+    assert ["core", "install", "arduino:mbed_nano"] in ran
+    assert ["lib", "install", "Chirale_TensorFLowLite@2.0.0"] in ran
+    assert ran[-2][0] == "compile" and ran[-1][0] == "upload"
+
+
+@pytest.mark.parametrize("answer, code", [("y", 0), ("", 1), ("n", 1)])
+def test_flash_on_a_terminal_asks_before_installing(tmp_path, capsys, monkeypatch,
+                                                    fake_arduino_cli, answer, code):
+    project = _arduino_project(tmp_path)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or answer)
+    assert cli.main(["flash", str(project), "--port", "/dev/ttyACM97"]) == code
+    assert asked == ["install these? [y/N] "]
+    err = capsys.readouterr().err
+    assert "arduino-cli lib install Arduino_LSM9DS1@1.1.1" in err       # shown before asking
+    installed = any(c[:2] == ["lib", "install"] for c in fake_arduino_cli.calls())
+    assert installed == (answer == "y")

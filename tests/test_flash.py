@@ -242,3 +242,144 @@ def test_daplink_copies_the_hex_to_the_microbit_drive(tmp_path):
         daplink(hex_file, roots=[tmp_path])
     with pytest.raises(DeployError, match="expected a .hex or .bin image"):
         daplink(_uf2_file(tmp_path / "app.uf2"), drive=drive)
+
+
+# -- arduino-cli: the board's core and libraries, installed only with consent -----------
+# A fake arduino-cli (conftest.fake_arduino_cli) answers as the real one does; the
+# expected commands below are written out by hand from each board file.
+SEEED_URL = "https://files.seeedstudio.com/arduino/package_seeeduino_boards_index.json"
+ESP32_URL = "https://espressif.github.io/arduino-esp32/package_esp32_index.json"
+LISTS = [["core", "list", "--format", "json"], ["lib", "list", "--format", "json"]]
+
+
+def _arduino_project(tmp_path, board):
+    folder = tmp_path / f"sketch_{board}"
+    folder.mkdir()
+    (folder / f"sketch_{board}.ino").write_text("void setup() {}\nvoid loop() {}\n")
+    return Project(path=folder, board=board, app="gesture",
+                   files=[folder / f"sketch_{board}.ino"])
+
+
+def test_a_missing_library_is_refused_with_the_commands_that_install_it(tmp_path,
+                                                                       fake_arduino_cli):
+    from tinykit.deploy.flash import arduino_setup
+    from tinykit.errors import SetupNeededError
+    fake_arduino_cli.set(cores={"arduino:mbed_nano": "4.1.5"},
+                         libs={"Arduino_LSM9DS1": "1.1.1"})
+    project = _arduino_project(tmp_path, "nano33ble")
+    with pytest.raises(SetupNeededError) as e:
+        flash(project, port=NO_PORT)
+    msg = str(e.value)
+    assert "library Chirale_TensorFLowLite@2.0.0 (not installed)" in msg
+    assert "arduino-cli lib install Chirale_TensorFLowLite@2.0.0" in msg
+    assert "install=True" in msg and "tinykit flash PROJECT --install" in msg
+    assert "core" not in msg.split("needs:")[1].split(".")[0]        # the core is there
+    assert e.value.commands == [["lib", "update-index"],
+                                ["lib", "install", "Chirale_TensorFLowLite@2.0.0"]]
+    assert fake_arduino_cli.calls() == LISTS                          # nothing installed, no compile
+    assert fake_arduino_cli.state["libs"] == {"Arduino_LSM9DS1": "1.1.1"}
+    # All there: nothing to run, and the same call returns [].
+    fake_arduino_cli.set(libs={"Arduino_LSM9DS1": "1.1.1", "Chirale_TensorFLowLite": "2.0.0"})
+    assert arduino_setup("nano33ble") == []
+
+
+def test_install_runs_the_commands_the_board_file_implies_then_compiles(tmp_path,
+                                                                        fake_arduino_cli):
+    project = _arduino_project(tmp_path, "xiao_nrf52840_sense")
+    assert flash(project, port=NO_PORT, install=True) is not None
+    calls = fake_arduino_cli.calls()
+    assert calls[:2] == LISTS and calls[-4:-2] == LISTS       # checked before and after
+    assert calls[2:-4] == [
+        ["core", "update-index", "--additional-urls", SEEED_URL],
+        ["core", "install", "Seeeduino:mbed", "--additional-urls", SEEED_URL],
+        ["lib", "update-index"],
+        ["lib", "install", "Seeed Arduino LSM6DS3@2.0.7"],     # one argument, spaces and all
+        ["lib", "install", "Seeed Arduino Mic@1.0"],
+        ["lib", "install", "Chirale_TensorFLowLite@2.0.0"]]
+    assert calls[-2][:3] == ["compile", "--fqbn", "Seeeduino:mbed:xiaonRF52840Sense"]
+    assert calls[-1][:3] == ["upload", "-p", NO_PORT]
+    assert fake_arduino_cli.state["libs"] == {"Seeed Arduino LSM6DS3": "2.0.7",
+                                              "Seeed Arduino Mic": "1.0",
+                                              "Chirale_TensorFLowLite": "2.0.0"}
+
+
+def test_a_library_or_core_at_another_version_counts_as_missing(fake_arduino_cli):
+    from tinykit.deploy.flash import arduino_setup
+    from tinykit.errors import SetupNeededError
+    fake_arduino_cli.set(cores={"esp32:esp32": "3.0.2"}, libs={"Chirale_TensorFLowLite": "1.0.0"})
+    with pytest.raises(SetupNeededError) as e:
+        arduino_setup("xiao_esp32s3_sense")
+    assert "core esp32:esp32@3.0.7 (3.0.2 installed)" in str(e.value)
+    assert "library Chirale_TensorFLowLite@2.0.0 (1.0.0 installed)" in str(e.value)
+    ran = arduino_setup("xiao_esp32s3_sense", install=True)
+    assert ran == [["core", "update-index", "--additional-urls", ESP32_URL],
+                   ["core", "install", "esp32:esp32@3.0.7", "--additional-urls", ESP32_URL],
+                   ["lib", "update-index"], ["lib", "install", "Chirale_TensorFLowLite@2.0.0"]]
+    assert fake_arduino_cli.state["cores"] == {"esp32:esp32": "3.0.7"}
+
+
+@pytest.mark.parametrize("shape", ["1.x", "0.x"])
+def test_both_json_shapes_of_core_and_lib_list_are_read(fake_arduino_cli, shape):
+    from tinykit.deploy.flash import arduino_installed
+    fake_arduino_cli.set(shape=shape)
+    assert arduino_installed() == ({}, {})            # 1.x prints {"platforms": null}
+    fake_arduino_cli.set(cores={"arduino:mbed_nano": "4.1.5", "esp32:esp32": "3.0.7"},
+                         libs={"Seeed Arduino Mic": "1.0", "Arduino_LSM9DS1": "1.1.1"})
+    assert arduino_installed() == ({"arduino:mbed_nano": "4.1.5", "esp32:esp32": "3.0.7"},
+                                   {"Seeed Arduino Mic": {"1.0"}, "Arduino_LSM9DS1": {"1.1.1"}})
+
+
+def test_a_failing_install_becomes_a_deploy_error_with_its_output(tmp_path, fake_arduino_cli):
+    fake_arduino_cli.set(cores={"arduino:mbed_nano": "4.1.5"}, fail={
+        "lib install": "Error installing Arduino_LSM9DS1: no valid library found"})
+    project = _arduino_project(tmp_path, "nano33ble")
+    with pytest.raises(DeployError) as e:
+        flash(project, compile_only=True, install=True)
+    msg = str(e.value)
+    assert "arduino-cli lib install for the" in msg and "failed (exit 1)" in msg
+    assert "no valid library found" in msg
+    assert not any(c[0] == "compile" for c in fake_arduino_cli.calls())
+
+
+def test_an_install_that_changes_nothing_is_caught(fake_arduino_cli):
+    from tinykit.deploy.flash import arduino_setup
+    fake_arduino_cli.set(noop=True)
+    with pytest.raises(DeployError, match="reported success but still lacks core arduino:mbed_nano"):
+        arduino_setup("nano33ble", install=True)
+
+
+def test_an_arduino_cli_that_hangs_hits_the_deadline(fake_arduino_cli):
+    import time
+    from tinykit.deploy.flash import arduino_setup
+    fake_arduino_cli.set(hang={"core list": 60})
+    start = time.monotonic()
+    with pytest.raises(DeployError, match=r"arduino-cli core list did not finish within 1 s"):
+        arduino_setup("nano33ble", timeout=1)
+    assert time.monotonic() - start < 10
+    fake_arduino_cli.set(hang={"core install": 60})
+    with pytest.raises(DeployError, match=r"arduino-cli core install for the .* did not finish "
+                                          r"within 2 s"):
+        arduino_setup("nano33ble", install=True, timeout=2)
+
+
+def test_build_image_sets_up_arduino_cli_first(tmp_path, fake_arduino_cli):
+    from tinykit.errors import SetupNeededError
+    project = _arduino_project(tmp_path, "xiao_esp32s3_sense")
+    with pytest.raises(SetupNeededError, match="core esp32:esp32@3.0.7 .not installed."):
+        flash(project, compile_only=True)
+    assert fake_arduino_cli.calls() == LISTS
+
+
+def test_every_third_party_core_names_its_board_manager_url():
+    from tinykit import deploy
+    checked = []
+    for name in deploy.boards():
+        b = deploy.board(name)
+        if "fqbn" not in b.extra:
+            continue
+        core = b.extra["core"]
+        assert b.extra["fqbn"].startswith(core + ":"), name
+        if not core.startswith("arduino:"):
+            assert b.extra.get("core_url", "").startswith("https://"), name
+            checked.append(name)
+    assert {"xiao_nrf52840_sense", "xiao_esp32s3_sense", "nucleo_l4r5zi"} <= set(checked)

@@ -12,7 +12,9 @@ TOOL_HINTS = {
     "arduino-cli": "Install it from https://arduino.github.io/arduino-cli/ (or "
                    "`brew install arduino-cli`), then `arduino-cli core install "
                    "arduino:mbed_nano` and `arduino-cli lib install Arduino_LSM9DS1 "
-                   "Chirale_TensorFLowLite` (the name its library.properties registers).",
+                   "Chirale_TensorFLowLite` (the name its library.properties registers); "
+                   "or let `tinykit flash PROJECT --install` install what the board file "
+                   "names.",
     "esptool": "Install it with `pip install esptool`.",
     "pyocd": "Install it with `pip install pyocd`.",
     "bossac": "Install it with your package manager (`apt install bossa-cli`) or the "

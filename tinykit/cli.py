@@ -4,6 +4,7 @@
     tinykit train gesture|kws DATA          train, quantize, verify and export a model
     tinykit export MODEL.tflite --labels L  export it, or (--board B) make a board project
     tinykit flash PROJECT [--port P]        build a project and flash it to its board
+                  [--install]               (installing the core and libraries it needs)
     tinykit capture URL --label L --out D   record labelled gestures or clips from a board
     tinykit monitor URL [--seconds S]       print what a board prints
     tinykit boards [--model M.tflite]       the boards tinykit can generate projects for
@@ -19,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import ParameterError, TinykitError
+from .errors import ParameterError, SetupNeededError, TinykitError
 
 
 def _demo(args):
@@ -160,8 +161,15 @@ def _flash(args):
     where = args.port or args.probe or ""
     print(f"flashing {project.path} ({project.app}) to the {b.title} with {b.flasher}"
           f"{' on ' + where if where else ''}", flush=True)
-    result = deploy.flash(project, port=args.port, probe=args.probe,
-                          compile_only=args.compile_only)
+    def run(install):
+        return deploy.flash(project, port=args.port, probe=args.probe,
+                            compile_only=args.compile_only, install=install)
+    try:
+        result = run(args.install)
+    except SetupNeededError as e:
+        if not _consent(e):
+            raise
+        result = run(True)
     if args.compile_only:
         print(f"built{': ' + str(result) if result else ''}")
     elif hasattr(result, "url") and hasattr(result, "close"):      # a board under QEMU
@@ -171,6 +179,19 @@ def _flash(args):
     else:
         print("done")
     return 0
+
+
+def _consent(error) -> bool:
+    """On an interactive terminal, show what is missing and the commands that install it,
+    and ask; elsewhere (a script, CI) no: the error stands and tells about --install."""
+    if not sys.stdin.isatty():
+        return False
+    print(error, file=sys.stderr)
+    try:
+        answer = input("install these? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _capture(args):
@@ -275,6 +296,9 @@ def _parser():
     flash.add_argument("--port", help="serial port or UF2 drive (none for the emulated board)")
     flash.add_argument("--probe", help="debug probe serial number (openocd, pyocd)")
     flash.add_argument("--compile-only", action="store_true", help="build without flashing")
+    flash.add_argument("--install", action="store_true",
+                       help="install the core and libraries the board needs (arduino-cli) "
+                            "without asking")
     flash.set_defaults(run=_flash)
 
     cap = sub.add_parser("capture", help="record labelled samples from a board")

@@ -48,6 +48,16 @@ class DeviceError(DeployError):
         super().__init__(message)
 
 
+class SetupNeededError(DeployError):
+    """A tool is there but lacks what a board needs (arduino-cli without the board's core
+    or libraries, or with other versions). ``commands`` holds the commands that install
+    them (each a list of arguments), for a caller that asks the user's consent first."""
+
+    def __init__(self, message, commands=()):
+        self.commands = [list(c) for c in commands]
+        super().__init__(message)
+
+
 class ToolNotFoundError(DeployError, FileNotFoundError):
     """An external program (compiler, flasher, emulator) is not installed."""
 

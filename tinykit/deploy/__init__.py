@@ -7,6 +7,6 @@
 """
 from . import codegen
 from .boards import Board, Fit, board, boards, boards_root, fit_report, fit_table
-from .flash import flash, require_tool
+from .flash import arduino_setup, flash, require_tool
 from .project import Project, export, generate
 from .device import DeviceEvaluation, evaluate_on_device

@@ -29,15 +29,17 @@ attached. A tool that exits 0 without reporting success is caught the same way.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
+import shlex
 import shutil
 import struct
 import sys
 from pathlib import Path
 
 from .._tools import TOOL_HINTS, require_tool, run_tool
-from ..errors import DeployError, ToolNotFoundError
+from ..errors import DeployError, SetupNeededError, ToolNotFoundError
 from .boards import board as get_board
 
 FLASHERS = ("arduino-cli", "bossac", "esptool", "openocd", "pyocd", "dfu-util", "uf2",
@@ -79,6 +81,128 @@ def _seen(items) -> str:
 def _attached() -> str:
     return (f"Serial ports seen: {_seen(serial_ports())}. "
             f"USB devices seen: {_seen(usb_devices())}.")
+
+
+# -- arduino-cli: the core and libraries a board file names ------------------------------
+def _arduino_json(exe, args, timeout):
+    """What ``arduino-cli <args> --format json`` prints, parsed. ``--format json`` is read
+    by 0.x and, hidden, by 1.x (which added ``--json`` as its new spelling)."""
+    result = run_tool([exe, *args, "--format", "json"], what=f"arduino-cli {' '.join(args)}",
+                      timeout=timeout)
+    try:
+        return json.loads(result.stdout or "null")
+    except ValueError:
+        first = (result.stdout or "").strip().splitlines()[:1]
+        raise DeployError(f"arduino-cli {' '.join(args)} --format json did not print JSON "
+                          f"({first[0] if first else 'nothing'!r}); tinykit reads arduino-cli "
+                          f"0.18 or later: update it (arduino-cli version).") from None
+
+
+def _listed(data, key):
+    """The list in arduino-cli's answer: bare before 1.0, under ``key`` since (where
+    ``null`` or a missing key means none)."""
+    if isinstance(data, dict):
+        data = data.get(key)
+    return [item for item in data or [] if isinstance(item, dict)]
+
+
+def arduino_installed(exe=None, *, timeout=120) -> tuple:
+    """What arduino-cli has: ``({core_id: version}, {library_name: {versions}})``.
+
+    Reads ``arduino-cli core list`` and ``lib list`` as JSON in both shapes: 1.x
+    ``{"platforms": [{"id", "installed_version"}]}`` and ``{"installed_libraries":
+    [{"library": {"name", "version"}}]}``; before 1.0 bare lists, with ``installed``
+    (0.18-0.35) or ``ID``/``Installed`` (0.17 and older) for the cores.
+    """
+    exe = exe or require_tool("arduino-cli")
+    cores = {}
+    for p in _listed(_arduino_json(exe, ["core", "list"], timeout), "platforms"):
+        pid = p.get("id") or p.get("ID")
+        version = p.get("installed_version") or p.get("installed") or p.get("Installed")
+        if pid and version:
+            cores[pid] = version
+    libraries = {}
+    for item in _listed(_arduino_json(exe, ["lib", "list"], timeout), "installed_libraries"):
+        lib = item.get("library") or {}
+        if lib.get("name"):
+            libraries.setdefault(lib["name"], set()).add(lib.get("version", ""))
+    return cores, libraries
+
+
+def _arduino_needs(b, cores, libraries) -> tuple:
+    """(what is missing, the arduino-cli arguments that install it) for board ``b``."""
+    core = b.extra.get("core") or ":".join(b.extra["fqbn"].split(":")[:2])
+    want = b.extra.get("core_version")
+    url = b.extra.get("core_url")
+    urls = ["--additional-urls", url] if url else []
+    missing, commands = [], []
+    have = cores.get(core)
+    if have is None or (want and have != want):
+        spec = f"{core}@{want}" if want else core
+        missing.append(f"core {spec} ({f'{have} installed' if have else 'not installed'})")
+        commands += [["core", "update-index", *urls], ["core", "install", spec, *urls]]
+    libs = []
+    for spec in b.extra.get("libraries", []):
+        name, _, version = str(spec).partition("@")
+        found = libraries.get(name, set())
+        if not found or (version and version not in found):
+            missing.append(f"library {spec} "
+                           f"({', '.join(sorted(found)) + ' installed' if found else 'not installed'})")
+            libs.append(["lib", "install", spec])
+    if libs:
+        commands += [["lib", "update-index"], *libs]
+    return missing, commands
+
+
+def arduino_setup(board, *, install=False, timeout=1800) -> list:
+    """Check that arduino-cli has the core and libraries ``board`` names, and with
+    ``install=True`` install what it lacks.
+
+    The board file says what: ``core`` (e.g. ``"arduino:mbed_nano"``), ``core_version``
+    (any installed version will do without it), ``core_url`` (the board manager URL of a
+    third-party core, passed as ``--additional-urls``) and ``libraries`` (``"Name@version"``,
+    the name as in library.properties); a library installed at another version counts as
+    missing. ``core_libraries`` come with the core and are not installed on their own.
+
+    Returns the arduino-cli commands that were run (each a list of arguments; ``[]`` when
+    nothing was missing). Every command has ``timeout`` seconds.
+
+    Raises:
+        ToolNotFoundError: arduino-cli is not installed.
+        SetupNeededError: something is missing and ``install`` is False; the message lists
+            the exact commands and how to consent (``flash(..., install=True)``,
+            ``tinykit flash PROJECT --install``); ``commands`` holds them.
+        DeployError: an install failed (its output in the message), ran past ``timeout``,
+            or reported success and left the core or library still missing.
+
+    Example:
+        >>> arduino_setup("xiao_nrf52840_sense", install=True)  # doctest: +SKIP
+        [['core', 'update-index', '--additional-urls', 'https://files.seeedstudio.com/...'], ...]
+    """
+    b = get_board(board)
+    if "fqbn" not in b.extra:
+        raise DeployError(f"board {b.name!r} has no fqbn: arduino-cli does not build for it.")
+    exe = require_tool("arduino-cli")
+    list_timeout = min(timeout, 120)
+    missing, commands = _arduino_needs(b, *arduino_installed(exe, timeout=list_timeout))
+    if not commands:
+        return []
+    shown = "\n".join("  " + shlex.join(["arduino-cli", *c]) for c in commands)
+    if not install:
+        raise SetupNeededError(
+            f"arduino-cli lacks what the {b.title} needs: {'; '.join(missing)}. To install "
+            f"them, consent with flash(project, install=True) (or tinykit.deploy.arduino_setup("
+            f"{b.name!r}, install=True)), `tinykit flash PROJECT --install`, or run:\n{shown}",
+            commands)
+    for args in commands:
+        run_tool([exe, *args], what=f"arduino-cli {' '.join(args[:2])} for the {b.title}",
+                 timeout=timeout)
+    still, _ = _arduino_needs(b, *arduino_installed(exe, timeout=list_timeout))
+    if still:
+        raise DeployError(f"arduino-cli reported success but still lacks {'; '.join(still)} "
+                          f"after:\n{shown}\nCheck `arduino-cli core list` and `arduino-cli "
+                          f"lib list`.")
+    return commands
 
 
 # -- running a flasher --------------------------------------------------------------------
@@ -538,11 +662,12 @@ def _find_image(folder, tool) -> Path:
     raise DeployError(f"no {' or '.join(_IMAGE_SUFFIXES[tool])} image under {folder} for {tool}.")
 
 
-def build_image(project, board=None) -> Path:
+def build_image(project, board=None, *, install=False) -> Path:
     """Build a generated project into the image its board's flasher takes.
 
     Arduino boards (an ``fqbn``) compile with ``arduino-cli compile --output-dir
-    <project>/build``; a project with a Makefile runs ``make`` in it; an inference
+    <project>/build``, once arduino-cli has the board's core and libraries
+    (:func:`arduino_setup`; ``install=True`` installs what is missing); a project with a Makefile runs ``make`` in it; an inference
     project for a board QEMU emulates (:func:`tinykit.deploy.emulated.generate_project`,
     e.g. ``netduinoplus2``) builds the board's harness firmware, whose build writes the
     ELF, .bin and .hex side by side: the image returned is the one the tests run under
@@ -560,6 +685,7 @@ def build_image(project, board=None) -> Path:
                           f"{' or '.join(_IMAGE_SUFFIXES[b.flasher])} image for {b.flasher}.")
     if "fqbn" in b.extra:
         exe = require_tool("arduino-cli")
+        arduino_setup(b, install=install)
         out = path / "build"
         run_tool([exe, "compile", "--fqbn", b.extra["fqbn"], "--output-dir", out, path],
                  what="arduino-cli compile", timeout=1800)
@@ -571,7 +697,8 @@ def build_image(project, board=None) -> Path:
                       f"{b.title}, no Makefile in the project).")
 
 
-def flash(project, port=None, *, compile_only=False, probe=None, board=None, tool=None):
+def flash(project, port=None, *, compile_only=False, probe=None, board=None, tool=None,
+          install=False):
     """Build and upload a generated project to a board on ``port``.
 
     Uses the board's flasher: ``arduino-cli`` for Arduino boards; ``qemu`` for the
@@ -583,6 +710,10 @@ def flash(project, port=None, *, compile_only=False, probe=None, board=None, too
     :func:`build_image`) and write it with :func:`flash_image` (``probe``: a debug
     probe's serial number). ``compile_only=True`` builds without uploading (or
     booting). ``board`` overrides the project's board (a name or a Board).
+
+    Before compiling with arduino-cli, :func:`arduino_setup` checks that it has the core
+    and libraries the board file names; what is missing raises SetupNeededError listing
+    the commands, unless ``install=True`` (your consent) installs it.
 
     ``tool`` runs a project for a board QEMU emulates under QEMU instead of the board's
     flasher: ``"qemu"`` (QEMU loads the ELF) or ``"qemu-gdb"`` (QEMU starts empty and
@@ -618,6 +749,7 @@ def flash(project, port=None, *, compile_only=False, probe=None, board=None, too
     if tool == "arduino-cli":
         exe = require_tool(tool)
         fqbn = b.extra["fqbn"]
+        arduino_setup(b, install=install)
         run_tool([exe, "compile", "--fqbn", fqbn, project.path], what="arduino-cli compile",
                  timeout=1800)
         if compile_only:
@@ -628,7 +760,7 @@ def flash(project, port=None, *, compile_only=False, probe=None, board=None, too
         return run_tool([exe, "upload", "-p", port, "--fqbn", fqbn, project.path],
                         what="arduino-cli upload", timeout=300)
     if tool in _IMAGE_SUFFIXES:
-        image = build_image(project, b)
+        image = build_image(project, b, install=install)
         if compile_only:
             return image
         return flash_image(image, b, port=port, probe=probe)
