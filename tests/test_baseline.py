@@ -78,3 +78,10 @@ def test_fold_accuracies_use_the_grouped_folds(ds):
     scores = baseline.fold_accuracies(ds, 3, n_estimators=3)
     assert len(scores) == 3 and all(0 <= s <= 1 for s in scores)
     assert np.mean(scores) > 0.5
+
+
+def test_converting_leaves_numpys_error_state_alone(trees):
+    # emlearn's bayes module calls numpy.seterr(all="raise") when imported.
+    before = np.geterr()
+    assert "tk_trees" in "".join(trees.c_sources().values())
+    assert np.geterr() == before

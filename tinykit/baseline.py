@@ -70,6 +70,16 @@ def summary_features(x) -> np.ndarray:
     return np.concatenate([mean, var, x.min(axis=1), x.max(axis=1)], axis=1)
 
 
+def _import_emlearn():
+    """emlearn, imported without its side effect: its ``bayes`` module calls
+    ``numpy.seterr(all="raise")`` on import, which would make every later underflow in
+    the user's numpy code an exception. ``np.errstate`` puts the error state back."""
+    with np.errstate():
+        import emlearn
+        import emlearn.common  # noqa: F401  (imports emlearn.bayes too)
+    return emlearn
+
+
 @dataclass
 class Trees:
     """A tree ensemble on summary features (from :func:`fit_trees`).
@@ -104,13 +114,14 @@ class Trees:
         return self.estimator.predict(summary_features(self._check(x))).astype(np.int64)
 
     def _emlearn(self):
-        import emlearn
+        emlearn = _import_emlearn()
         return emlearn.convert(self.estimator, method="inline", dtype="float")
 
     def host_predict(self, x) -> np.ndarray:
         """The same predictions from emlearn's C, compiled for this computer by emlearn's
         own test harness (in a temporary folder; the features from
         :func:`summary_features`, passed as emlearn does: text with 8 decimals)."""
+        _import_emlearn()
         from emlearn.common import CompiledClassifier
         features = summary_features(self._check(x))
         with tempfile.TemporaryDirectory(prefix="tinykit-emlearn-") as tmp:
