@@ -73,6 +73,10 @@ def to_int8(model, representative, *, max_samples=300, seed=0, source="") -> "In
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    # One weight scale per FULLY_CONNECTED (as tfmot's QAT already gives): the CMSIS-NN
+    # FULLY_CONNECTED of the Arduino TFLM library applies a single output multiplier,
+    # so per-channel dense weights would make the board differ from TFLM's interpreter.
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     try:
         from ._quiet import captured  # the converter prints from C++; shown if it fails
         with captured():
