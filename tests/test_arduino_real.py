@@ -419,6 +419,34 @@ def test_the_real_librarys_dense_layers_compute_the_interpreters_outputs(root):
     np.testing.assert_array_equal(device.outputs, want)
 
 
+def test_scratch_bytes_are_cmsis_nn_buffer_sizes_for_a_cortex_m4():
+    """tflm.scratch_bytes, op by op, against the sizes CMSIS-NN's *_get_buffer_size
+    functions give with DSP and without MVE, worked out by hand for each op here."""
+    from tinykit import convert
+    from tinykit.models._keras import keras
+    layers = keras.layers
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((10, 8))
+    h = layers.Reshape((10, 8, 1))(inp)
+    h = layers.Conv2D(8, (3, 3), padding="same", activation="relu")(h)  # im2col 2x(1*3*3) int16
+    h = layers.DepthwiseConv2D((3, 3), padding="same")(h)     # one column: 8*3*3 int16
+    h = layers.DepthwiseConv2D((3, 1), depth_multiplier=2)(h)  # multiplier 2: generic, none
+    h = layers.Conv2D(16, (1, 1))(h)                           # 1x1, stride 1: none
+    h = layers.Conv2D(4, (1, 1), strides=2)(h)                 # stride 2: im2col 2x16 int16
+    h = layers.AveragePooling2D((4, 4))(h)                     # one int32 per channel: 4
+    h = layers.Dense(3)(layers.Flatten()(h))
+    model = keras.Model(inp, layers.Softmax()(h))
+    x = np.random.default_rng(0).normal(size=(8, 10, 8)).astype(np.float32)
+    tfl = convert.to_int8(model, representative=x)
+    got = tflm.scratch_bytes(tfl)
+    ops = [op["op_name"] for op in tfl._litert._get_ops_details()]
+    assert len(got) == len(ops) and ops[:7] == [
+        "RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "CONV_2D",
+        "AVERAGE_POOL_2D"]
+    assert got[:7] == [0, 36, 144, 0, 0, 64, 16]
+    assert set(ops[7:]) <= {"RESHAPE", "FULLY_CONNECTED", "SOFTMAX"} and not any(got[7:])
+
+
 def _bench_device(root):
     spec = importlib.util.spec_from_file_location("bench_device", root / "bench" / "device.py")
     module = importlib.util.module_from_spec(spec)
