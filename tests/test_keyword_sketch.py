@@ -318,15 +318,12 @@ def test_keyword_sketch_hears_what_the_emulated_board_hears(conv_board, conv_mod
     shared_arduino(root)
     model, board = conv_model, conv_board
     assert set(model.ops) <= {"CONV_2D", "RESHAPE", "SOFTMAX"}, model.ops
-    # The arena TFLM's Python interpreter measured (reference kernels) plus the
-    # generator's margin is too small for the library's CMSIS-NN CONV_2D, which asks for
-    # a scratch buffer (3,696 bytes here): AllocateTensors() fails. Given more here.
-    arena = dict(arena_size=model.arena_bytes + 8192)
+    # The arena the generator writes (tflm.arena_size) includes the scratch buffer the
+    # library's CMSIS-NN CONV_2D asks for.
     pcm, _ = keyword_stream(ds, settings, model, 3)
     # Silence after the stream ends every keyword run (the sketch has no end of stream).
     pcm = np.concatenate([pcm, np.zeros(2 * settings.sample_rate, np.int16)])
-    project = keyword_project(model, ds, settings, tmp_path / "right", every=EVERY, **DETECT,
-                              **arena)
+    project = keyword_project(model, ds, settings, tmp_path / "right", every=EVERY, **DETECT)
     exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch", tflm=True,
                        root=root)
     heard, colours = run_sketch(exe, pcm, tmp_path)
@@ -339,8 +336,7 @@ def test_keyword_sketch_hears_what_the_emulated_board_hears(conv_board, conv_mod
     assert colours == [1 + ds.labels.index(d.label) % 7 for d in heard]
     # A sketch whose threshold is off by a little hears something else: the test can fail.
     wrong = dict(DETECT, threshold=min(d.score for d in host) + 0.01)
-    project = keyword_project(model, ds, settings, tmp_path / "wrong", every=EVERY, **wrong,
-                              **arena)
+    project = keyword_project(model, ds, settings, tmp_path / "wrong", every=EVERY, **wrong)
     exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "wrong_sketch",
                        tflm=True, root=root)
     off, _ = run_sketch(exe, pcm, tmp_path)
