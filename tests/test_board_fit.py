@@ -1,5 +1,6 @@
-"""The fit check: a model's flash, the arena a sketch gives it and its ops against each board, less what
-the board's core, TFLM and app take; refused with its figures and what to try."""
+"""The fit check: a model's flash, the arena a sketch gives it and its ops against each
+board, less what the board's core, TFLM and app take; refused with its figures and what
+to try."""
 import re
 import tomllib
 

@@ -6,9 +6,9 @@ how the emulator boots it, so adding a board is adding a folder.
 
 The fit check (:meth:`Board.fit`, :meth:`Board.check_fit`, :func:`fit_report`) sets a
 model's flash (its .tflite bytes), tensor arena (``tflm.arena_size``: measured, plus
-CMSIS-NN scratch and a margin) and ops against what a board
-has, less what its Arduino core, TFLM and the app take (board.toml ``[footprint]``),
-and the ops its TFLM build can run (``tflm``, listed in ``boards/common/tflm.toml``).
+CMSIS-NN scratch and a margin) and ops against what a board has, less what its Arduino
+core, TFLM and the app take (board.toml ``[footprint]``), and the ops its TFLM build can
+run (``tflm``, listed in ``boards/common/tflm.toml``).
 """
 from __future__ import annotations
 
@@ -139,8 +139,8 @@ class Board:
 @dataclass(frozen=True)
 class Fit:
     """A model against a board: the board's flash and RAM, what its core, TFLM and app
-    take (``reserved_*``), the model's flash and the tensor arena a sketch gives it (``tflm.arena_size``:
-    measured, plus CMSIS-NN scratch and a margin), what is left
+    take (``reserved_*``), the model's flash and the tensor arena a sketch gives it
+    (``tflm.arena_size``: measured, plus CMSIS-NN scratch and a margin), what is left
     (``flash_left``/``ram_left``, negative when over) and the model's ops the board's
     TFLM cannot run."""
     board: str
