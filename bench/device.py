@@ -23,14 +23,12 @@ the whole firmware (less compiled-in test vectors), ``ram_bytes`` is .data + .bs
 (activations, scratch, firmware state and buffers) plus ``stack_bytes``, the stack the
 inference used, measured by the harness (it paints the stack before each call; not
 measured for tflm-cmsis-nn: None, and its RAM includes the tensor arena as a generated
-sketch sizes it: TFLM's Python interpreter's figure plus a margin of max(512 B, 10%)),
-``macs`` are the model's (counted by tinykit's generator), ``mismatches`` counts output
-bytes that differ from the TFLite Micro interpreter's. tflm-cmsis-nn rows are not
-expected to have 0: the library's CMSIS-NN FULLY_CONNECTED (Chirale_TensorFlowLite
-2.0.0) applies one output scale to all channels, and the converter quantizes dense
-weights per channel, so a dense layer's outputs can be a few steps off the
-interpreter's (a model without a dense layer agrees byte for byte:
-tests/test_arduino_real.py).
+sketch sizes it, ``tinykit.deploy.tflm.arena_size``: TFLM's Python interpreter's figure
+plus the largest CMSIS-NN scratch buffer plus a margin of max(512 B, 10%)), ``macs`` are
+the model's (counted by tinykit's generator), ``mismatches`` counts output bytes that
+differ from the TFLite Micro interpreter's: 0 for every kernel set, the real library's
+too (``to_int8`` gives dense layers one weight scale, as the library's CMSIS-NN
+FULLY_CONNECTED requires; tests/test_arduino_real.py).
 
 With ``--kws-stream`` it also checks keyword spotting on the device: the DS-CNN of
 ``tinykit.recipes.kws`` (trained on the bundled Speech Commands sample, or ``--kws-data``)
@@ -44,7 +42,8 @@ Cortex-M4.
 
 JSON: ``{"models": [{"model", "kernels", "trained", "macs", "instructions_per_inference",
 "instructions_per_mac", "text_bytes", "ram_bytes", "stack_bytes", "mismatches", "inputs"},
-...], "tflm_arena": [{"model", "arena_bytes", "arena_used_bytes"}, ...],
+...], "tflm_arena": [{"model", "arena_bytes", "arena_measured_bytes", "scratch_bytes",
+"arena_used_bytes"}, ...],
 "kws_stream": {"feature_match", "max_feature_step", "host_detections",
 "device_detections", "same_detections", "frontend_instructions_per_second",
 "model_instructions_per_second", "realtime_fraction_64mhz", "frontend_ram_bytes",
@@ -115,6 +114,8 @@ def measure(name, kernels, n_inputs, build_dir=None, arduino=None):
            "stack_bytes": None if real else device.stack_bytes,
            "mismatches": int((device.outputs != want).sum()), "inputs": n_inputs}
     arena = ({"model": name, "arena_bytes": tflm.arena_size(tfl),
+              "arena_measured_bytes": tfl.arena_bytes,
+              "scratch_bytes": max(tflm.scratch_bytes(tfl)),
               "arena_used_bytes": device.arena_used_bytes} if real else None)
     return row, arena
 
@@ -190,7 +191,9 @@ def main(argv=None):
                   f"{r['text_bytes']:7,} {r['ram_bytes']:6,} {r['mismatches']:10}", flush=True)
     for a in arenas:
         print(f"{REAL_TFLM} {a['model']}: RAM includes the tensor arena as a generated sketch "
-              f"sizes it, {a['arena_bytes']:,} B, of which TFLM used {a['arena_used_bytes']:,} B")
+              f"sizes it, {a['arena_bytes']:,} B (interpreter {a['arena_measured_bytes']:,} B, "
+              f"CMSIS-NN scratch {a['scratch_bytes']:,} B), of which TFLM used "
+              f"{a['arena_used_bytes']:,} B")
     result = {"models": rows}
     if arenas:
         result["tflm_arena"] = arenas

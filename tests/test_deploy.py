@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tinykit import convert, deploy, features, models
-from tinykit.deploy import codegen
+from tinykit.deploy import codegen, tflm
 from tinykit.errors import DeployError, ModelError, ParameterError
 
 LABELS = ["circle", "punch", "wave"]
@@ -41,6 +41,9 @@ def test_generate_takes_sketch_values_from_the_model_and_the_features(tfl, tmp_p
     assert f"kInputZeroPoint = {tfl.input.zero_point};" in sketch
     meta = json.loads((project.path / "tinykit.json").read_text())
     assert meta["ops"] == tfl.ops and meta["arena_bytes"] == tfl.arena_bytes
+    assert meta["arena_size"] == tflm.arena_size(tfl) > tfl.arena_bytes
+    assert f"kTensorArenaSize = {tflm.arena_size(tfl)};" in sketch
+    assert project.arena_bytes == tflm.arena_size(tfl)
     # settings= overrides a feature value
     project = deploy.generate(tfl, "nano33ble", "gesture", out=tmp_path, labels=LABELS,
                               features=imu, settings={"trigger_g": 3.0}, name="other")

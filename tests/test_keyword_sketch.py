@@ -424,12 +424,10 @@ def test_keyword_sketch_hears_what_the_emulated_board_hears(
     shared_arduino(root)
     pcm, host, device = conv_heard
     build = mic_build(name)
-    # The arena TFLM's Python interpreter measured (reference kernels) plus the
-    # generator's margin is too small for the library's CMSIS-NN CONV_2D, which asks for
-    # a scratch buffer (3,696 bytes here): AllocateTensors() fails. Given more here.
-    arena = dict(arena_size=conv_model.arena_bytes + 8192)
+    # The arena the generator writes (tflm.arena_size) includes the scratch buffer the
+    # library's CMSIS-NN CONV_2D asks for.
     project = keyword_project(conv_model, ds, settings, tmp_path / "right", board=name,
-                              every=EVERY, **DETECT, **arena)
+                              every=EVERY, **DETECT)
     exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch", tflm=True,
                        root=root, **build)
     heard, colours = run_sketch(exe, pcm, tmp_path, name)
@@ -441,7 +439,7 @@ def test_keyword_sketch_hears_what_the_emulated_board_hears(
     if name == "nano33ble":
         wrong = dict(DETECT, threshold=min(d.score for d in host) + 0.01)
         project = keyword_project(conv_model, ds, settings, tmp_path / "wrong", every=EVERY,
-                                  **wrong, **arena)
+                                  **wrong)
         exe = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "wrong_sketch",
                            tflm=True, root=root)
         off, _ = run_sketch(exe, pcm, tmp_path)

@@ -40,6 +40,11 @@ def to_int8(model, representative, *, max_samples=300, seed=0, source="") -> "In
         An :class:`Int8Model`: the .tflite flatbuffer (``bytes``) that also runs, and
         knows its ops, arena and quantization.
 
+    Dense layers get one weight scale (per tensor), convolutions one per output channel:
+    the CMSIS-NN FULLY_CONNECTED of the Arduino TFLM library applies one, so the board
+    computes what TFLM's interpreter computes. A MEAN op (GlobalAveragePooling2D) is
+    warned about: that library's MEAN is not exact; AveragePooling2D is.
+
     Raises:
         ConversionError: the converter failed; the message keeps its first lines.
 
@@ -73,6 +78,10 @@ def to_int8(model, representative, *, max_samples=300, seed=0, source="") -> "In
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    # One weight scale per FULLY_CONNECTED (as tfmot's QAT already gives): the CMSIS-NN
+    # FULLY_CONNECTED of the Arduino TFLM library applies a single output multiplier,
+    # so per-channel dense weights would make the board differ from TFLM's interpreter.
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     try:
         from ._quiet import captured  # the converter prints from C++; shown if it fails
         with captured():
@@ -82,7 +91,17 @@ def to_int8(model, representative, *, max_samples=300, seed=0, source="") -> "In
         raise ConversionError(f"int8 conversion failed: {first}\nEvery op must have an int8 "
                               f"TFLite builtin kernel; see tinykit.models for layers that "
                               f"convert.") from None
-    return Int8Model(flatbuffer, source=source or f"{model.name} (tf_keras, int8)")
+    tfl = Int8Model(flatbuffer, source=source or f"{model.name} (tf_keras, int8)")
+    if "MEAN" in tfl.ops:
+        import warnings
+        warnings.warn("the int8 model has a MEAN op (from GlobalAveragePooling2D or a "
+                      "reduce_mean), which the Arduino TFLM library (Chirale_TensorFlowLite "
+                      "2.0.0) computes 1 step off TFLM's interpreter on some outputs (it "
+                      "requantizes in float). For a board that computes what verify() "
+                      "measured, pool with AveragePooling2D(pool_size=<the feature map's "
+                      "height and width>) and Flatten, as tinykit.models do: AVERAGE_POOL_2D "
+                      "is exact.", stacklevel=2)
+    return tfl
 
 
 # ---------------------------------------------------------------- the int8 model

@@ -5,9 +5,10 @@ is flashed, which project templates and firmware it has and, for an emulated boa
 how the emulator boots it, so adding a board is adding a folder.
 
 The fit check (:meth:`Board.fit`, :meth:`Board.check_fit`, :func:`fit_report`) sets a
-model's flash (its .tflite bytes), measured tensor arena and ops against what a board
-has, less what its Arduino core, TFLM and the app take (board.toml ``[footprint]``),
-and the ops its TFLM build can run (``tflm``, listed in ``boards/common/tflm.toml``).
+model's flash (its .tflite bytes), tensor arena (``tflm.arena_size``: measured, plus
+CMSIS-NN scratch and a margin) and ops against what a board has, less what its Arduino
+core, TFLM and the app take (board.toml ``[footprint]``), and the ops its TFLM build can
+run (``tflm``, listed in ``boards/common/tflm.toml``).
 """
 from __future__ import annotations
 
@@ -101,8 +102,9 @@ class Board:
         """
         if model is not None:
             from ..convert import as_model
+            from .tflm import arena_size
             model = as_model(model)
-            flash_bytes, arena_bytes, ops = model.flash_bytes, model.arena_bytes, model.ops
+            flash_bytes, arena_bytes, ops = model.flash_bytes, arena_size(model), model.ops
         can_run = self.tflm_ops
         missing = () if can_run is None else tuple(op for op in dict.fromkeys(ops or ())
                                                     if op not in can_run)
@@ -137,7 +139,8 @@ class Board:
 @dataclass(frozen=True)
 class Fit:
     """A model against a board: the board's flash and RAM, what its core, TFLM and app
-    take (``reserved_*``), the model's flash and measured tensor arena, what is left
+    take (``reserved_*``), the model's flash and the tensor arena a sketch gives it
+    (``tflm.arena_size``: measured, plus CMSIS-NN scratch and a margin), what is left
     (``flash_left``/``ram_left``, negative when over) and the model's ops the board's
     TFLM cannot run."""
     board: str
@@ -192,8 +195,9 @@ def fit_report(model=None, names=None, *, flash_bytes=None, arena_bytes=None, op
     """
     if model is not None:
         from ..convert import as_model
+        from .tflm import arena_size
         model = as_model(model)
-        flash_bytes, arena_bytes, ops = model.flash_bytes, model.arena_bytes, model.ops
+        flash_bytes, arena_bytes, ops = model.flash_bytes, arena_size(model), model.ops
     return [board(b).fit(flash_bytes=flash_bytes, arena_bytes=arena_bytes, ops=ops)
             for b in (names if names is not None else boards())]
 

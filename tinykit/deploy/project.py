@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import math
 import string
 import warnings
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ class Project:
     board: str
     app: str
     files: list = field(default_factory=list)
-    arena_bytes: int = 0
+    arena_bytes: int = 0     # the tensor arena the sketch gets (tflm.arena_size)
     flash_bytes: int = 0
 
     @property
@@ -92,14 +91,9 @@ def export(model, out, *, labels, features=None, name="model") -> list:
     return paths
 
 
-def _arena_with_margin(measured):
-    # The board's allocator is the one TFLM's Python interpreter measured; a margin
-    # covers alignment differences between 64-bit host and 32-bit target pointers.
-    return int(math.ceil((measured + max(512, measured // 10)) / 16) * 16)
-
-
 def _template_values(model, b, labels, source):
     from .. import __version__
+    from .tflm import arena_size
     return {
         "banner": codegen.banner("tinykit.deploy.generate",
                                  f"{source} for the {b.title}").rstrip("\n"),
@@ -111,7 +105,7 @@ def _template_values(model, b, labels, source):
         "output_scale": codegen.c_float(model.output.scale),
         "output_zero_point": str(model.output.zero_point),
         "arena_measured": str(model.arena_bytes),
-        "arena_size": str(_arena_with_margin(model.arena_bytes)),
+        "arena_size": str(arena_size(model)),
         "libraries": ", ".join(b.extra.get("libraries", [])) or "none",
     }
 
@@ -229,7 +223,9 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
     b = get_board(board)
     template = b.template(app)
     labels = _check_labels(model, labels)
-    b.check_fit(model.flash_bytes, model.arena_bytes, model.ops)
+    from .tflm import arena_size
+    arena = arena_size(model)
+    b.check_fit(model.flash_bytes, arena, model.ops)
     name = name or f"{app}_{b.name}"
     folder = Path(out) / name
     text = b.template_text(app)
@@ -261,10 +257,10 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
     from .. import __version__
     meta = {"generator": f"tinykit {__version__}", "board": b.name, "app": app,
             "labels": labels, "ops": model.ops, "flash_bytes": model.flash_bytes,
-            "arena_bytes": model.arena_bytes,
+            "arena_bytes": model.arena_bytes, "arena_size": arena,
             "input": vars(model.input) | {"shape": list(model.input.shape)},
             "output": vars(model.output) | {"shape": list(model.output.shape)},
             "values": {k: given[k] for k in sorted(given)}}
     (folder / "tinykit.json").write_text(json.dumps(meta, indent=2) + "\n")
     return Project(path=folder, board=b.name, app=app, files=files + [folder / "tinykit.json"],
-                   arena_bytes=model.arena_bytes, flash_bytes=model.flash_bytes)
+                   arena_bytes=arena, flash_bytes=model.flash_bytes)

@@ -181,12 +181,62 @@ def sketch_sources(project, rows, loops, arduino, *, build_dir=None,
     return files
 
 
-def arena_size(tfl) -> int:
-    """The tensor arena a generated sketch (and :func:`run`) gives the model: what TFLM's
-    Python interpreter measured, plus a margin of max(512 bytes, 10%)."""
+def scratch_bytes(tfl) -> list:
+    """The scratch buffer each op of the model asks the library's CMSIS-NN kernels for
+    on a Cortex-M4 with DSP (bytes, one entry per op in the model's order; 0 for ops that
+    ask for none). TFLM's Python interpreter runs reference kernels, which ask for none,
+    so its measured arena lacks these; the figures follow the ``*_get_buffer_size``
+    functions of the CMSIS-NN that Chirale_TensorFlowLite 2.0.0 carries:
+
+    - CONV_2D: none for a 1x1 filter with stride 1 (``arm_convolve_1x1_s8_fast``),
+      else an im2col of two columns of int16, ``2 * in_channels * kh * kw * 2``;
+    - DEPTHWISE_CONV_2D with depth multiplier 1: one int16 column,
+      ``in_channels * kh * kw * 2`` (``arm_depthwise_conv_s8_opt``), else none;
+    - AVERAGE_POOL_2D: one int32 sum per channel (``arm_avgpool_s8``);
+    - FULLY_CONNECTED (int8), MAX_POOL_2D, SOFTMAX and the rest: none.
+
+    Example:
+        >>> scratch_bytes(tfl)  # gesture CNN: RESHAPE, CONV_2D, MAX_POOL_2D, ...  # doctest: +SKIP
+        [0, 96, 0, 0, 0]
+    """
     from ..convert import as_model
-    from .project import _arena_with_margin
-    return _arena_with_margin(as_model(tfl).arena_bytes)
+    interp = as_model(tfl)._litert
+    tensors = interp.get_tensor_details()
+
+    def shape(i):
+        return tuple(int(n) for n in tensors[i]["shape"])
+    sizes = []
+    for op in interp._get_ops_details():
+        name, ins = op["op_name"], op["inputs"]
+        size = 0
+        if name == "CONV_2D":
+            (_, h, w, cin), (_, kh, kw, _) = shape(ins[0]), shape(ins[1])
+            _, oh, ow, _ = shape(op["outputs"][0])
+            # stride 1 shows as an output as large as the input; on a dimension of 1 the
+            # stride cannot be seen, so the larger buffer is assumed
+            if not ((kh, kw) == (1, 1) and (oh, ow) == (h, w) and h > 1 and w > 1):
+                size = 2 * cin * kh * kw * 2
+        elif name == "DEPTHWISE_CONV_2D":
+            (n, _, _, cin), (_, kh, kw, cout) = shape(ins[0]), shape(ins[1])
+            size = cin * kh * kw * 2 if cin == cout and n == 1 else 0
+        elif name == "AVERAGE_POOL_2D":
+            size = shape(ins[0])[-1] * 4
+        sizes.append(size)
+    return sizes
+
+
+def arena_size(tfl) -> int:
+    """The tensor arena a generated sketch (and :func:`run`) gives the model, and the
+    figure the boards' fit check uses: what TFLM's Python interpreter measured, plus
+    the largest CMSIS-NN scratch buffer (:func:`scratch_bytes`; the library plans each
+    one for its op's lifetime only, beside the tensors), plus a margin of max(512
+    bytes, 10% of the measured arena) for the allocator's bookkeeping on a 32-bit
+    target, rounded up to 16 bytes."""
+    from ..convert import as_model
+    model = as_model(tfl)
+    scratch = max([0] + [-(-s // 16) * 16 for s in scratch_bytes(model)])
+    measured = model.arena_bytes
+    return -(-(measured + scratch + max(512, measured // 10)) // 16) * 16
 
 
 def run(tfl, x, arduino, *, build_dir=None, timeout=600, source="",
