@@ -176,3 +176,18 @@ def test_detector_settings_round_trip_and_are_checked(tmp_path):
     (tmp_path / "f.json").write_text(AudioFeatures().to_json())
     with pytest.raises(streaming.DatasetError, match="not tinykit keyword detector"):
         streaming.load_detector(tmp_path / "f.json")
+
+
+def test_the_sweep_figure_marks_the_operating_point():
+    import matplotlib
+    matplotlib.use("Agg")
+    from tinykit import plots
+    rows = streaming.sweep([_noisy_stream(0)], LABELS, thresholds=(0.3, 0.5, 0.7))
+    fig = plots.detection_sweep(rows, operating=0.5)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "false alarms per hour of keyword-free audio"
+    assert ax.get_ylabel() == "hit rate (%)"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "all keywords" in labels and "yes" in labels
+    mark = [line for line in ax.get_lines() if line.get_label().startswith("operating point")]
+    assert len(mark) == 1 and mark[0].get_ydata()[0] == pytest.approx(100 * rows[1]["hit_rate"])
