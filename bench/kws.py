@@ -9,15 +9,26 @@ statistics, DS-CNN trained with fresh augmentation every epoch (background noise
 shift, SpecAugment) then quantization-aware fine-tuning, int8 accuracy on the TFLite
 Micro interpreter. The tiny_conv baseline (micro_speech) gets the same features and
 training. ``--test-dir`` scores the int8 DS-CNN on every clip of another folder in the
-same layout (other speakers). A streaming check places the test clips in a long
-recording over background noise and counts hits, misses and false alarms per hour.
+same layout (other speakers). Stream evaluation: the speaker-disjoint validation clips
+are cut into ``--stream-groups`` groups of speakers; each group's keywords are placed in
+a long recording over background noise, its ``_unknown_`` words and ``_silence_`` clips
+(then stretches of every noise file) in a recording that holds no keyword
+(``recipes.kws_streams``). The detector's threshold is chosen on the pooled sweep
+(``streaming.sweep``: hit rate against false alarms per hour of keyword-free audio) as
+the highest hit rate with at most ``--max-false-alarms`` per hour, its hit rate and
+false alarms are reported per group (mean and range), and it is saved beside the model
+(``ds_cnn_detector.json``). The test split's streams (and ``--test-dir``'s) are then
+scored at that threshold.
 
 ``--folds K`` also cross-validates the DS-CNN recipe on K speaker-grouped folds of all
 the clips (``tinykit.recipes.cross_validate``): the estimate to choose models with.
 
 Prints a table and writes JSON with ``float_accuracy``, ``qat_accuracy``,
 ``int8_accuracy``, ``baseline_int8_accuracy``, ``test_dir_accuracy``, ``flash_bytes``,
-``arena_bytes``, ``seconds``, ``streaming``, with ``--folds`` ``fold_accuracy_mean``,
+``arena_bytes``, ``seconds``, ``stream`` (``hit_rate``,
+``false_alarms_per_hour_keyword_free``, ``wrong_word_per_hour``, ``threshold``: the
+saved operating point, on the test split's streams), ``test_dir_stream`` (same keys),
+``stream_choice`` (the validation sweep and its groups), with ``--folds`` ``fold_accuracy_mean``,
 ``fold_accuracy_std``, ``fold_accuracies`` and ``worst_speakers`` (and more).
 """
 import argparse
@@ -36,6 +47,7 @@ import numpy as np  # noqa: E402
 import tinykit  # noqa: E402
 from tinykit import convert, features, recipes, streaming  # noqa: E402
 from tinykit.datasets import load_speech_commands  # noqa: E402
+from tinykit.datasets.speech_commands import speaker_of  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "speech_commands"
 D = recipes.KWS_DEFAULTS
@@ -53,8 +65,8 @@ def record(result):
             "train_seconds": result.train_seconds, "seconds": result.seconds}
 
 
-def score_dir(tfl, folder, labels, settings):
-    """int8 accuracy on every clip of a Speech Commands-layout folder."""
+def load_dir(folder, labels):
+    """Every clip of a Speech Commands-layout folder, with the training labels: (x, y)."""
     words = [w for w in labels if not w.startswith("_")]
     t = load_speech_commands(folder, words=words, silence="_silence_" in labels,
                              unknown="_unknown_" in labels, validation_percentage=0,
@@ -62,19 +74,65 @@ def score_dir(tfl, folder, labels, settings):
     if t.labels != list(labels):
         raise SystemExit(f"{folder}: labels {t.labels} differ from the training labels {labels}.")
     xs, ys = zip(*(t.audio(s) for s in ("train", "val", "test") if len(t.files(s)[0])))
-    x = features.extract(np.concatenate(xs), settings)
-    return convert.verify(tfl, x, np.concatenate(ys), litert=False).int8_accuracy, len(x)
+    return np.concatenate(xs), np.concatenate(ys)
 
 
-def stream_check(result, threshold, seed):
-    """Hits, misses and false alarms of the int8 model on a stream of the test clips."""
+def score_dir(tfl, x, y, settings):
+    """int8 accuracy on the clips of another folder."""
+    return convert.verify(tfl, features.extract(x, settings), y, litert=False).int8_accuracy
+
+
+def speaker_groups(ds, split, k):
+    """Indices of ``split``'s clips cut into ``k`` groups of speakers (clips without a
+    speaker, e.g. silence, dealt round)."""
+    files, _ = ds.files(split)
+    speakers = sorted({speaker_of(f) for f in files} - {None})
+    group_of = {s: i % k for i, s in enumerate(speakers)}
+    groups = [[] for _ in range(k)]
+    for i, f in enumerate(files):
+        sp = speaker_of(f)
+        groups[group_of[sp] if sp is not None else i % k].append(i)
+    return [np.array(g, int) for g in groups if g]
+
+
+KEYS = ("hit_rate", "false_alarms_per_hour_keyword_free", "wrong_word_per_hour")
+
+
+def stream_scores(tfl, settings, labels, x, y, noise, detector, seed):
+    """The int8 model's detections at the saved operating point on the streams of the
+    clips (x, y): the keys of the issue, and the counts behind them."""
+    streams = recipes.kws_streams(x, y, labels, noise=noise, seed=seed)
+    row = recipes.kws_sweep(tfl, settings, labels, streams, detector=detector,
+                            thresholds=(detector.threshold,))[0]
+    return {**{k: row[k] for k in KEYS}, "threshold": detector.threshold,
+            **{k: row[k] for k in ("hits", "misses", "wrong_word", "false_alarms_keyword_free",
+                                   "hours", "keyword_free_hours")},
+            "keyword_stream_seconds": len(streams[0][0]) / settings.sample_rate,
+            "keyword_free_stream_seconds": len(streams[1][0]) / settings.sample_rate}
+
+
+def choose_detector(result, groups, max_false_alarms, seed):
+    """Sweep the validation speakers' streams (per group, pooled); the operating point."""
     ds, clips, _, settings = result.prepared
-    x, y = clips["test"]
-    audio, truth = streaming.make_stream(x, y, ds.labels, noise=ds.noise, noise_level=0.05,
-                                         seed=seed)
-    found = streaming.detect(audio, result.tflite, settings, ds.labels, threshold=threshold)
-    scores = streaming.evaluate(found, truth, duration=len(audio) / settings.sample_rate)
-    return {**scores, "threshold": threshold, "stream_seconds": len(audio) / settings.sample_rate}
+    x, y = clips["val"]
+    base = streaming.KeywordDetector()
+    stride = base.options(settings)["stride"]
+    posts = []
+    for g in speaker_groups(ds, "val", groups):
+        streams = recipes.kws_streams(x[g], y[g], ds.labels, noise=ds.noise, seed=seed)
+        posts.append([(*streaming.posteriors(a, result.tflite, settings, stride=stride), t)
+                      for a, t in streams])
+    sweep = dict(window=base.window, suppress=base.suppress)
+    rows = streaming.sweep([p for group in posts for p in group], ds.labels, **sweep)
+    point = streaming.operating_point(rows, max_false_alarms)
+    per_group = [streaming.sweep(group, ds.labels, thresholds=(point["threshold"],), **sweep)[0]
+                 for group in posts]
+    detector = streaming.KeywordDetector(threshold=point["threshold"], window=base.window,
+                                         suppress=base.suppress, every=base.every)
+    spread = {k: {"mean": float(np.mean([r[k] for r in per_group])),
+                  "min": float(np.min([r[k] for r in per_group])),
+                  "max": float(np.max([r[k] for r in per_group]))} for k in KEYS}
+    return detector, rows, per_group, spread
 
 
 def pct(v):
@@ -103,7 +161,10 @@ def main(argv=None):
     p.add_argument("--freq-width", type=int, default=D["freq_width"])
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-baseline", action="store_true")
-    p.add_argument("--stream-threshold", type=float, default=0.6)
+    p.add_argument("--stream-groups", type=int, default=4,
+                   help="groups of validation speakers the operating point is checked on")
+    p.add_argument("--max-false-alarms", type=float, default=10.0,
+                   help="false alarms per hour of keyword-free audio the operating point allows")
     p.add_argument("--save", help="folder for the exported model, feature settings, C tables")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--folds", type=int, default=0, help="speaker-grouped folds (0: none)")
@@ -131,11 +192,19 @@ def main(argv=None):
         base = record(recipes.kws(ds, model="tiny_conv", seed=args.seed, verbose=not args.quiet,
                                   prepared=main_model.prepared, **overrides))
         rows.append(base)
-    test_dir_acc = test_dir_n = None
+    tfl, settings = main_model.tflite, main_model.settings
+    detector, sweep_rows, per_group, spread = choose_detector(main_model, args.stream_groups,
+                                                        args.max_false_alarms, args.seed)
+    if args.save:
+        detector.save(Path(args.save) / f"{main_model.name}_detector.json")
+    stream = stream_scores(tfl, settings, ds.labels, *main_model.prepared[1]["test"], ds.noise,
+                           detector, args.seed)
+    test_dir_acc = test_dir_n = test_dir_stream = None
     if args.test_dir:
-        test_dir_acc, test_dir_n = score_dir(main_model.tflite, args.test_dir, ds.labels,
-                                             main_model.settings)
-    stream = stream_check(main_model, args.stream_threshold, args.seed)
+        x_dir, y_dir = load_dir(args.test_dir, ds.labels)
+        test_dir_acc, test_dir_n = score_dir(tfl, x_dir, y_dir, settings), len(y_dir)
+        test_dir_stream = stream_scores(tfl, settings, ds.labels, x_dir, y_dir, ds.noise,
+                                        detector, args.seed)
 
     cols = ("model", "features", "params", "float_accuracy", "qat_accuracy", "int8_accuracy",
             "flash_bytes", "arena_bytes", "seconds")
@@ -149,9 +218,24 @@ def main(argv=None):
         print(" ".join(f"{v:>14}" for v in cells))
     if args.test_dir:
         print(f"int8 DS-CNN on {args.test_dir}: {pct(test_dir_acc)} of {test_dir_n} clips")
-    print(f"streaming ({stream['stream_seconds']:.0f} s of test clips over noise, threshold "
-          f"{stream['threshold']}): {stream['hits']} hits, {stream['misses']} misses, "
-          f"{stream['false_alarms']} false alarms ({stream['false_alarms_per_hour']:.0f}/hour)")
+    first = sweep_rows[0]
+    print(f"\nstream sweep on the validation speakers ({len(per_group)} groups pooled; "
+          f"{first['hours'] * 60:.1f} min of audio, {first['keyword_free_hours'] * 60:.1f} "
+          f"min without keywords):")
+    print(streaming.sweep_table(sweep_rows))
+    print(f"operating point (highest hit rate with <= {args.max_false_alarms:g} false alarms per "
+          f"hour of keyword-free audio): threshold {detector.threshold:g}; over the groups: "
+          + "; ".join(f"{k} {v['mean']:.3g} [{v['min']:.3g}, {v['max']:.3g}]"
+                      for k, v in spread.items()))
+    for name, sc in (("test split", stream), (args.test_dir, test_dir_stream)):
+        if sc is not None:
+            fa = sc["false_alarms_per_hour_keyword_free"]
+            print(f"stream of {name} at threshold {sc['threshold']:g}: hit rate "
+                  f"{pct(sc['hit_rate'])} ({sc['hits']} of {sc['hits'] + sc['misses']}), "
+                  f"{sc['false_alarms_keyword_free']} false alarms in "
+                  f"{60 * sc['keyword_free_hours']:.1f} min without keywords "
+                  f"({'-' if fa is None else f'{fa:.1f}'}/h), {sc['wrong_word']} wrong words "
+                  f"({sc['wrong_word_per_hour']:.1f}/h)")
     total = time.perf_counter() - t0
     rec = rows[0]
     result = {
@@ -160,7 +244,15 @@ def main(argv=None):
         "baseline_int8_accuracy": base["int8_accuracy"] if base else None,
         "test_dir_accuracy": test_dir_acc, "test_dir_clips": test_dir_n,
         "flash_bytes": rec["flash_bytes"], "arena_bytes": rec["arena_bytes"],
-        "seconds": total, "train_seconds": rec["train_seconds"], "streaming": stream,
+        "seconds": total, "train_seconds": rec["train_seconds"], "stream": stream,
+        "test_dir_stream": test_dir_stream,
+        "stream_choice": {"split": "val", "groups": len(per_group),
+                          "max_false_alarms_per_hour": args.max_false_alarms,
+                          "detector": detector.to_dict(), "spread": spread,
+                          "per_group": [{k: r[k] for k in ("threshold",) + KEYS}
+                                        for r in per_group],
+                          "sweep": [{k: v for k, v in r.items() if k != "per_keyword"}
+                                    for r in sweep_rows]},
         "test_clips": len(ds.files_test), "train_clips": len(ds.files_train),
         "data": str(data), "seed": args.seed, "split": ds.split,
         "settings": main_model.settings.to_dict(), "args": vars(args), "runs": rows}
