@@ -111,16 +111,15 @@ def stream_scores(tfl, settings, labels, x, y, noise, detector, seed):
             "keyword_free_stream_seconds": len(streams[1][0]) / settings.sample_rate}
 
 
-def choose_detector(result, groups, max_false_alarms, seed):
-    """Sweep the validation speakers' streams (per group, pooled); the operating point."""
-    ds, clips, _, settings = result.prepared
-    x, y = clips["val"]
+def choose_detector(tfl, settings, ds, x, y, groups, max_false_alarms, seed):
+    """Sweep the streams of the validation speakers (clips x, y), per group and pooled;
+    the operating point."""
     base = streaming.KeywordDetector()
     stride = base.options(settings)["stride"]
     posts = []
     for g in speaker_groups(ds, "val", groups):
         streams = recipes.kws_streams(x[g], y[g], ds.labels, noise=ds.noise, seed=seed)
-        posts.append([(*streaming.posteriors(a, result.tflite, settings, stride=stride), t)
+        posts.append([(*streaming.posteriors(a, tfl, settings, stride=stride), t)
                       for a, t in streams])
     sweep = dict(window=base.window, suppress=base.suppress)
     rows = streaming.sweep([p for group in posts for p in group], ds.labels, **sweep)
@@ -129,10 +128,71 @@ def choose_detector(result, groups, max_false_alarms, seed):
                  for group in posts]
     detector = streaming.KeywordDetector(threshold=point["threshold"], window=base.window,
                                          suppress=base.suppress, every=base.every)
-    spread = {k: {"mean": float(np.mean([r[k] for r in per_group])),
-                  "min": float(np.min([r[k] for r in per_group])),
-                  "max": float(np.max([r[k] for r in per_group]))} for k in KEYS}
+    spread = {}
+    for k in KEYS:
+        values = [r[k] for r in per_group if r[k] is not None]
+        spread[k] = {"mean": float(np.mean(values)), "min": float(np.min(values)),
+                     "max": float(np.max(values))}
     return detector, rows, per_group, spread
+
+
+def stream_report(tfl, settings, ds, val, test, args, other=None, save=None):
+    """Choose the operating point on the validation speakers' streams, save it (``save``:
+    the JSON path), score the test split's streams and ``other``'s (the clips of
+    ``--test-dir``) at it. Returns
+    the JSON entries ``stream``, ``test_dir_stream``, ``stream_choice`` and ``text``."""
+    detector, sweep_rows, per_group, spread = choose_detector(
+        tfl, settings, ds, *val, args.stream_groups, args.max_false_alarms, args.seed)
+    if save:
+        detector.save(save)
+    stream = stream_scores(tfl, settings, ds.labels, *test, ds.noise, detector, args.seed)
+    test_dir_stream = None
+    if other is not None:
+        test_dir_stream = stream_scores(tfl, settings, ds.labels, *other, ds.noise, detector,
+                                        args.seed)
+    first = sweep_rows[0]
+    lines = [f"\nstream sweep on the validation speakers ({len(per_group)} groups pooled; "
+             f"{first['hours'] * 60:.1f} min of audio, {first['keyword_free_hours'] * 60:.1f} "
+             f"min without keywords):", streaming.sweep_table(sweep_rows, per_keyword=True),
+             f"operating point (highest hit rate with <= {args.max_false_alarms:g} false alarms "
+             f"per hour of keyword-free audio): threshold {detector.threshold:g}; over the "
+             f"groups (mean [min, max]): "
+             + "; ".join(f"{k} {v['mean']:.3g} [{v['min']:.3g}, {v['max']:.3g}]"
+                         for k, v in spread.items())]
+    for name, sc in (("test split", stream), (args.test_dir, test_dir_stream)):
+        if sc is not None:
+            fa = sc["false_alarms_per_hour_keyword_free"]
+            lines.append(
+                f"stream of {name} at threshold {sc['threshold']:g}: hit rate "
+                f"{pct(sc['hit_rate'])} ({sc['hits']} of {sc['hits'] + sc['misses']}), "
+                f"{sc['false_alarms_keyword_free']} false alarms in "
+                f"{60 * sc['keyword_free_hours']:.1f} min without keywords "
+                f"({'-' if fa is None else f'{fa:.1f}'}/h), {sc['wrong_word']} wrong words "
+                f"({sc['wrong_word_per_hour']:.1f}/h)")
+    choice = {"split": "val", "groups": len(per_group),
+              "max_false_alarms_per_hour": args.max_false_alarms,
+              "detector": detector.to_dict(), "spread": spread,
+              "per_group": [{k: r[k] for k in ("threshold",) + KEYS} for r in per_group],
+              "sweep": [{k: v for k, v in r.items() if k != "per_keyword"} for r in sweep_rows]}
+    return {"stream": stream, "test_dir_stream": test_dir_stream, "stream_choice": choice,
+            "text": "\n".join(lines)}
+
+
+def saved_model(args, ds):
+    """``--model DIR``: the streams of a model saved by ``--save`` (no training)."""
+    folder = Path(args.model)
+    tfl = convert.Int8Model.load(folder / "ds_cnn.tflite")
+    settings = features.load_settings(folder / "ds_cnn_features.json")
+    val, test = ds.audio("val"), ds.audio("test")
+    acc = convert.verify(tfl, features.extract(test[0], settings), test[1],
+                         litert=False).int8_accuracy
+    other = load_dir(args.test_dir, ds.labels) if args.test_dir else None
+    streams = stream_report(tfl, settings, ds, val, test, args, other,
+                            save=folder / "ds_cnn_detector.json")
+    print(f"int8 accuracy of {folder / 'ds_cnn.tflite'} on the test split: {pct(acc)}")
+    print(streams.pop("text"))
+    return {"int8_accuracy": acc, **streams, "model": str(folder), "data": str(args.data),
+            "seed": args.seed, "args": vars(args)}
 
 
 def pct(v):
@@ -167,6 +227,8 @@ def main(argv=None):
                    help="false alarms per hour of keyword-free audio the operating point allows")
     p.add_argument("--save", help="folder for the exported model, feature settings, C tables")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--model", help="a folder written by --save: measure its streams only "
+                   "(no training), and save the chosen operating point into it")
     p.add_argument("--folds", type=int, default=0, help="speaker-grouped folds (0: none)")
     args = p.parse_args(argv)
     if tinykit.train.fast_mode():
@@ -178,6 +240,12 @@ def main(argv=None):
     print(ds)
     for note in ds.notes:
         print("  note:", note)
+    if args.model:
+        result = saved_model(args, ds)
+        print(f"total {time.perf_counter() - t0:.0f} s")
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        return result
     overrides = dict(epochs=args.epochs, qat_epochs=args.qat_epochs, batch_size=args.batch_size,
                      learning_rate=args.lr, filters=args.filters, dropout=args.dropout,
                      l2=args.l2, fmax=args.fmax, augment=not args.no_augment,
@@ -193,18 +261,13 @@ def main(argv=None):
                                   prepared=main_model.prepared, **overrides))
         rows.append(base)
     tfl, settings = main_model.tflite, main_model.settings
-    detector, sweep_rows, per_group, spread = choose_detector(main_model, args.stream_groups,
-                                                        args.max_false_alarms, args.seed)
-    if args.save:
-        detector.save(Path(args.save) / f"{main_model.name}_detector.json")
-    stream = stream_scores(tfl, settings, ds.labels, *main_model.prepared[1]["test"], ds.noise,
-                           detector, args.seed)
-    test_dir_acc = test_dir_n = test_dir_stream = None
+    clips = main_model.prepared[1]
+    test_dir_acc = test_dir_n = other = None
     if args.test_dir:
-        x_dir, y_dir = load_dir(args.test_dir, ds.labels)
-        test_dir_acc, test_dir_n = score_dir(tfl, x_dir, y_dir, settings), len(y_dir)
-        test_dir_stream = stream_scores(tfl, settings, ds.labels, x_dir, y_dir, ds.noise,
-                                        detector, args.seed)
+        other = load_dir(args.test_dir, ds.labels)
+        test_dir_acc, test_dir_n = score_dir(tfl, *other, settings), len(other[1])
+    streams = stream_report(tfl, settings, ds, clips["val"], clips["test"], args, other,
+                            save=args.save and Path(args.save) / f"{main_model.name}_detector.json")
 
     cols = ("model", "features", "params", "float_accuracy", "qat_accuracy", "int8_accuracy",
             "flash_bytes", "arena_bytes", "seconds")
@@ -218,24 +281,7 @@ def main(argv=None):
         print(" ".join(f"{v:>14}" for v in cells))
     if args.test_dir:
         print(f"int8 DS-CNN on {args.test_dir}: {pct(test_dir_acc)} of {test_dir_n} clips")
-    first = sweep_rows[0]
-    print(f"\nstream sweep on the validation speakers ({len(per_group)} groups pooled; "
-          f"{first['hours'] * 60:.1f} min of audio, {first['keyword_free_hours'] * 60:.1f} "
-          f"min without keywords):")
-    print(streaming.sweep_table(sweep_rows))
-    print(f"operating point (highest hit rate with <= {args.max_false_alarms:g} false alarms per "
-          f"hour of keyword-free audio): threshold {detector.threshold:g}; over the groups: "
-          + "; ".join(f"{k} {v['mean']:.3g} [{v['min']:.3g}, {v['max']:.3g}]"
-                      for k, v in spread.items()))
-    for name, sc in (("test split", stream), (args.test_dir, test_dir_stream)):
-        if sc is not None:
-            fa = sc["false_alarms_per_hour_keyword_free"]
-            print(f"stream of {name} at threshold {sc['threshold']:g}: hit rate "
-                  f"{pct(sc['hit_rate'])} ({sc['hits']} of {sc['hits'] + sc['misses']}), "
-                  f"{sc['false_alarms_keyword_free']} false alarms in "
-                  f"{60 * sc['keyword_free_hours']:.1f} min without keywords "
-                  f"({'-' if fa is None else f'{fa:.1f}'}/h), {sc['wrong_word']} wrong words "
-                  f"({sc['wrong_word_per_hour']:.1f}/h)")
+    print(streams.pop("text"))
     total = time.perf_counter() - t0
     rec = rows[0]
     result = {
@@ -244,15 +290,7 @@ def main(argv=None):
         "baseline_int8_accuracy": base["int8_accuracy"] if base else None,
         "test_dir_accuracy": test_dir_acc, "test_dir_clips": test_dir_n,
         "flash_bytes": rec["flash_bytes"], "arena_bytes": rec["arena_bytes"],
-        "seconds": total, "train_seconds": rec["train_seconds"], "stream": stream,
-        "test_dir_stream": test_dir_stream,
-        "stream_choice": {"split": "val", "groups": len(per_group),
-                          "max_false_alarms_per_hour": args.max_false_alarms,
-                          "detector": detector.to_dict(), "spread": spread,
-                          "per_group": [{k: r[k] for k in ("threshold",) + KEYS}
-                                        for r in per_group],
-                          "sweep": [{k: v for k, v in r.items() if k != "per_keyword"}
-                                    for r in sweep_rows]},
+        "seconds": total, "train_seconds": rec["train_seconds"], **streams,
         "test_clips": len(ds.files_test), "train_clips": len(ds.files_train),
         "data": str(data), "seed": args.seed, "split": ds.split,
         "settings": main_model.settings.to_dict(), "args": vars(args), "runs": rows}
