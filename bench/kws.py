@@ -111,29 +111,36 @@ def stream_scores(tfl, settings, labels, x, y, noise, detector, seed):
             "keyword_free_stream_seconds": len(streams[1][0]) / settings.sample_rate}
 
 
-def choose_detector(tfl, settings, ds, x, y, groups, max_false_alarms, seed):
-    """Sweep the streams of the validation speakers (clips x, y), per group and pooled;
-    the operating point."""
+def choose_detector(tfl, settings, ds, x, y, args):
+    """Sweep the streams of the validation speakers (clips x, y) cut into
+    ``--stream-groups`` groups, pooled, for every ``--windows`` x ``--suppress``; the
+    operating point with the highest pooled hit rate within ``--max-false-alarms``, and
+    how each group fares at it."""
     base = streaming.KeywordDetector()
     stride = base.options(settings)["stride"]
     posts = []
-    for g in speaker_groups(ds, "val", groups):
-        streams = recipes.kws_streams(x[g], y[g], ds.labels, noise=ds.noise, seed=seed)
+    for g in speaker_groups(ds, "val", args.stream_groups):
+        streams = recipes.kws_streams(x[g], y[g], ds.labels, noise=ds.noise, seed=args.seed)
         posts.append([(*streaming.posteriors(a, tfl, settings, stride=stride), t)
                       for a, t in streams])
-    sweep = dict(window=base.window, suppress=base.suppress)
-    rows = streaming.sweep([p for group in posts for p in group], ds.labels, **sweep)
-    point = streaming.operating_point(rows, max_false_alarms)
+    pooled = [p for group in posts for p in group]
+    tried = []
+    for window in args.windows:
+        for suppress in args.suppress:
+            rows = streaming.sweep(pooled, ds.labels, window=window, suppress=suppress)
+            point = streaming.operating_point(rows, args.max_false_alarms)
+            tried.append({**point, "window": window, "suppress": suppress, "rows": rows})
+    point = streaming.operating_point(tried, args.max_false_alarms)
+    sweep = dict(window=point["window"], suppress=point["suppress"])
     per_group = [streaming.sweep(group, ds.labels, thresholds=(point["threshold"],), **sweep)[0]
                  for group in posts]
-    detector = streaming.KeywordDetector(threshold=point["threshold"], window=base.window,
-                                         suppress=base.suppress, every=base.every)
+    detector = streaming.KeywordDetector(threshold=point["threshold"], every=base.every, **sweep)
     spread = {}
     for k in KEYS:
         values = [r[k] for r in per_group if r[k] is not None]
         spread[k] = {"mean": float(np.mean(values)), "min": float(np.min(values)),
                      "max": float(np.max(values))}
-    return detector, rows, per_group, spread
+    return detector, point["rows"], per_group, spread, tried
 
 
 def stream_report(tfl, settings, ds, val, test, args, other=None, save=None):
@@ -141,8 +148,8 @@ def stream_report(tfl, settings, ds, val, test, args, other=None, save=None):
     the JSON path), score the test split's streams and ``other``'s (the clips of
     ``--test-dir``) at it. Returns
     the JSON entries ``stream``, ``test_dir_stream``, ``stream_choice`` and ``text``."""
-    detector, sweep_rows, per_group, spread = choose_detector(
-        tfl, settings, ds, *val, args.stream_groups, args.max_false_alarms, args.seed)
+    detector, sweep_rows, per_group, spread, tried = choose_detector(tfl, settings, ds, *val,
+                                                                     args)
     if save:
         detector.save(save)
     stream = stream_scores(tfl, settings, ds.labels, *test, ds.noise, detector, args.seed)
@@ -151,9 +158,15 @@ def stream_report(tfl, settings, ds, val, test, args, other=None, save=None):
         test_dir_stream = stream_scores(tfl, settings, ds.labels, *other, ds.noise, detector,
                                         args.seed)
     first = sweep_rows[0]
-    lines = [f"\nstream sweep on the validation speakers ({len(per_group)} groups pooled; "
+    lines = ["\noperating points on the validation speakers' streams (window, suppress):"]
+    lines += [f"  window {t['window']:g} s, suppress {t['suppress']:g} s: threshold "
+              f"{t['threshold']:g}, hit rate {pct(t['hit_rate'])}, "
+              f"{t['false_alarms_per_hour_keyword_free']:.1f} false alarms/h keyword-free, "
+              f"{t['wrong_word_per_hour']:.1f} wrong words/h" for t in tried]
+    lines += [f"stream sweep on the validation speakers ({len(per_group)} groups pooled; "
              f"{first['hours'] * 60:.1f} min of audio, {first['keyword_free_hours'] * 60:.1f} "
-             f"min without keywords):", streaming.sweep_table(sweep_rows, per_keyword=True),
+             f"min without keywords; window {detector.window:g} s, suppress "
+             f"{detector.suppress:g} s):", streaming.sweep_table(sweep_rows, per_keyword=True),
              f"operating point (highest hit rate with <= {args.max_false_alarms:g} false alarms "
              f"per hour of keyword-free audio): threshold {detector.threshold:g}; over the "
              f"groups (mean [min, max]): "
@@ -172,6 +185,8 @@ def stream_report(tfl, settings, ds, val, test, args, other=None, save=None):
     choice = {"split": "val", "groups": len(per_group),
               "max_false_alarms_per_hour": args.max_false_alarms,
               "detector": detector.to_dict(), "spread": spread,
+              "tried": [{k: v for k, v in t.items() if k not in ("rows", "per_keyword")}
+                        for t in tried],
               "per_group": [{k: r[k] for k in ("threshold",) + KEYS} for r in per_group],
               "sweep": [{k: v for k, v in r.items() if k != "per_keyword"} for r in sweep_rows]}
     return {"stream": stream, "test_dir_stream": test_dir_stream, "stream_choice": choice,
@@ -225,6 +240,10 @@ def main(argv=None):
                    help="groups of validation speakers the operating point is checked on")
     p.add_argument("--max-false-alarms", type=float, default=10.0,
                    help="false alarms per hour of keyword-free audio the operating point allows")
+    p.add_argument("--windows", type=float, nargs="+", default=[0.5],
+                   help="smoothing windows (s) the operating point is chosen among")
+    p.add_argument("--suppress", type=float, nargs="+", default=[1.0],
+                   help="suppression times (s) the operating point is chosen among")
     p.add_argument("--save", help="folder for the exported model, feature settings, C tables")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--model", help="a folder written by --save: measure its streams only "
