@@ -191,3 +191,12 @@ def test_the_sweep_figure_marks_the_operating_point():
     assert "all keywords" in labels and "yes" in labels
     mark = [line for line in ax.get_lines() if line.get_label().startswith("operating point")]
     assert len(mark) == 1 and mark[0].get_ydata()[0] == pytest.approx(100 * rows[1]["hit_rate"])
+
+
+def test_kws_streams_keep_keywords_out_of_the_keyword_free_stream():
+    from tinykit import recipes
+    clips = np.full((5, 16000), 0.3, np.float32)
+    (audio, truth), (quiet, none) = recipes.kws_streams(clips, [2, 0, 3, 1, 2], LABELS)
+    assert sorted(t[0] for t in truth) == ["no", "yes", "yes"] and none == []
+    # the two non-keywords (silence, unknown) and their gaps, no noise given
+    assert 2 * 16000 + 3 * 16000 <= len(quiet) <= 2 * 16000 + 3 * 2 * 16000
