@@ -15,10 +15,12 @@ a long recording over background noise, its ``_unknown_`` words and ``_silence_`
 (then stretches of every noise file) in a recording that holds no keyword
 (``recipes.kws_streams``). The detector's threshold is chosen on the pooled sweep
 (``streaming.sweep``: hit rate against false alarms per hour of keyword-free audio) as
-the highest hit rate with at most ``--max-false-alarms`` per hour, its hit rate and
+the highest hit rate with at most ``--max-false-alarms`` per hour (among the smoothing
+windows ``--windows`` and suppression times ``--suppress``), its hit rate and
 false alarms are reported per group (mean and range), and it is saved beside the model
 (``ds_cnn_detector.json``). The test split's streams (and ``--test-dir``'s) are then
-scored at that threshold.
+scored at that threshold. ``--model DIR`` measures the streams of a model saved by an
+earlier ``--save`` instead of training one.
 
 ``--folds K`` also cross-validates the DS-CNN recipe on K speaker-grouped folds of all
 the clips (``tinykit.recipes.cross_validate``): the estimate to choose models with.
