@@ -9,15 +9,28 @@ statistics, DS-CNN trained with fresh augmentation every epoch (background noise
 shift, SpecAugment) then quantization-aware fine-tuning, int8 accuracy on the TFLite
 Micro interpreter. The tiny_conv baseline (micro_speech) gets the same features and
 training. ``--test-dir`` scores the int8 DS-CNN on every clip of another folder in the
-same layout (other speakers). A streaming check places the test clips in a long
-recording over background noise and counts hits, misses and false alarms per hour.
+same layout (other speakers). Stream evaluation: the speaker-disjoint validation clips
+are cut into ``--stream-groups`` groups of speakers; each group's keywords are placed in
+a long recording over background noise, its ``_unknown_`` words and ``_silence_`` clips
+(then stretches of every noise file) in a recording that holds no keyword
+(``recipes.kws_streams``). The detector's threshold is chosen on the pooled sweep
+(``streaming.sweep``: hit rate against false alarms per hour of keyword-free audio) as
+the highest hit rate with at most ``--max-false-alarms`` per hour (among the smoothing
+windows ``--windows`` and suppression times ``--suppress``), its hit rate and
+false alarms are reported per group (mean and range), and it is saved beside the model
+(``ds_cnn_detector.json``). The test split's streams (and ``--test-dir``'s) are then
+scored at that threshold. ``--model DIR`` measures the streams of a model saved by an
+earlier ``--save`` instead of training one.
 
 ``--folds K`` also cross-validates the DS-CNN recipe on K speaker-grouped folds of all
 the clips (``tinykit.recipes.cross_validate``): the estimate to choose models with.
 
 Prints a table and writes JSON with ``float_accuracy``, ``qat_accuracy``,
 ``int8_accuracy``, ``baseline_int8_accuracy``, ``test_dir_accuracy``, ``flash_bytes``,
-``arena_bytes``, ``seconds``, ``streaming``, with ``--folds`` ``fold_accuracy_mean``,
+``arena_bytes``, ``seconds``, ``stream`` (``hit_rate``,
+``false_alarms_per_hour_keyword_free``, ``wrong_word_per_hour``, ``threshold``: the
+saved operating point, on the test split's streams), ``test_dir_stream`` (same keys),
+``stream_choice`` (the validation sweep and its groups), with ``--folds`` ``fold_accuracy_mean``,
 ``fold_accuracy_std``, ``fold_accuracies`` and ``worst_speakers`` (and more).
 """
 import argparse
@@ -36,6 +49,7 @@ import numpy as np  # noqa: E402
 import tinykit  # noqa: E402
 from tinykit import convert, features, recipes, streaming  # noqa: E402
 from tinykit.datasets import load_speech_commands  # noqa: E402
+from tinykit.datasets.speech_commands import speaker_of  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "speech_commands"
 D = recipes.KWS_DEFAULTS
@@ -53,8 +67,8 @@ def record(result):
             "train_seconds": result.train_seconds, "seconds": result.seconds}
 
 
-def score_dir(tfl, folder, labels, settings):
-    """int8 accuracy on every clip of a Speech Commands-layout folder."""
+def load_dir(folder, labels):
+    """Every clip of a Speech Commands-layout folder, with the training labels: (x, y)."""
     words = [w for w in labels if not w.startswith("_")]
     t = load_speech_commands(folder, words=words, silence="_silence_" in labels,
                              unknown="_unknown_" in labels, validation_percentage=0,
@@ -62,19 +76,140 @@ def score_dir(tfl, folder, labels, settings):
     if t.labels != list(labels):
         raise SystemExit(f"{folder}: labels {t.labels} differ from the training labels {labels}.")
     xs, ys = zip(*(t.audio(s) for s in ("train", "val", "test") if len(t.files(s)[0])))
-    x = features.extract(np.concatenate(xs), settings)
-    return convert.verify(tfl, x, np.concatenate(ys), litert=False).int8_accuracy, len(x)
+    return np.concatenate(xs), np.concatenate(ys)
 
 
-def stream_check(result, threshold, seed):
-    """Hits, misses and false alarms of the int8 model on a stream of the test clips."""
-    ds, clips, _, settings = result.prepared
-    x, y = clips["test"]
-    audio, truth = streaming.make_stream(x, y, ds.labels, noise=ds.noise, noise_level=0.05,
-                                         seed=seed)
-    found = streaming.detect(audio, result.tflite, settings, ds.labels, threshold=threshold)
-    scores = streaming.evaluate(found, truth, duration=len(audio) / settings.sample_rate)
-    return {**scores, "threshold": threshold, "stream_seconds": len(audio) / settings.sample_rate}
+def score_dir(tfl, x, y, settings):
+    """int8 accuracy on the clips of another folder."""
+    return convert.verify(tfl, features.extract(x, settings), y, litert=False).int8_accuracy
+
+
+def speaker_groups(ds, split, k):
+    """Indices of ``split``'s clips cut into ``k`` groups of speakers (clips without a
+    speaker, e.g. silence, dealt round)."""
+    files, _ = ds.files(split)
+    speakers = sorted({speaker_of(f) for f in files} - {None})
+    group_of = {s: i % k for i, s in enumerate(speakers)}
+    groups = [[] for _ in range(k)]
+    for i, f in enumerate(files):
+        sp = speaker_of(f)
+        groups[group_of[sp] if sp is not None else i % k].append(i)
+    return [np.array(g, int) for g in groups if g]
+
+
+KEYS = ("hit_rate", "false_alarms_per_hour_keyword_free", "wrong_word_per_hour")
+
+
+def stream_scores(tfl, settings, labels, x, y, noise, detector, seed):
+    """The int8 model's detections at the saved operating point on the streams of the
+    clips (x, y): the keys of the issue, and the counts behind them."""
+    streams = recipes.kws_streams(x, y, labels, noise=noise, seed=seed)
+    row = recipes.kws_sweep(tfl, settings, labels, streams, detector=detector,
+                            thresholds=(detector.threshold,))[0]
+    return {**{k: row[k] for k in KEYS}, "threshold": detector.threshold,
+            **{k: row[k] for k in ("hits", "misses", "wrong_word", "false_alarms_keyword_free",
+                                   "hours", "keyword_free_hours")},
+            "keyword_stream_seconds": len(streams[0][0]) / settings.sample_rate,
+            "keyword_free_stream_seconds": len(streams[1][0]) / settings.sample_rate}
+
+
+def choose_detector(tfl, settings, ds, x, y, args):
+    """Sweep the streams of the validation speakers (clips x, y) cut into
+    ``--stream-groups`` groups, pooled, for every ``--windows`` x ``--suppress``; the
+    operating point with the highest pooled hit rate within ``--max-false-alarms``, and
+    how each group fares at it."""
+    base = streaming.KeywordDetector()
+    stride = base.options(settings)["stride"]
+    posts = []
+    for g in speaker_groups(ds, "val", args.stream_groups):
+        streams = recipes.kws_streams(x[g], y[g], ds.labels, noise=ds.noise, seed=args.seed)
+        posts.append([(*streaming.posteriors(a, tfl, settings, stride=stride), t)
+                      for a, t in streams])
+    pooled = [p for group in posts for p in group]
+    tried = []
+    for window in args.windows:
+        for suppress in args.suppress:
+            rows = streaming.sweep(pooled, ds.labels, window=window, suppress=suppress)
+            point = streaming.operating_point(rows, args.max_false_alarms)
+            tried.append({**point, "window": window, "suppress": suppress, "rows": rows})
+    point = streaming.operating_point(tried, args.max_false_alarms)
+    sweep = dict(window=point["window"], suppress=point["suppress"])
+    per_group = [streaming.sweep(group, ds.labels, thresholds=(point["threshold"],), **sweep)[0]
+                 for group in posts]
+    detector = streaming.KeywordDetector(threshold=point["threshold"], every=base.every, **sweep)
+    spread = {}
+    for k in KEYS:
+        values = [r[k] for r in per_group if r[k] is not None]
+        spread[k] = {"mean": float(np.mean(values)), "min": float(np.min(values)),
+                     "max": float(np.max(values))}
+    return detector, point["rows"], per_group, spread, tried
+
+
+def stream_report(tfl, settings, ds, val, test, args, other=None, save=None):
+    """Choose the operating point on the validation speakers' streams, save it (``save``:
+    the JSON path), score the test split's streams and ``other``'s (the clips of
+    ``--test-dir``) at it. Returns
+    the JSON entries ``stream``, ``test_dir_stream``, ``stream_choice`` and ``text``."""
+    detector, sweep_rows, per_group, spread, tried = choose_detector(tfl, settings, ds, *val,
+                                                                     args)
+    if save:
+        detector.save(save)
+    stream = stream_scores(tfl, settings, ds.labels, *test, ds.noise, detector, args.seed)
+    test_dir_stream = None
+    if other is not None:
+        test_dir_stream = stream_scores(tfl, settings, ds.labels, *other, ds.noise, detector,
+                                        args.seed)
+    first = sweep_rows[0]
+    lines = ["\noperating points on the validation speakers' streams (window, suppress):"]
+    lines += [f"  window {t['window']:g} s, suppress {t['suppress']:g} s: threshold "
+              f"{t['threshold']:g}, hit rate {pct(t['hit_rate'])}, "
+              f"{t['false_alarms_per_hour_keyword_free']:.1f} false alarms/h keyword-free, "
+              f"{t['wrong_word_per_hour']:.1f} wrong words/h" for t in tried]
+    lines += [f"stream sweep on the validation speakers ({len(per_group)} groups pooled; "
+             f"{first['hours'] * 60:.1f} min of audio, {first['keyword_free_hours'] * 60:.1f} "
+             f"min without keywords; window {detector.window:g} s, suppress "
+             f"{detector.suppress:g} s):", streaming.sweep_table(sweep_rows, per_keyword=True),
+             f"operating point (highest hit rate with <= {args.max_false_alarms:g} false alarms "
+             f"per hour of keyword-free audio): threshold {detector.threshold:g}; over the "
+             f"groups (mean [min, max]): "
+             + "; ".join(f"{k} {v['mean']:.3g} [{v['min']:.3g}, {v['max']:.3g}]"
+                         for k, v in spread.items())]
+    for name, sc in (("test split", stream), (args.test_dir, test_dir_stream)):
+        if sc is not None:
+            fa = sc["false_alarms_per_hour_keyword_free"]
+            lines.append(
+                f"stream of {name} at threshold {sc['threshold']:g}: hit rate "
+                f"{pct(sc['hit_rate'])} ({sc['hits']} of {sc['hits'] + sc['misses']}), "
+                f"{sc['false_alarms_keyword_free']} false alarms in "
+                f"{60 * sc['keyword_free_hours']:.1f} min without keywords "
+                f"({'-' if fa is None else f'{fa:.1f}'}/h), {sc['wrong_word']} wrong words "
+                f"({sc['wrong_word_per_hour']:.1f}/h)")
+    choice = {"split": "val", "groups": len(per_group),
+              "max_false_alarms_per_hour": args.max_false_alarms,
+              "detector": detector.to_dict(), "spread": spread,
+              "tried": [{k: v for k, v in t.items() if k not in ("rows", "per_keyword")}
+                        for t in tried],
+              "per_group": [{k: r[k] for k in ("threshold",) + KEYS} for r in per_group],
+              "sweep": [{k: v for k, v in r.items() if k != "per_keyword"} for r in sweep_rows]}
+    return {"stream": stream, "test_dir_stream": test_dir_stream, "stream_choice": choice,
+            "text": "\n".join(lines)}
+
+
+def saved_model(args, ds):
+    """``--model DIR``: the streams of a model saved by ``--save`` (no training)."""
+    folder = Path(args.model)
+    tfl = convert.Int8Model.load(folder / "ds_cnn.tflite")
+    settings = features.load_settings(folder / "ds_cnn_features.json")
+    val, test = ds.audio("val"), ds.audio("test")
+    acc = convert.verify(tfl, features.extract(test[0], settings), test[1],
+                         litert=False).int8_accuracy
+    other = load_dir(args.test_dir, ds.labels) if args.test_dir else None
+    streams = stream_report(tfl, settings, ds, val, test, args, other,
+                            save=folder / "ds_cnn_detector.json")
+    print(f"int8 accuracy of {folder / 'ds_cnn.tflite'} on the test split: {pct(acc)}")
+    print(streams.pop("text"))
+    return {"int8_accuracy": acc, **streams, "model": str(folder), "data": str(args.data),
+            "seed": args.seed, "args": vars(args)}
 
 
 def pct(v):
@@ -103,9 +238,18 @@ def main(argv=None):
     p.add_argument("--freq-width", type=int, default=D["freq_width"])
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-baseline", action="store_true")
-    p.add_argument("--stream-threshold", type=float, default=0.6)
+    p.add_argument("--stream-groups", type=int, default=4,
+                   help="groups of validation speakers the operating point is checked on")
+    p.add_argument("--max-false-alarms", type=float, default=10.0,
+                   help="false alarms per hour of keyword-free audio the operating point allows")
+    p.add_argument("--windows", type=float, nargs="+", default=[0.5],
+                   help="smoothing windows (s) the operating point is chosen among")
+    p.add_argument("--suppress", type=float, nargs="+", default=[1.0],
+                   help="suppression times (s) the operating point is chosen among")
     p.add_argument("--save", help="folder for the exported model, feature settings, C tables")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--model", help="a folder written by --save: measure its streams only "
+                   "(no training), and save the chosen operating point into it")
     p.add_argument("--folds", type=int, default=0, help="speaker-grouped folds (0: none)")
     args = p.parse_args(argv)
     if tinykit.train.fast_mode():
@@ -117,6 +261,12 @@ def main(argv=None):
     print(ds)
     for note in ds.notes:
         print("  note:", note)
+    if args.model:
+        result = saved_model(args, ds)
+        print(f"total {time.perf_counter() - t0:.0f} s")
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        return result
     overrides = dict(epochs=args.epochs, qat_epochs=args.qat_epochs, batch_size=args.batch_size,
                      learning_rate=args.lr, filters=args.filters, dropout=args.dropout,
                      l2=args.l2, fmax=args.fmax, augment=not args.no_augment,
@@ -131,11 +281,14 @@ def main(argv=None):
         base = record(recipes.kws(ds, model="tiny_conv", seed=args.seed, verbose=not args.quiet,
                                   prepared=main_model.prepared, **overrides))
         rows.append(base)
-    test_dir_acc = test_dir_n = None
+    tfl, settings = main_model.tflite, main_model.settings
+    clips = main_model.prepared[1]
+    test_dir_acc = test_dir_n = other = None
     if args.test_dir:
-        test_dir_acc, test_dir_n = score_dir(main_model.tflite, args.test_dir, ds.labels,
-                                             main_model.settings)
-    stream = stream_check(main_model, args.stream_threshold, args.seed)
+        other = load_dir(args.test_dir, ds.labels)
+        test_dir_acc, test_dir_n = score_dir(tfl, *other, settings), len(other[1])
+    streams = stream_report(tfl, settings, ds, clips["val"], clips["test"], args, other,
+                            save=args.save and Path(args.save) / f"{main_model.name}_detector.json")
 
     cols = ("model", "features", "params", "float_accuracy", "qat_accuracy", "int8_accuracy",
             "flash_bytes", "arena_bytes", "seconds")
@@ -149,9 +302,7 @@ def main(argv=None):
         print(" ".join(f"{v:>14}" for v in cells))
     if args.test_dir:
         print(f"int8 DS-CNN on {args.test_dir}: {pct(test_dir_acc)} of {test_dir_n} clips")
-    print(f"streaming ({stream['stream_seconds']:.0f} s of test clips over noise, threshold "
-          f"{stream['threshold']}): {stream['hits']} hits, {stream['misses']} misses, "
-          f"{stream['false_alarms']} false alarms ({stream['false_alarms_per_hour']:.0f}/hour)")
+    print(streams.pop("text"))
     total = time.perf_counter() - t0
     rec = rows[0]
     result = {
@@ -160,7 +311,7 @@ def main(argv=None):
         "baseline_int8_accuracy": base["int8_accuracy"] if base else None,
         "test_dir_accuracy": test_dir_acc, "test_dir_clips": test_dir_n,
         "flash_bytes": rec["flash_bytes"], "arena_bytes": rec["arena_bytes"],
-        "seconds": total, "train_seconds": rec["train_seconds"], "streaming": stream,
+        "seconds": total, "train_seconds": rec["train_seconds"], **streams,
         "test_clips": len(ds.files_test), "train_clips": len(ds.files_train),
         "data": str(data), "seed": args.seed, "split": ds.split,
         "settings": main_model.settings.to_dict(), "args": vars(args), "runs": rows}

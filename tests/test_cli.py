@@ -35,6 +35,11 @@ def test_export_makes_a_project_and_a_plain_export(trained, tmp_path, capsys):
     assert "tinykit flash" in capsys.readouterr().out
     assert cli.main(args) == 0
     assert (tmp_path / "model_data.h").is_file()
+    # The keyword detector's operating point travels with a plain export too.
+    from tinykit.streaming import KeywordDetector, load_detector
+    saved = KeywordDetector(threshold=0.8).save(tmp_path / "saved_detector.json")
+    assert cli.main(args + ["--detector", str(saved), "--name", "kws"]) == 0
+    assert load_detector(tmp_path / "kws_detector.json").threshold == 0.8
     # Labels that do not match the model's outputs: an error, exit 1.
     assert cli.main(["export", str(model), "--labels", "a,b", "--out", str(tmp_path)]) == 1
     assert "tinykit: error: 2 labels given but the model has 5 outputs" in capsys.readouterr().err

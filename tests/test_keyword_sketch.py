@@ -298,6 +298,17 @@ def test_every_board_with_a_microphone_has_a_keyword_app_of_the_shared_template(
         assert b.extra["app_sources"]["keyword"] == ["audio_frontend", "detect", "sample_ring"]
 
 
+def test_the_saved_detector_travels_into_the_project(untrained, ds, settings, tmp_path):
+    saved = streaming.KeywordDetector(threshold=0.85, window=0.3, suppress=1.5, every=3)
+    detector = streaming.load_detector(saved.save(tmp_path / "ds_cnn_detector.json"))
+    project = generate(untrained, "nano33ble", "keyword", tmp_path / "p", labels=ds.labels,
+                       features=settings, settings=detector)
+    text = project.main_file.read_text()
+    assert "kDetectSettings = {3u, 5u, " in text and "0.85, 1.5};" in text  # 0.3 s: 5 runs
+    beside = [p for p in project.files if p.name.endswith("_detector.json")]
+    assert len(beside) == 1 and streaming.load_detector(beside[0]) == saved
+
+
 @pytest.mark.parametrize("name", ["nano33ble", "nano33ble_rev2", "nano_rp2040_connect",
                                   "xiao_nrf52840_sense", "xiao_esp32s3_sense"])
 def test_keyword_sketch_includes_only_headers_the_board_file_names(name):

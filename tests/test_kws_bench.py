@@ -28,7 +28,16 @@ def test_bench_runs_on_bundled_sample(root, tmp_path, monkeypatch):
     # int8 on TFLM agrees with the QAT Keras model it came from
     assert res["runs"][0]["int8_float_agreement"] >= 0.9
     assert saved["test_dir_clips"] == 300
-    assert saved["streaming"]["hits"] + saved["streaming"]["misses"] > 0
+    for name in ("stream", "test_dir_stream"):
+        sc = saved[name]
+        assert set(sc) >= {"hit_rate", "false_alarms_per_hour_keyword_free",
+                           "wrong_word_per_hour", "threshold"}, name
+        assert sc["hits"] + sc["misses"] > 0 and sc["keyword_free_hours"] > 0
+    # the operating point chosen on the validation speakers is saved beside the model
+    from tinykit.streaming import load_detector
+    detector = load_detector(tmp_path / "model" / "ds_cnn_detector.json")
+    assert detector.threshold == saved["stream"]["threshold"]
+    assert saved["test_dir_stream"]["threshold"] == detector.threshold
     assert (tmp_path / "model" / "ds_cnn.tflite").stat().st_size == saved["flash_bytes"]
     from tinykit.features import load_settings
     assert load_settings(tmp_path / "model" / "ds_cnn_features.json").mean is not None

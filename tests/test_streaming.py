@@ -92,3 +92,111 @@ def test_the_host_and_device_figure_draws_each_where_it_belongs():
     assert {"yes", "no"} <= {t.get_text().strip() for t in top.texts}
     assert strip.get_xlabel() == "time (s)" and strip.get_xlim() == (0, 5)
     matplotlib.pyplot.close("all")
+
+
+def _noisy_stream(seed=0):
+    """Posteriors of a 60-s stream: five "yes"/"no" humps of various heights, plus
+    smaller stray humps of both words between them, over a flickering silence."""
+    rng = np.random.default_rng(seed)
+    times = np.arange(1.0, 61.0, 0.1)
+    p = np.full((len(times), 4), 0.05, np.float32)
+    truth = []
+    for i, center in enumerate((5.0, 15.0, 25.0, 35.0, 45.0)):
+        k = 2 + i % 2
+        p[:, k] += (0.5 + 0.1 * i) * bump(times, center)
+        truth.append((LABELS[k], center - 0.8, center))
+    for center in (10.0, 20.0, 30.0, 40.0, 50.0, 55.0):
+        p[:, 2 + int(rng.integers(2))] += rng.uniform(0.3, 0.9) * bump(times, center)
+    p[:, 0] += rng.uniform(0, 0.3, len(times))
+    return times, p / p.sum(axis=1, keepdims=True), truth
+
+
+def test_a_stream_without_keywords_has_no_hits_and_only_false_alarms():
+    found = [streaming.Detection("yes", 2.0, 0.9), streaming.Detection("no", 9.0, 0.7)]
+    s = streaming.evaluate(found, [], duration=1800.0)
+    assert s["hits"] == 0 and s["misses"] == 0 and s["hit_rate"] is None
+    assert s["false_alarms"] == s["false_alarms_keyword_free"] == 2 and s["wrong_word"] == 0
+    assert s["keyword_free_hours"] == pytest.approx(0.5)
+    assert s["false_alarms_per_hour_keyword_free"] == pytest.approx(4.0)
+
+
+def test_wrong_words_are_told_apart_from_false_alarms_in_keyword_free_audio():
+    truth = [("yes", 10.0, 11.0), ("no", 20.0, 21.0)]
+    found = [streaming.Detection("yes", 10.8, 0.9),      # hit
+             streaming.Detection("yes", 11.2, 0.8),      # same word twice: wrong word
+             streaming.Detection("yes", 20.5, 0.7),      # "no" heard as "yes": wrong word
+             streaming.Detection("no", 30.0, 0.7)]       # keyword-free false alarm
+    s = streaming.evaluate(found, truth, duration=3600.0)
+    assert (s["hits"], s["misses"], s["wrong_word"], s["false_alarms_keyword_free"]) == (1, 1, 2, 1)
+    assert s["keyword_free_hours"] == pytest.approx((3600 - 3.0) / 3600)
+    assert s["per_keyword"]["yes"] == {"keywords": 1, "hits": 1, "false_alarms": 2}
+    assert s["per_keyword"]["no"] == {"keywords": 1, "hits": 0, "false_alarms": 1}
+
+
+def test_the_sweep_is_monotone_in_the_threshold():
+    streams = [_noisy_stream(seed) for seed in range(3)]
+    rows = streaming.sweep(streams, LABELS, thresholds=np.arange(0.2, 0.95, 0.05))
+    hits = [r["hits"] for r in rows]
+    fa = [r["false_alarms_keyword_free"] for r in rows]
+    assert hits == sorted(hits, reverse=True) and fa == sorted(fa, reverse=True)
+    assert hits[0] > hits[-1] and fa[0] > fa[-1] > -1      # the sweep spans both ends
+    # the pooled rows are each stream's scores added up
+    one = [streaming.evaluate(streaming.detections_from(t, streaming.smooth(p, t), LABELS,
+                                                        threshold=rows[3]["threshold"]),
+                              truth, duration=float(t[-1])) for t, p, truth in streams]
+    assert rows[3]["hits"] == sum(s["hits"] for s in one)
+    assert rows[3]["hit_rate"] == pytest.approx(rows[3]["hits"] / 15)
+    limit = rows[-3]["false_alarms_per_hour_keyword_free"]
+    best = streaming.operating_point(rows, max_false_alarms_per_hour=limit)
+    assert best["false_alarms_per_hour_keyword_free"] <= limit
+    assert best["hit_rate"] == max(r["hit_rate"] for r in rows
+                                   if r["false_alarms_per_hour_keyword_free"] <= limit)
+    assert "FA/h keyword-free" in streaming.sweep_table(rows, per_keyword=True)
+
+
+def test_a_keyword_free_stream_holds_the_clips_and_stretches_of_noise():
+    clips = np.full((3, 16000), 0.25, np.float32)
+    noise = [np.linspace(-1, 1, 8000, dtype=np.float32)]
+    audio, truth = streaming.keyword_free_stream(clips, noise=noise, noise_seconds=2.0,
+                                                 levels=(0.1, 0.2), gap=(1.0, 1.0))
+    assert truth == []
+    assert len(audio) == 3 * 16000 + 4 * 16000 + 2 * 2 * 16000
+    assert np.abs(audio[-32000:]).max() == pytest.approx(0.2, abs=1e-3)
+    with pytest.raises(streaming.DatasetError, match="clips as an array"):
+        streaming.keyword_free_stream(clips[0])
+
+
+def test_detector_settings_round_trip_and_are_checked(tmp_path):
+    d = streaming.KeywordDetector(threshold=0.85, window=0.3, suppress=1.5, every=4)
+    assert streaming.load_detector(d.save(tmp_path / "m_detector.json")) == d
+    assert d.options(AudioFeatures())["stride"] == pytest.approx(4 * 0.02)
+    assert d.device_options()["every"] == 4
+    with pytest.raises(streaming.ParameterError, match="threshold in"):
+        streaming.KeywordDetector(threshold=1.5)
+    (tmp_path / "f.json").write_text(AudioFeatures().to_json())
+    with pytest.raises(streaming.DatasetError, match="not tinykit keyword detector"):
+        streaming.load_detector(tmp_path / "f.json")
+
+
+def test_the_sweep_figure_marks_the_operating_point():
+    import matplotlib
+    matplotlib.use("Agg")
+    from tinykit import plots
+    rows = streaming.sweep([_noisy_stream(0)], LABELS, thresholds=(0.3, 0.5, 0.7))
+    fig = plots.detection_sweep(rows, operating=0.5)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "false alarms per hour of keyword-free audio"
+    assert ax.get_ylabel() == "hit rate (%)"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "all keywords" in labels and "yes" in labels
+    mark = [line for line in ax.get_lines() if line.get_label().startswith("operating point")]
+    assert len(mark) == 1 and mark[0].get_ydata()[0] == pytest.approx(100 * rows[1]["hit_rate"])
+
+
+def test_kws_streams_keep_keywords_out_of_the_keyword_free_stream():
+    from tinykit import recipes
+    clips = np.full((5, 16000), 0.3, np.float32)
+    (audio, truth), (quiet, none) = recipes.kws_streams(clips, [2, 0, 3, 1, 2], LABELS)
+    assert sorted(t[0] for t in truth) == ["no", "yes", "yes"] and none == []
+    # the two non-keywords (silence, unknown) and their gaps, no noise given
+    assert 2 * 16000 + 3 * 16000 <= len(quiet) <= 2 * 16000 + 3 * 2 * 16000

@@ -113,6 +113,7 @@ def _read_labels(text):
 def _export(args):
     from . import convert, deploy
     from .features import load_settings
+    from .streaming import load_detector
     path = Path(args.model)
     if not path.is_file():
         raise ParameterError(f"{path}: no such model file; give the int8 .tflite written by "
@@ -120,16 +121,18 @@ def _export(args):
     model = convert.as_model(path.read_bytes())
     labels = _read_labels(args.labels)
     features = load_settings(args.features) if args.features else None
+    detector = load_detector(args.detector) if args.detector else None
     if args.board:
         project = deploy.generate(model, board=args.board, app=args.app, out=args.out,
-                                  labels=labels, features=features, name=args.name)
+                                  labels=labels, features=features, name=args.name,
+                                  settings=detector)
         print(f"project for {project.board} ({project.app}) in {project.path}/: "
               f"{', '.join(p.name for p in project.files)}")
         print(f"int8 model {project.flash_bytes:,} bytes, tensor arena {project.arena_bytes:,} "
               f"bytes; flash it with `tinykit flash {project.path} --port PORT`")
     else:
         files = deploy.export(model, args.out, labels=labels, features=features,
-                              name=args.name or path.stem)
+                              name=args.name or path.stem, detector=detector)
         print(f"exported to {args.out}/: {', '.join(p.name for p in files)}")
     return 0
 
@@ -285,6 +288,8 @@ def _parser():
     export.add_argument("model", help="the int8 .tflite file")
     export.add_argument("--labels", required=True, help="a,b,c or a labels.txt file")
     export.add_argument("--features", help="the feature settings JSON written beside the model")
+    export.add_argument("--detector", help="the keyword detector's settings JSON written beside "
+                        "the model (its operating point)")
     export.add_argument("--board", help="generate a project for this board (see `tinykit boards`)")
     export.add_argument("--app", default="gesture", help="the board's project template")
     export.add_argument("--out", default="build", help="output folder")

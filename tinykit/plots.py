@@ -246,6 +246,56 @@ def stream_detections(audio, detections, truth=(), sample_rate=16000, seconds=No
     return fig
 
 
+def detection_sweep(rows, operating=None, per_keyword=True, ax=None):
+    """Hit rate against false alarms per hour of keyword-free audio over thresholds
+    (the rows of :func:`tinykit.streaming.sweep`), overall (black, each point named by
+    its threshold) and per keyword (thin lines), with the operating point ringed.
+
+    Args:
+        rows: :func:`tinykit.streaming.sweep`'s rows.
+        operating: the threshold of the operating point (e.g. the saved
+            ``KeywordDetector``'s), or a row of the sweep; none when ``None``.
+        per_keyword: also draw each keyword's curve (its false alarms: detections that
+            name it where it was not said, per hour of the whole audio).
+    """
+    if not rows:
+        raise ParameterError("detection_sweep() needs the rows of tinykit.streaming.sweep().")
+    plt = _plt()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+    else:
+        fig = ax.figure
+    fa = [r["false_alarms_per_hour_keyword_free"] or 0.0 for r in rows]
+    hit = [100 * (r["hit_rate"] or 0.0) for r in rows]
+    if per_keyword:
+        for k in sorted({k for r in rows for k in r["per_keyword"]}):
+            cells = [r["per_keyword"].get(k) for r in rows]
+            if not all(c and c["keywords"] for c in cells):
+                continue
+            ax.plot([c["false_alarms"] / r["hours"] for c, r in zip(cells, rows)],
+                    [100 * c["hits"] / c["keywords"] for c in cells], lw=0.8, alpha=0.6,
+                    label=k)
+    ax.plot(fa, hit, "o-", color="black", lw=2, ms=4, label="all keywords")
+    for x, y, r in zip(fa, hit, rows):
+        ax.annotate(f"{r['threshold']:g}", (x, y), textcoords="offset points", xytext=(3, -9),
+                    fontsize=7)
+    if operating is not None:
+        t = operating["threshold"] if isinstance(operating, dict) else float(operating)
+        i = int(np.argmin([abs(r["threshold"] - t) for r in rows]))
+        ax.plot([fa[i]], [hit[i]], "o", ms=14, mfc="none", mec="tab:red", mew=2,
+                label=f"operating point (threshold {rows[i]['threshold']:g}): "
+                      f"{hit[i]:.0f}% at {fa[i]:.0f}/h")
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("false alarms per hour of keyword-free audio")
+    ax.set_ylabel("hit rate (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title("keyword detection over thresholds")
+    fig.tight_layout()
+    return fig
+
+
 def _mark_detections(ax, detections, end, color, y):
     for d in detections:
         if d.time < end:

@@ -391,6 +391,46 @@ def keyword_stream(kws_result, clips=20, *, seed=0, **options):
                                  **options)
 
 
+def kws_streams(x, y, labels, *, noise=(), seed=0):
+    """The two streams a keyword spotter is judged on, from the clips ``x`` (labels
+    ``y``) of speakers it was not trained on: their keywords 1-2 s apart over ``noise``
+    (:func:`tinykit.streaming.make_stream`), and a stream that holds no keyword, their
+    ``_unknown_`` words and ``_silence_`` clips then stretches of each noise recording
+    (:func:`tinykit.streaming.keyword_free_stream`).
+
+    Returns:
+        ``[(audio, truth), (keyword_free_audio, [])]``, for :func:`kws_sweep`.
+
+    Example:
+        >>> x, y = result.prepared[1]["val"]  # doctest: +SKIP
+        >>> streams = kws_streams(x, y, ds.labels, noise=ds.noise)  # doctest: +SKIP
+    """
+    x, y = np.asarray(x, np.float32), np.asarray(y)
+    keyword = np.array([labels[int(k)] not in streaming.IGNORED for k in y], bool)
+    audio, truth = streaming.make_stream(x[keyword], y[keyword], labels, noise=noise, seed=seed)
+    quiet, none = streaming.keyword_free_stream(x[~keyword], noise=noise, seed=seed + 1)
+    return [(audio, truth), (quiet, none)]
+
+
+def kws_sweep(model, settings, labels, streams, *, detector=None,
+              thresholds=streaming.THRESHOLDS):
+    """:func:`tinykit.streaming.sweep` of ``model`` over ``streams`` (``[(audio, truth)]``,
+    e.g. :func:`kws_streams`), the posteriors computed once per stream with the
+    ``detector``'s stride, window and suppression (default ``KeywordDetector()``).
+
+    Example:
+        >>> rows = kws_sweep(result.tflite, result.settings, ds.labels, streams)  # doctest: +SKIP
+        >>> point = streaming.operating_point(rows, max_false_alarms_per_hour=10)  # doctest: +SKIP
+        >>> detector = streaming.KeywordDetector(threshold=point["threshold"])  # doctest: +SKIP
+    """
+    d = detector or streaming.KeywordDetector()
+    stride = d.options(settings)["stride"]
+    posts = [(*streaming.posteriors(audio, model, settings, stride=stride), truth)
+             for audio, truth in streams]
+    return streaming.sweep(posts, labels, thresholds=thresholds, window=d.window,
+                           suppress=d.suppress)
+
+
 def kws_on_device(model, settings, labels, audio, truth=(), *, every=EVERY,
                   threshold=THRESHOLD, window=WINDOW, suppress=SUPPRESS, build_dir=None, timeout=60.0,
                   progress=False) -> KwsOnDevice:

@@ -4,6 +4,10 @@
     found = detect(audio, model, settings, labels)               # [Detection(...), ...]
     stream, truth = make_stream(clips, labels_of_clips, labels, noise=ds.noise)
     scores = evaluate(found, truth)                              # hits, misses, false alarms/hour
+    quiet, _ = keyword_free_stream(clips_without_keywords, noise=ds.noise)  # no keyword at all
+    rows = sweep(*posteriors(audio, model, settings), labels, truth)  # hit rate vs false alarms
+    detector = KeywordDetector(threshold=operating_point(rows)["threshold"])
+    detector.save("model_detector.json")                         # beside the model, like features
 
 The model can be a Keras model (fast, batched) or int8 .tflite bytes (run on the
 TFLite Micro interpreter: what the board would do).
@@ -14,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DatasetError
+from .errors import DatasetError, ParameterError
+from .features._record import Settings, from_file
 
 IGNORED = ("_silence_", "_unknown_")
 
@@ -168,31 +173,278 @@ def make_stream(clips, clip_labels, labels, *, noise=(), noise_level=0.05, gap=(
     return np.clip(audio, -1.0, 1.0), truth
 
 
+def keyword_free_stream(clips, *, noise=(), noise_level=0.05, noise_seconds=30.0,
+                        levels=(0.1, 0.3), gap=(1.0, 2.0), sample_rate=16000, seed=0):
+    """A recording that holds no keyword: other words and noise, to count false alarms.
+
+    The ``clips`` (e.g. the test speakers' ``_unknown_`` words and ``_silence_`` clips)
+    are placed as :func:`make_stream` places them, over the ``noise`` bed; then, for
+    each background recording in ``noise``, a random stretch of ``noise_seconds`` at
+    each peak level of ``levels`` (running water, dishes, a miaowing voice ...).
+
+    Returns:
+        ``(audio, truth)`` with ``truth == []``: every detection in it is a false alarm.
+
+    Raises:
+        DatasetError: ``clips`` that are not an array (n, samples).
+
+    Example:
+        >>> quiet, truth = keyword_free_stream(x_unknown, noise=ds.noise)  # doctest: +SKIP
+    """
+    clips = np.asarray(clips, np.float32)
+    if clips.ndim != 2:
+        raise DatasetError(f"expected clips as an array (n, samples), got shape {clips.shape}; "
+                           f"pass e.g. the _unknown_ and _silence_ clips of the test split.")
+    rng = np.random.default_rng(seed)
+    parts = []
+    if len(clips):
+        audio, _ = make_stream(clips, np.zeros(len(clips), int), ["_unknown_"], noise=noise,
+                               noise_level=noise_level, gap=gap, sample_rate=sample_rate,
+                               seed=seed)
+        parts.append(audio)
+    n = int(noise_seconds * sample_rate)
+    for bed in noise:
+        bed = np.asarray(bed, np.float32)
+        if not len(bed):
+            continue
+        bed = np.tile(bed, int(np.ceil(n / len(bed))) + 1)
+        peak = np.abs(bed).max() or 1.0
+        for level in levels:
+            start = int(rng.integers(0, len(bed) - n + 1))
+            parts.append(bed[start:start + n] / peak * level)
+    if not parts:
+        raise DatasetError("a keyword-free stream needs clips or noise recordings; got neither.")
+    return np.clip(np.concatenate(parts), -1.0, 1.0), []
+
+
 def evaluate(detections, truth, *, duration=None, tolerance=0.5):
     """Hits, misses and false alarms of detections against the true keywords.
 
     A detection is a hit when it names the keyword of a true occurrence and falls
     within ``[start, end + tolerance]`` of it; each occurrence is hit at most once.
-    Everything else detected is a false alarm (a wrong word counts as both a miss and
-    a false alarm).
+    Every other detection is a false alarm, of one of two kinds: a *wrong word* (it
+    falls within a keyword's span: the keyword heard as another, or heard twice) or a
+    false alarm in *keyword-free* audio (everything outside the keywords' spans: the
+    gaps, other words, noise). A stream without keywords (``truth == []``) has no
+    hits and only keyword-free false alarms.
 
     Returns:
-        dict with ``hits``, ``misses``, ``false_alarms``, ``hit_rate``, ``hours`` and
-        ``false_alarms_per_hour``.
+        dict with ``hits``, ``misses``, ``false_alarms`` (of both kinds), ``wrong_word``,
+        ``false_alarms_keyword_free``, ``hit_rate`` (None without keywords), ``hours``,
+        ``keyword_free_hours``, ``false_alarms_per_hour``, ``wrong_word_per_hour`` (per
+        hour of the stream), ``false_alarms_per_hour_keyword_free`` (per keyword-free
+        hour; None when there is none) and ``per_keyword``: ``{label: {"keywords",
+        "hits", "false_alarms"}}`` (false alarms that name the label).
+
+    Example:
+        >>> truth = [("yes", 1.0, 2.0)]
+        >>> found = [Detection("yes", 1.8, 0.9), Detection("no", 1.9, 0.7),
+        ...          Detection("no", 5.0, 0.8)]
+        >>> s = evaluate(found, truth, duration=10.0)
+        >>> s["hits"], s["wrong_word"], s["false_alarms_keyword_free"]
+        (1, 1, 1)
     """
     used = [False] * len(truth)
-    hits = false = 0
+    hits = wrong = free = 0
+    per = {}
+
+    def row(label):
+        return per.setdefault(label, {"keywords": 0, "hits": 0, "false_alarms": 0})
+
+    for label, _, _ in truth:
+        row(label)["keywords"] += 1
     for d in detections:
-        for k, (label, start, end) in enumerate(truth):
-            if not used[k] and label == d.label and start <= d.time <= end + tolerance:
-                used[k] = True
-                hits += 1
-                break
+        spans = [k for k, (_, start, end) in enumerate(truth) if start <= d.time <= end + tolerance]
+        k = next((k for k in spans if not used[k] and truth[k][0] == d.label), None)
+        if k is not None:
+            used[k] = True
+            hits += 1
+            row(d.label)["hits"] += 1
+            continue
+        row(d.label)["false_alarms"] += 1
+        if spans:
+            wrong += 1
         else:
-            false += 1
+            free += 1
     if duration is None:
         duration = max([e for _, _, e in truth] + [d.time for d in detections] + [1.0])
-    hours = duration / 3600.0
-    return {"hits": hits, "misses": len(truth) - hits, "false_alarms": false,
+    covered, reach = 0.0, 0.0
+    for _, start, end in sorted(truth, key=lambda t: t[1]):   # union of the keyword spans
+        lo, hi = max(start, reach), min(end + tolerance, duration)
+        covered += max(0.0, hi - lo)
+        reach = max(reach, hi)
+    hours, free_hours = duration / 3600.0, max(0.0, duration - covered) / 3600.0
+    return {"hits": hits, "misses": len(truth) - hits, "false_alarms": wrong + free,
+            "wrong_word": wrong, "false_alarms_keyword_free": free,
             "hit_rate": hits / len(truth) if truth else None, "hours": hours,
-            "false_alarms_per_hour": false / hours}
+            "keyword_free_hours": free_hours, "false_alarms_per_hour": (wrong + free) / hours,
+            "wrong_word_per_hour": wrong / hours,
+            "false_alarms_per_hour_keyword_free": free / free_hours if free_hours else None,
+            "per_keyword": per}
+
+
+def pool(scores):
+    """Scores of several streams (:func:`evaluate`'s dicts) as one: counts and hours
+    summed, rates computed anew."""
+    scores = list(scores)
+    if not scores:
+        raise ParameterError("pool() needs the scores of at least one stream.")
+    total = {k: sum(s[k] for s in scores) for k in
+             ("hits", "misses", "false_alarms", "wrong_word", "false_alarms_keyword_free",
+              "hours", "keyword_free_hours")}
+    per = {}
+    for s in scores:
+        for label, r in s["per_keyword"].items():
+            mine = per.setdefault(label, {"keywords": 0, "hits": 0, "false_alarms": 0})
+            for k in mine:
+                mine[k] += r[k]
+    keywords = total["hits"] + total["misses"]
+    hours, free_hours = total["hours"], total["keyword_free_hours"]
+    return {**total, "hit_rate": total["hits"] / keywords if keywords else None,
+            "false_alarms_per_hour": total["false_alarms"] / hours,
+            "wrong_word_per_hour": total["wrong_word"] / hours,
+            "false_alarms_per_hour_keyword_free":
+                total["false_alarms_keyword_free"] / free_hours if free_hours else None,
+            "per_keyword": per}
+
+
+#: Thresholds :func:`sweep` tries unless told otherwise.
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.3, 0.96, 0.05))
+
+
+def sweep(streams, labels, *, thresholds=THRESHOLDS, window=0.5, suppress=1.0,
+          ignore=IGNORED, tolerance=0.5):
+    """Hit rate against false alarms per hour over thresholds: a DET-style curve.
+
+    Each stream's posteriors are smoothed once; then, for every threshold, the
+    detector (:func:`detections_from`, exactly as :func:`detect` and the board run it)
+    picks its keywords and :func:`evaluate` scores them; the streams' scores are
+    pooled (:func:`pool`).
+
+    Args:
+        streams: a list of ``(times, probs, truth)``: :func:`posteriors` of a stream
+            and its keywords (``[]`` for a :func:`keyword_free_stream`). Each stream
+            lasts until its last window's end time.
+        labels: class names, in the model's output order.
+        thresholds: the thresholds to try.
+        window, suppress, ignore, tolerance: as in :func:`detect` and :func:`evaluate`.
+
+    Returns:
+        One dict per threshold, in the order given: ``threshold`` and the pooled
+        scores of :func:`evaluate` (``hit_rate``, ``false_alarms_per_hour_keyword_free``,
+        ``wrong_word_per_hour``, ``per_keyword`` ...).
+
+    Example:
+        >>> rows = sweep([(*posteriors(audio, tfl, settings), truth),  # doctest: +SKIP
+        ...               (*posteriors(quiet, tfl, settings), [])], ds.labels)
+        >>> print(sweep_table(rows))  # doctest: +SKIP
+    """
+    smoothed = [(np.asarray(t), smooth(p, t, window), truth) for t, p, truth in streams]
+    if not smoothed:
+        raise ParameterError("sweep() needs at least one stream (times, probs, truth).")
+    rows = []
+    for threshold in thresholds:
+        scores = [evaluate(detections_from(t, p, labels, threshold=float(threshold),
+                                           suppress=suppress, ignore=ignore),
+                           truth, duration=float(t[-1]) if len(t) else 1.0,
+                           tolerance=tolerance) for t, p, truth in smoothed]
+        rows.append({"threshold": float(threshold), **pool(scores)})
+    return rows
+
+
+def operating_point(rows, max_false_alarms_per_hour=10.0):
+    """The row of :func:`sweep` with the highest hit rate among those with at most
+    ``max_false_alarms_per_hour`` false alarms per hour of keyword-free audio (on a
+    tie, the higher threshold); when none is that quiet, the quietest row."""
+    if not rows:
+        raise ParameterError("operating_point() needs the rows of sweep(); got none.")
+
+    def fa(r):
+        v = r["false_alarms_per_hour_keyword_free"]
+        return 0.0 if v is None else v
+
+    quiet = [r for r in rows if fa(r) <= max_false_alarms_per_hour]
+    if not quiet:
+        return min(rows, key=lambda r: (fa(r), -r["threshold"]))
+    return max(quiet, key=lambda r: (r["hit_rate"] or 0.0, r["threshold"]))
+
+
+def sweep_table(rows, per_keyword=False):
+    """:func:`sweep`'s rows as text: threshold, hit rate, false alarms per hour of
+    keyword-free audio, wrong words per hour (and, with ``per_keyword``, each
+    keyword's hit rate / false alarms)."""
+    def pct(v):
+        return "-" if v is None else f"{100 * v:.1f}%"
+
+    def num(v):
+        return "-" if v is None else f"{v:.1f}"
+
+    head = f"{'threshold':>9} {'hit rate':>9} {'FA/h keyword-free':>18} {'wrong word/h':>13}"
+    keys = sorted({k for r in rows for k in r["per_keyword"]}) if per_keyword else []
+    head += "".join(f" {k:>10}" for k in keys)
+    lines = [head]
+    for r in rows:
+        line = (f"{r['threshold']:9.2f} {pct(r['hit_rate']):>9} "
+                f"{num(r['false_alarms_per_hour_keyword_free']):>18} "
+                f"{num(r['wrong_word_per_hour']):>13}")
+        for k in keys:
+            c = r["per_keyword"].get(k, {"keywords": 0, "hits": 0, "false_alarms": 0})
+            hit = f"{100 * c['hits'] / c['keywords']:.0f}%" if c["keywords"] else "-"
+            line += f" {hit + '/' + str(c['false_alarms']):>10}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class KeywordDetector(Settings):
+    """The keyword detector's settings, saved beside the model as the feature settings
+    are, so the board listens at the operating point chosen on the host.
+
+    Attributes:
+        threshold: smoothed probability a keyword must reach.
+        window: seconds the posteriors are averaged over.
+        suppress: seconds before the same keyword may be reported again.
+        every: feature hops between model runs (``stride = every * hop``).
+
+    Example:
+        >>> d = KeywordDetector(threshold=0.8)
+        >>> d.options(AudioFeatures())["stride"]  # doctest: +SKIP
+        0.1
+        >>> load_detector(d.save("model_detector.json")) == d  # doctest: +SKIP
+        True
+    """
+    TAG = "keyword_detector"
+    threshold: float = 0.6
+    window: float = 0.5
+    suppress: float = 1.0
+    every: int = 5
+
+    def __post_init__(self):
+        if not (0.0 <= float(self.threshold) <= 1.0) or self.window < 0 or self.suppress < 0:
+            raise ParameterError(f"threshold={self.threshold!r}, window={self.window!r}, "
+                                 f"suppress={self.suppress!r}: expected a threshold in [0, 1] "
+                                 f"and seconds >= 0.")
+        if int(self.every) != self.every or self.every < 1:
+            raise ParameterError(f"every={self.every!r}: expected a whole number of hops >= 1.")
+
+    def options(self, settings):
+        """Keyword arguments of :func:`detect` for a model with feature ``settings``."""
+        hop = settings.stride_samples / settings.sample_rate
+        return {"stride": self.every * hop, "window": self.window,
+                "threshold": self.threshold, "suppress": self.suppress}
+
+    def device_options(self):
+        """Keyword arguments of ``tinykit.deploy.listen.listen`` and the keyword sketch's
+        ``settings`` of ``tinykit.deploy.generate``."""
+        return {"every": int(self.every), "threshold": self.threshold, "window": self.window,
+                "suppress": self.suppress}
+
+
+def load_detector(path):
+    """Read a :class:`KeywordDetector` written by its ``save`` (``<name>_detector.json``).
+
+    Raises:
+        DatasetError: no such file, or its text is not keyword-detector settings.
+    """
+    return from_file(path, {KeywordDetector.TAG: KeywordDetector}, "keyword detector",
+                     "KeywordDetector(...).save(path)")

@@ -46,14 +46,16 @@ def _check_labels(model, labels):
     return labels
 
 
-def export(model, out, *, labels, features=None, name="model") -> list:
+def export(model, out, *, labels, features=None, name="model", detector=None) -> list:
     """Write the model and everything that travels with it into the folder ``out``.
 
     Files: ``<name>.tflite``; ``model_data.h``/``model_data.cc`` (the model as a const,
     16-byte aligned array ``g_model``); ``op_resolver.h`` (exactly the model's ops);
     ``labels.txt``; with ``features``, ``<name>_features.json`` (the feature settings,
     reloadable with ``tinykit.features``) and, for audio features, ``audio_features.h``
-    (window, mel filterbank, DCT and normalisation as C constants).
+    (window, mel filterbank, DCT and normalisation as C constants); with ``detector``,
+    ``<name>_detector.json`` (the keyword detector's operating point,
+    ``tinykit.streaming.load_detector`` reads it).
 
     Args:
         model: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
@@ -62,6 +64,7 @@ def export(model, out, *, labels, features=None, name="model") -> list:
         features: the feature settings the model was trained with
             (``tinykit.features.AudioFeatures`` or ``ImuFeatures``).
         name: base name of the .tflite and settings files.
+        detector: the keyword detector's settings (``tinykit.streaming.KeywordDetector``).
 
     Returns:
         The paths written.
@@ -88,6 +91,8 @@ def export(model, out, *, labels, features=None, name="model") -> list:
         if isinstance(features, AudioFeatures):
             from .audio_frontend import write_feature_tables
             paths.append(write_feature_tables(out / "audio_features.h", features))
+    if detector is not None:
+        paths.append(detector.save(out / f"{name}_detector.json"))
     return paths
 
 
@@ -196,7 +201,10 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
         out: parent folder of the project.
         labels: class names, in output order.
         features: the feature settings the model was trained with.
-        settings: extra values the template names (a dict).
+        settings: extra values the template names (a dict), or the keyword detector's
+            saved operating point (``tinykit.streaming.KeywordDetector``, e.g.
+            ``load_detector("ds_cnn_detector.json")``): its values fill the detector's
+            settings and it is saved in the project beside the model.
         name: project (and sketch) name; default ``f"{app}_{board}"``.
 
     Returns:
@@ -234,7 +242,9 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
     values = _template_values(model, b, labels, model.source)
     given = _feature_values(features) if features is not None else {}
     _check_sample_rate(b, features)
-    extra = dict(settings or {})
+    from ..streaming import KeywordDetector
+    detector = settings if isinstance(settings, KeywordDetector) else None
+    extra = dict(detector.device_options() if detector else settings or {})
     app_files, app_values = _app_sources(b, app, model, features, labels, extra)
     unused = sorted(set(extra) - needed)
     if unused:
@@ -252,7 +262,7 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
                      else template.name.removesuffix(".tmpl"))
     folder.mkdir(parents=True, exist_ok=True)
     main.write_text(tmpl.substitute(values))
-    files = ([main] + export(model, folder, labels=labels, features=features)
+    files = ([main] + export(model, folder, labels=labels, features=features, detector=detector)
              + codegen.write(folder, app_files))
     from .. import __version__
     meta = {"generator": f"tinykit {__version__}", "board": b.name, "app": app,

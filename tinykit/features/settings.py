@@ -6,16 +6,11 @@
 """
 from __future__ import annotations
 
-import dataclasses
-import json
-from pathlib import Path
-
-from ..errors import DatasetError, ParameterError
+from . import _record
 from .audio import AudioFeatures
 from .imu import ImuFeatures
 
 _KINDS = {"audio_features": AudioFeatures, "imu_features": ImuFeatures}
-_VERSION = 1
 
 
 def settings_from_json(text):
@@ -39,30 +34,7 @@ def settings_from_json(text):
         >>> settings_from_json(ImuFeatures(samples=60).to_json()).shape
         (60, 6)
     """
-    try:
-        d = json.loads(text)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise DatasetError(f"feature settings are not valid JSON: {exc}.") from exc
-    tag = d.get("tinykit") if isinstance(d, dict) else None
-    if tag not in _KINDS:
-        raise DatasetError(f"this JSON is not tinykit feature settings (expected a "
-                           f"\"tinykit\" entry of {sorted(_KINDS)}, found {tag!r}); write it "
-                           f"with AudioFeatures.save() or ImuFeatures.save().")
-    version = d.get("version", _VERSION)
-    if not isinstance(version, int) or version > _VERSION:
-        raise DatasetError(f"feature settings of version {version!r}; this tinykit reads "
-                           f"version {_VERSION}. Update tinykit.")
-    cls = _KINDS[tag]
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - set(fields) - {"tinykit", "version"})
-    if unknown:
-        raise DatasetError(f"{tag} settings have unknown entries {unknown}; written by a "
-                           f"newer tinykit?")
-    values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in fields}
-    try:
-        return cls(**values)
-    except (ParameterError, TypeError) as exc:
-        raise DatasetError(f"{tag} settings hold values {cls.__name__} rejects: {exc}") from None
+    return _record.from_json(text, _KINDS)
 
 
 def load_settings(path):
@@ -81,11 +53,4 @@ def load_settings(path):
     Example:
         >>> settings = load_settings("kws_features.json")  # doctest: +SKIP
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{path}: no such feature-settings file; write one with "
-                           f"settings.save(path).")
-    try:
-        return settings_from_json(path.read_text())
-    except DatasetError as exc:
-        raise DatasetError(f"{path}: {exc}") from None
+    return _record.from_file(path, _KINDS, writer="settings.save(path)")
