@@ -523,6 +523,28 @@ __attribute__((noinline)) static void rows_pair(conv_direct *d, const uint32_t *
     d->acc[1] = a1;
 }
 
+/* The group that the edge of the input cuts on the left (left = 1) or on the right of a
+ * window with 4 values or more of each row in the input, down the rows: the values in
+ * the input with one load, shifted into place, the zero point for the padding. */
+__attribute__((noinline)) COLD static void cut_pair(conv_direct *d, const uint32_t *pw, int left)
+{
+    const int32_t cut = left ? d->lo : d->hi, s = 8 * (cut % 4);
+    const uint32_t zp4 = bytes4(-(int32_t)d->zp2);
+    const int32_t a = left ? s : 0, b = left ? 0 : 32 - s;
+    const uint32_t m = left ? zp4 >> (32 - s) : zp4 << s;
+    const int8_t *src = d->in + (left ? cut : cut - 4);
+    int32_t a0 = d->acc[0], a1 = d->acc[1];
+    pw += cut / 4 * 2;
+    for (int32_t r = d->rows; r > 0; r--, src += d->row_step, pw += 2 * d->groups) {
+        const uint32_t v = load32(src) << a >> b | m, w0 = pw[0], w1 = pw[1];
+        const uint32_t xa = SXTAB16(d->zp2, v), xb = SXTAB16_ROR8(d->zp2, v);
+        a0 = SMLAD(xb, SXTB16_ROR8(w0), SMLAD(xa, SXTB16(w0), a0));
+        a1 = SMLAD(xb, SXTB16_ROR8(w1), SMLAD(xa, SXTB16(w1), a1));
+    }
+    d->acc[0] = a0;
+    d->acc[1] = a1;
+}
+
 /* The groups of the window that the edge of the input cuts (values outside [lo, hi) are
  * padding: the zero point, which counts 0); for a lone last output channel (step 1, its
  * word for both accumulators), every group. */
@@ -577,10 +599,13 @@ __attribute__((noinline)) COLD static void pixel_direct(const tk_conv_params *p,
         const uint32_t *pw = filter + (size_t)(o * kh + ra * step) * d.groups;
         d.acc[0] = bias != NULL ? bias[o] : 0;
         d.acc[1] = bias != NULL ? bias[o + step - 1] : 0;
+        const int cuts = d.lo % 4 != 0 || d.hi % 4 != 0, wide = d.hi - d.lo >= 4;
         if (step == 2) {
             rows_pair(&d, pw);
+            if (wide && d.lo % 4 != 0) cut_pair(&d, pw, 1);
+            if (wide && d.hi % 4 != 0) cut_pair(&d, pw, 0);
         }
-        if (step == 1 || d.lo % 4 != 0 || d.hi % 4 != 0) {
+        if (step == 1 || (cuts && !wide)) {
             edges_pair(&d, pw, step);
         }
         const uint32_t v = clamp4(pack4(requant(d.acc[0], rq, o),
