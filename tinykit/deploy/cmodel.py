@@ -319,7 +319,8 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
     ], generator=GENERATOR, inputs=what, includes=("stdint.h", '"tk_kernels.h"'))
     arena = max(arena, 4, _round4(n_out) if last != INPUT else 0)
     # The fast convolutions' scratch (widened rows): in the arena between the op's input
-    # and output where it fits, else in one static buffer sized for the others.
+    # and output where it fits; else none where tk_fast_conv_direct takes the layer
+    # (windows read in place, slower), else one static buffer sized for the others.
     scratch = 0
     for token, words, (start, tail), alt in state["scratch"]:
         if start + 4 * words + tail <= arena:
