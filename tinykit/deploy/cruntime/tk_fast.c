@@ -499,7 +499,7 @@ typedef struct {
  * the next row after each n. */
 __attribute__((noinline)) static void rows_pair(conv_direct *d, const uint32_t *pw)
 {
-    int32_t a0 = d->acc[0], a1 = d->acc[1];
+    int32_t acc[2] = {d->acc[0], d->acc[1]};
     const uint32_t zp2 = d->zp2;
     const int32_t ga = (d->lo + 3) / 4, n = d->hi / 4 - ga;    /* the groups wholly in */
     const ptrdiff_t src_skip = d->row_step - 4 * n;
@@ -507,10 +507,7 @@ __attribute__((noinline)) static void rows_pair(conv_direct *d, const uint32_t *
     const int8_t *src = d->in + 4 * ga;
     pw += 2 * ga;
     for (int32_t k = n > 0 ? d->rows * n : 0, left = n; k > 0; k--) {
-        const uint32_t v = load32(src), w0 = pw[0], w1 = pw[1];
-        const uint32_t xa = SXTAB16(zp2, v), xb = SXTAB16_ROR8(zp2, v);
-        a0 = SMLAD(xb, SXTB16_ROR8(w0), SMLAD(xa, SXTB16(w0), a0));
-        a1 = SMLAD(xb, SXTB16_ROR8(w1), SMLAD(xa, SXTB16(w1), a1));
+        group_pair(load32(src), pw, 2, zp2, acc);
         src += 4;
         pw += 2;
         if (--left == 0) {
@@ -519,8 +516,8 @@ __attribute__((noinline)) static void rows_pair(conv_direct *d, const uint32_t *
             pw += w_skip;
         }
     }
-    d->acc[0] = a0;
-    d->acc[1] = a1;
+    d->acc[0] = acc[0];
+    d->acc[1] = acc[1];
 }
 
 /* The group that the edge of the input cuts on the left (left = 1) or on the right of a
@@ -533,16 +530,13 @@ __attribute__((noinline)) COLD static void cut_pair(conv_direct *d, const uint32
     const int32_t a = left ? s : 0, b = left ? 0 : 32 - s;
     const uint32_t m = left ? zp4 >> (32 - s) : zp4 << s;
     const int8_t *src = d->in + (left ? cut : cut - 4);
-    int32_t a0 = d->acc[0], a1 = d->acc[1];
+    int32_t acc[2] = {d->acc[0], d->acc[1]};
     pw += cut / 4 * 2;
     for (int32_t r = d->rows; r > 0; r--, src += d->row_step, pw += 2 * d->groups) {
-        const uint32_t v = load32(src) << a >> b | m, w0 = pw[0], w1 = pw[1];
-        const uint32_t xa = SXTAB16(d->zp2, v), xb = SXTAB16_ROR8(d->zp2, v);
-        a0 = SMLAD(xb, SXTB16_ROR8(w0), SMLAD(xa, SXTB16(w0), a0));
-        a1 = SMLAD(xb, SXTB16_ROR8(w1), SMLAD(xa, SXTB16(w1), a1));
+        group_pair(load32(src) << a >> b | m, pw, 2, d->zp2, acc);
     }
-    d->acc[0] = a0;
-    d->acc[1] = a1;
+    d->acc[0] = acc[0];
+    d->acc[1] = acc[1];
 }
 
 /* The groups of the window that the edge of the input cuts (values outside [lo, hi) are
