@@ -319,14 +319,14 @@ def generate_c_model(tfl, prefix="tk_model", source="", *, kernels="dsp"):
     ], generator=GENERATOR, inputs=what, includes=("stdint.h", '"tk_kernels.h"'))
     arena = max(arena, 4, _round4(n_out) if last != INPUT else 0)
     # The fast convolutions' scratch (widened rows): in the arena between the op's input
-    # and output where it fits, else in one static buffer sized for the others.
+    # and output where it fits; else none where tk_fast_conv_direct takes the layer
+    # (windows read in place, slower), else one static buffer sized for the others.
     scratch = 0
     for token, words, (start, tail), alt in state["scratch"]:
         if start + 4 * words + tail <= arena:
             calls = [c.replace(token, f"(uint32_t *)(arena + {start})") for c in calls]
-        elif alt is not None:  # a fully connected layer: its own loop, no scratch
-            calls = [alt[0] if token in c else c for c in calls]
-            alt[1].remove(alt[2])
+        elif alt is not None:  # no room: tk_fast_conv_direct, no scratch
+            calls = [alt if token in c else c for c in calls]
         else:
             scratch = max(scratch, words)
             calls = [c.replace(token, "scratch") for c in calls]
@@ -522,20 +522,13 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
                               f"rows of {depth}.")
         rows = size // depth
         if fast:
-            depth4 = (depth + 3) // 4 * 4
-            token = f"@scratch{k}@"  # every row lies in place: the pair buffer only
-            params = codegen.struct("tk_conv_params", f"{p}_params", ((1, 1), (1, 1), (0, 0), act))
-            # Without room for the pair buffer: each row widened as it is read.
-            alt = (f"tk_fast_fully_connected(&{p}_quant, &{p}_input_dims, {a}, "
-                   f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b})")
-            state["scratch"].append((token, depth4, state["free"], (alt, decls, params)))
-            decls += [params,
+            decls += [codegen.struct("tk_conv_params", f"{p}_params",
+                                     ((1, 1), (1, 1), (0, 0), act)),
                       codegen.struct("tk_dims", f"{p}_input_dims", (1, rows, 1, depth)),
                       codegen.struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
                       codegen.struct("tk_dims", f"{p}_output_dims", (1, rows, 1, units))]
-            return (f"tk_fast_conv(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
-                    f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, "
-                    f"{token})")
+            # Every row lies in place: the pair buffer only.
+            return _fast_conv(p, k, a, b, bias_name, (depth + 3) // 4 * 4, True, state)
         decls += [codegen.struct("tk_fc_params", f"{p}_params", (act,)),
                   codegen.struct("tk_dims", f"{p}_input_dims", (rows, 1, 1, depth)),
                   codegen.struct("tk_dims", f"{p}_filter_dims", (units, 1, 1, depth)),
@@ -564,10 +557,8 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
     if fast and name == "CONV_2D":
         decls[-4] = codegen.struct("tk_conv_params", f"{p}_params", conv)
         depth4 = (kh * kw * x.shape[3] + 3) // 4 * 4
-        token = f"@scratch{k}@"
-        state["scratch"].append((token, depth4 + depth4 // 4, state["free"], None))
-        return (f"tk_fast_conv(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
-                f"&{p}_filter_dims, {p}_filter, {bias_name}, &{p}_output_dims, {b}, {token})")
+        direct = a != b and dw == 1 and (kh == 1 or kw * x.shape[3] % 4 == 0)
+        return _fast_conv(p, k, a, b, bias_name, depth4, direct, state, depth4 // 4)
     if fast:
         decls[-4] = codegen.struct("tk_conv_params", f"{p}_params", conv)
         return (f"tk_fast_depthwise(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, "
@@ -576,6 +567,19 @@ def _weighted(k, at, name, x, y, consts, opt, decls, a, b, state):
     fn = "tk_conv2d" if name == "CONV_2D" else "tk_depthwise_conv2d"
     return (f"{fn}(&{p}_params, &{p}_quant, &{p}_input_dims, {a}, &{p}_filter_dims, "
             f"{p}_filter, {bias_name}, &{p}_output_dims, {b})")
+
+
+def _fast_conv(p, k, a, b, bias_name, depth4, direct, state, gather=0):
+    """The call of tk_fast_conv, its scratch (the pair buffer: depth4 words, and
+    ``gather`` words for a gathered window) placed once the arena's size is known; where
+    there is no room for it and ``direct`` (tk_fast_conv_direct takes the layer),
+    tk_fast_conv_direct instead."""
+    args = (f"&{p}_params, &{p}_quant, &{p}_input_dims, {a}, &{p}_filter_dims, {p}_filter, "
+            f"{bias_name}, &{p}_output_dims, {b}")
+    token = f"@scratch{k}@"
+    state["scratch"].append((token, depth4 + gather, state["free"],
+                             f"tk_fast_conv_direct({args})" if direct else None))
+    return f"tk_fast_conv({args}, {token})"
 
 
 # ---------------------------------------------------------------- running on the host

@@ -412,14 +412,13 @@ __attribute__((noinline)) COLD static void product_odd(const uint32_t *pair, int
     if (out1 != NULL) out1[o] = (int8_t)(v >> 8);
 }
 
-COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
-                            const tk_dims *input_dims, const int8_t *input,
-                            const tk_dims *filter_dims, const uint32_t *filter,
-                            const int32_t *bias, const tk_dims *output_dims,
-                            int8_t *output, uint32_t *scratch)
+/* The checks of both convolutions (tk_fast_conv, tk_fast_conv_direct). */
+COLD static tk_status conv_check(const tk_conv_params *params, const tk_requant *rq,
+                                 const tk_dims *input_dims, const int8_t *input,
+                                 const tk_dims *filter_dims, const uint32_t *filter,
+                                 const tk_dims *output_dims, int8_t *output)
 {
-    if (params == NULL || input == NULL || filter == NULL || output == NULL ||
-        scratch == NULL) {
+    if (params == NULL || input == NULL || filter == NULL || output == NULL) {
         return TK_ERROR_ARGUMENT;
     }
     if (!tk_dims_ok(input_dims) || !tk_dims_ok(filter_dims) || !tk_dims_ok(output_dims) ||
@@ -431,11 +430,21 @@ COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
         params->dilation.w < 1 || params->padding.h < 0 || params->padding.w < 0) {
         return TK_ERROR_ARGUMENT;
     }
-    const int32_t oc = output_dims->c;
-    tk_status status = requant_check(rq, oc);
-    if (status != TK_OK) {
-        return status;
+    return requant_check(rq, output_dims->c);
+}
+
+COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
+                            const tk_dims *input_dims, const int8_t *input,
+                            const tk_dims *filter_dims, const uint32_t *filter,
+                            const int32_t *bias, const tk_dims *output_dims,
+                            int8_t *output, uint32_t *scratch)
+{
+    const tk_status status = conv_check(params, rq, input_dims, input, filter_dims, filter,
+                                        output_dims, output);
+    if (status != TK_OK || scratch == NULL) {
+        return status != TK_OK ? status : TK_ERROR_ARGUMENT;
     }
+    const int32_t oc = output_dims->c;
     const int32_t depth = filter_dims->h * filter_dims->w * input_dims->c;
     const int32_t depth4 = (depth + 3) & ~3;
     const int32_t zero_point = rq->input_zero_point;
@@ -463,42 +472,163 @@ COLD tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
     return TK_OK;
 }
 
-/* FULLY_CONNECTED without a scratch buffer: each row read in place and widened as it
- * is read, one output at a time (a pair's weights alternate word by word). */
-COLD tk_status tk_fast_fully_connected(const tk_requant *rq, const tk_dims *input_dims,
-                                       const int8_t *input, const tk_dims *filter_dims,
-                                       const uint32_t *filter, const int32_t *bias,
-                                       const tk_dims *output_dims, int8_t *output)
+/* Four values of a window row (v, int8) times the weights of a pair of outputs (pw[0],
+ * pw[1]; one output: step 1, its word twice), added to acc. */
+static inline void group_pair(uint32_t v, const uint32_t *pw, int32_t step, uint32_t zp2,
+                              int32_t acc[2])
 {
-    if (input == NULL || filter == NULL || output == NULL) {
-        return TK_ERROR_ARGUMENT;
+    const uint32_t xa = SXTAB16(zp2, v), xb = SXTAB16_ROR8(zp2, v);
+    const uint32_t w0 = pw[0], w1 = pw[step - 1];
+    acc[0] = SMLAD(xb, SXTB16_ROR8(w0), SMLAD(xa, SXTB16(w0), acc[0]));
+    acc[1] = SMLAD(xb, SXTB16_ROR8(w1), SMLAD(xa, SXTB16(w1), acc[1]));
+}
+
+/* The window of one output pixel of tk_fast_conv_direct. */
+typedef struct {
+    const int8_t *in;        /* its first row in the input */
+    ptrdiff_t row_step;      /* input values from one window row to the next */
+    int32_t rows;            /* the window rows in the input */
+    int32_t groups;          /* groups of 4 values per window row (the filter's) */
+    int32_t lo, hi;          /* the values of a window row in the input: [lo, hi) */
+    uint32_t zp2;            /* minus the input zero point, in both halves */
+    int32_t acc[2];          /* the accumulators of the pair of outputs at hand */
+} conv_direct;
+
+/* The groups of the window wholly in the input times the weights of a pair of outputs
+ * (their rows from pw), added to acc: one loop over the groups of all rows, stepping to
+ * the next row after each n. */
+__attribute__((noinline)) static void rows_pair(conv_direct *d, const uint32_t *pw)
+{
+    int32_t acc[2] = {d->acc[0], d->acc[1]};
+    const uint32_t zp2 = d->zp2;
+    const int32_t ga = (d->lo + 3) / 4, n = d->hi / 4 - ga;    /* the groups wholly in */
+    const ptrdiff_t src_skip = d->row_step - 4 * n;
+    const int32_t w_skip = 2 * (d->groups - n);
+    const int8_t *src = d->in + 4 * ga;
+    pw += 2 * ga;
+    for (int32_t k = n > 0 ? d->rows * n : 0, left = n; k > 0; k--) {
+        group_pair(load32(src), pw, 2, zp2, acc);
+        src += 4;
+        pw += 2;
+        if (--left == 0) {
+            left = n;
+            src += src_skip;
+            pw += w_skip;
+        }
     }
-    if (!tk_dims_ok(input_dims) || !tk_dims_ok(filter_dims) || !tk_dims_ok(output_dims) ||
-        input_dims->c != filter_dims->c || filter_dims->n != output_dims->c ||
-        input_dims->n * input_dims->h * input_dims->w !=
-            output_dims->n * output_dims->h * output_dims->w) {
-        return TK_ERROR_SIZE;
+    d->acc[0] = acc[0];
+    d->acc[1] = acc[1];
+}
+
+/* The group that the edge of the input cuts on the left (left = 1) or on the right of a
+ * window with 4 values or more of each row in the input, down the rows: the values in
+ * the input with one load, shifted into place, the zero point for the padding. */
+__attribute__((noinline)) COLD static void cut_pair(conv_direct *d, const uint32_t *pw, int left)
+{
+    const int32_t cut = left ? d->lo : d->hi, s = 8 * (cut % 4);
+    const uint32_t zp4 = bytes4(-(int32_t)d->zp2);
+    const int32_t a = left ? s : 0, b = left ? 0 : 32 - s;
+    const uint32_t m = left ? zp4 >> (32 - s) : zp4 << s;
+    const int8_t *src = d->in + (left ? cut : cut - 4);
+    int32_t acc[2] = {d->acc[0], d->acc[1]};
+    pw += cut / 4 * 2;
+    for (int32_t r = d->rows; r > 0; r--, src += d->row_step, pw += 2 * d->groups) {
+        group_pair(load32(src) << a >> b | m, pw, 2, d->zp2, acc);
     }
-    const int32_t units = output_dims->c, groups = (input_dims->c + 3) / 4;
-    const tk_status status = requant_check(rq, units);
+    d->acc[0] = acc[0];
+    d->acc[1] = acc[1];
+}
+
+/* The groups of the window that the edge of the input cuts (values outside [lo, hi) are
+ * padding: the zero point, which counts 0); for a lone last output channel (step 1, its
+ * word for both accumulators), every group. */
+__attribute__((noinline)) COLD static void edges_pair(conv_direct *d, const uint32_t *pw,
+                                                      int32_t step)
+{
+    const int8_t *row = d->in;
+    for (int32_t r = 0; r < d->rows; r++, row += d->row_step) {
+        for (int32_t i = 0; i < 4 * d->groups; i += 4, pw += step) {
+            const int inside = i >= d->lo && i + 4 <= d->hi;
+            if (inside ? step == 2 : i >= d->hi || i + 4 <= d->lo) {
+                continue;               /* rows_pair's, or all padding */
+            }
+            uint32_t v = 0;
+            for (int32_t k = i + 3; k >= i; k--) {
+                v = v << 8 | (k >= d->lo && k < d->hi ? (uint8_t)row[k]
+                                                      : (uint8_t)-(int32_t)d->zp2);
+            }
+            group_pair(v, pw, step, d->zp2, d->acc);
+        }
+    }
+}
+
+/* Output pixel q: its window, then its outputs two channels at a time (a lone last one:
+ * step 1). */
+__attribute__((noinline)) COLD static void pixel_direct(const tk_conv_params *p,
+        const tk_requant *rq, const tk_dims *input_dims, const int8_t *input,
+        const tk_dims *filter_dims, const uint32_t *filter, const int32_t *bias,
+        const tk_dims *output_dims, int8_t *output, int32_t q)
+{
+    const int32_t c = input_dims->c, ih = input_dims->h, iw = input_dims->w;
+    const int32_t kh = filter_dims->h, kw = filter_dims->w, dh = p->dilation.h;
+    const int32_t ow = output_dims->w, pixels = output_dims->h * ow, oc = output_dims->c;
+    const int32_t y0 = q % pixels / ow * p->stride.h - p->padding.h;
+    const int32_t x0 = q % ow * p->stride.w - p->padding.w;
+    int32_t ra = 0, rb = kh;                     /* the window rows in the input */
+    while (ra < kh && y0 + ra * dh < 0) ra++;
+    while (rb > ra && y0 + (rb - 1) * dh >= ih) rb--;
+    conv_direct d;
+    d.rows = rb - ra;
+    d.groups = (kw * c + 3) / 4;
+    d.row_step = (ptrdiff_t)dh * iw * c;
+    d.zp2 = minus_zero_point(rq->input_zero_point);
+    d.lo = x0 < 0 ? -x0 * c : 0;
+    d.hi = (x0 + kw > iw ? iw - x0 : kw) * c;
+    /* Before the input by the left padding, if any: only values in [lo, hi) are read. */
+    d.in = input + (size_t)(q / pixels) * ih * iw * c + (size_t)(y0 + ra * dh) * iw * c;
+    d.in += x0 * c;
+    output += (size_t)q * oc;
+    for (int32_t o = 0; o < oc; o += 2) {
+        const int32_t step = o + 1 < oc ? 2 : 1;
+        const uint32_t *pw = filter + (size_t)(o * kh + ra * step) * d.groups;
+        d.acc[0] = bias != NULL ? bias[o] : 0;
+        d.acc[1] = bias != NULL ? bias[o + step - 1] : 0;
+        const int cuts = d.lo % 4 != 0 || d.hi % 4 != 0, wide = d.hi - d.lo >= 4;
+        if (step == 2) {
+            rows_pair(&d, pw);
+            if (wide && d.lo % 4 != 0) cut_pair(&d, pw, 1);
+            if (wide && d.hi % 4 != 0) cut_pair(&d, pw, 0);
+        }
+        if (step == 1 || (cuts && !wide)) {
+            edges_pair(&d, pw, step);
+        }
+        const uint32_t v = clamp4(pack4(requant(d.acc[0], rq, o),
+                                        requant(d.acc[1], rq, o + step - 1), 0, 0),
+                                  bytes4(rq->activation_min), bytes4(rq->activation_max));
+        output[o] = (int8_t)v;
+        if (step == 2) output[o + 1] = (int8_t)(v >> 8);
+    }
+}
+
+/* Each window row read where it lies, widened as it is read, two output channels at a
+ * time; rows and groups in the padding skipped. */
+COLD tk_status tk_fast_conv_direct(const tk_conv_params *params, const tk_requant *rq,
+                                   const tk_dims *input_dims, const int8_t *input,
+                                   const tk_dims *filter_dims, const uint32_t *filter,
+                                   const int32_t *bias, const tk_dims *output_dims,
+                                   int8_t *output)
+{
+    const tk_status status = conv_check(params, rq, input_dims, input, filter_dims, filter,
+                                        output_dims, output);
     if (status != TK_OK) {
         return status;
     }
-    const uint32_t zp2 = minus_zero_point(rq->input_zero_point);
-    const uint32_t lo4 = bytes4(rq->activation_min), hi4 = bytes4(rq->activation_max);
-    const int32_t rows = input_dims->n * input_dims->h * input_dims->w;
-    for (int32_t r = 0; r < rows; r++, input += input_dims->c, output += units) {
-        for (int32_t o = 0; o < units; o++) {
-            const int paired = (o | 1) < units;
-            const uint32_t *pw = filter + (size_t)(o & ~1) * groups + (paired ? (o & 1) : 0);
-            int32_t acc = bias != NULL ? bias[o] : 0;
-            for (int32_t g = 0; g < groups; g++, pw += paired ? 2 : 1) {
-                const uint32_t v = load32(input + 4 * g), w = *pw;
-                acc = SMLAD(SXTAB16(zp2, v), SXTB16(w), acc);
-                acc = SMLAD(SXTAB16_ROR8(zp2, v), SXTB16_ROR8(w), acc);
-            }
-            output[o] = (int8_t)clamp4((uint32_t)requant(acc, rq, o), lo4, hi4);
-        }
+    if (params->dilation.w != 1 || (filter_dims->h > 1 && filter_dims->w * input_dims->c % 4)) {
+        return TK_ERROR_ARGUMENT;
+    }
+    for (int32_t q = 0; q < output_dims->n * output_dims->h * output_dims->w; q++) {
+        pixel_direct(params, rq, input_dims, input, filter_dims, filter, bias, output_dims,
+                     output, q);
     }
     return TK_OK;
 }

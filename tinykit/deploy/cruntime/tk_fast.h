@@ -59,13 +59,18 @@ tk_status tk_fast_conv(const tk_conv_params *params, const tk_requant *rq,
                        const int32_t *bias, const tk_dims *output_dims, int8_t *output,
                        uint32_t *scratch);
 
-/* FULLY_CONNECTED where there is no room for tk_fast_conv's scratch: each row of
- * input_dims' depth (c) read in place, widened as it is read; filter as tk_fast_conv's
- * (filter_dims: units, 1, 1, depth). The generator picks it (tk_fast_conv is faster). */
-tk_status tk_fast_fully_connected(const tk_requant *rq, const tk_dims *input_dims,
-                                  const int8_t *input, const tk_dims *filter_dims,
-                                  const uint32_t *filter, const int32_t *bias,
-                                  const tk_dims *output_dims, int8_t *output);
+/* tk_fast_conv without scratch, for where there is no room for one: each window row
+ * read where it lies in the input and widened as it is read, two output channels at a
+ * time (slower than tk_fast_conv where widened windows serve many channels; the
+ * generator picks it only without room). Same filter layout and arguments; window rows
+ * contiguous (dilation.w 1) and, for windows of more than one row, a multiple of 4
+ * values each (kw * c), else TK_ERROR_ARGUMENT. Reads nothing outside the input, and
+ * must not write over it. */
+tk_status tk_fast_conv_direct(const tk_conv_params *params, const tk_requant *rq,
+                              const tk_dims *input_dims, const int8_t *input,
+                              const tk_dims *filter_dims, const uint32_t *filter,
+                              const int32_t *bias, const tk_dims *output_dims,
+                              int8_t *output);
 
 /* DEPTHWISE_CONV_2D with a depth multiplier of 1 and channels a multiple of 4, four
  * channels at a time (3x3 windows inside the input unrolled).
