@@ -31,16 +31,20 @@ CFLAGS  := $(CPU) -O2 -g -std=c11 -Wall -Wextra -Werror=implicit-function-declar
 CFLAGS  += -I$(GEN) -I$(RUNTIME) -I$(PORT) -I$(SHARED)
 LDFLAGS := $(CPU) -L$(GEN) -T $(LDSCRIPT) -nostartfiles --specs=nano.specs --specs=nosys.specs
 LDFLAGS += -Wl,--gc-sections -Wl,-Map=$(BUILD)/$(NAME).map
-SRCS    += $(STARTUP) $(PORT)/uart.c $(wildcard $(SHARED)/*.c $(RUNTIME)/*.c $(GEN)/*.c)
+# In a fixed order that does not depend on where the folders are (the link order sets
+# the layout, so a project built with `make` in its folder and the same project built
+# in tinykit's cache give the same bytes).
+SRCS    += $(STARTUP) $(PORT)/uart.c $(sort $(wildcard $(SHARED)/*.c)) \
+           $(sort $(wildcard $(RUNTIME)/*.c)) $(sort $(wildcard $(GEN)/*.c))
 HDRS    := $(wildcard $(PORT)/*.h $(BOARD_DIR)/capture/*.h $(SHARED)/*.h $(RUNTIME)/*.h $(GEN)/*.h)
 ELF     := $(BUILD)/$(NAME).elf
 
 .PHONY: all
 all: $(ELF) $(ELF:.elf=.bin) $(ELF:.elf=.hex)
 
-$(ELF): $(sort $(SRCS)) $(HDRS) $(LDSCRIPT) $(GEN)/memory.ld $(MAKEFILE_LIST)
+$(ELF): $(SRCS) $(HDRS) $(LDSCRIPT) $(GEN)/memory.ld $(MAKEFILE_LIST)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) $(sort $(SRCS)) $(LDFLAGS) -lm -o $@
+	$(CC) $(CFLAGS) $(SRCS) $(LDFLAGS) -lm -o $@
 
 %.bin: %.elf
 	$(CROSS)objcopy -O binary $< $@
