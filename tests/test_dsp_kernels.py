@@ -52,11 +52,18 @@ def random_layers(seed):
     x = L.Dense(int(rng.choice([5, 7, 10])))(x)
     out = L.Softmax()(x)
     model = keras.Model(inp, out)
+    return quantized(model, rng, (h, w, c), gamma=(0.5, 2), samples=60)
+
+
+def quantized(model, rng, shape, *, gamma, samples):
+    """``model``'s BatchNormalization given random statistics (its scale drawn from
+    ``gamma``), then quantized on ``samples`` random inputs of ``shape`` with a random
+    spread and offset: ``(int8 model, representative inputs)``."""
     bn = [layer for layer in model.layers if isinstance(layer, L.BatchNormalization)][0]
     n = bn.get_weights()[0].shape
-    bn.set_weights([rng.uniform(0.5, 2, n), rng.normal(0, 1, n), rng.normal(0, 1, n),
+    bn.set_weights([rng.uniform(*gamma, n), rng.normal(0, 1, n), rng.normal(0, 1, n),
                     rng.uniform(0.5, 2, n)])
-    rep = (rng.normal(size=(60, h, w, c)) * rng.uniform(0.5, 3) + rng.uniform(-1, 2)
+    rep = (rng.normal(size=(samples, *shape)) * rng.uniform(0.5, 3) + rng.uniform(-1, 2)
            ).astype(np.float32)
     return convert.to_int8(model, representative=rep), rep
 
@@ -249,13 +256,7 @@ def random_depthwise_and_pools(seed):
                                padding=str(rng.choice(["same", "valid"])))(x)
         x = L.MaxPooling2D((2, 2), strides=(1, 1), padding="same")(x)
     model = keras.Model(inp, x)
-    bn = [layer for layer in model.layers if isinstance(layer, L.BatchNormalization)][0]
-    n = bn.get_weights()[0].shape
-    bn.set_weights([rng.uniform(0.3, 3, n), rng.normal(0, 1, n), rng.normal(0, 1, n),
-                    rng.uniform(0.5, 2, n)])
-    rep = (rng.normal(size=(40, h, w, c)) * rng.uniform(0.5, 3) + rng.uniform(-1, 2)
-           ).astype(np.float32)
-    return convert.to_int8(model, representative=rep), rep
+    return quantized(model, rng, (h, w, c), gamma=(0.3, 3), samples=40)
 
 
 @needs_cc
