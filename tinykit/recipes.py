@@ -124,7 +124,8 @@ def gesture(data="magic_wand", *, model="gesture_cnn", seed=0, out=None, board="
 KWS_DEFAULTS = dict(epochs=90, qat_epochs=10, batch_size=64, learning_rate=3e-3, filters=64,
                     dropout=0.2, l2=1e-4, kind="mfcc", fmax=4000.0, augment=True,
                     noise_level=0.1, noise_probability=0.8, max_shift=0.1, time_masks=2,
-                    time_width=6, freq_masks=2, freq_width=2)
+                    time_width=6, freq_masks=2, freq_width=2, speed=0.0, gain_db=0.0,
+                    label_smoothing=0.0, mixup=0.0)
 
 
 @dataclass
@@ -185,6 +186,11 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
         >>> result = kws("speech_commands", out="build/kws")  # doctest: +SKIP
         >>> print(result.summary())  # doctest: +SKIP
     """
+    unknown = sorted(set(overrides) - set(KWS_DEFAULTS))
+    if unknown:
+        from .errors import ParameterError
+        raise ParameterError(f"kws() has no setting {', '.join(unknown)}; the settings are "
+                             f"{', '.join(KWS_DEFAULTS)}.")
     cfg = {**KWS_DEFAULTS, **overrides}
     start = time.perf_counter()
     if prepared is None:
@@ -203,13 +209,15 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
             clips["train"][0], settings, noise=ds.noise, level=cfg["noise_level"],
             probability=cfg["noise_probability"], max_shift=cfg["max_shift"],
             time_masks=cfg["time_masks"], time_width=cfg["time_width"],
-            freq_masks=cfg["freq_masks"], freq_width=cfg["freq_width"])
+            freq_masks=cfg["freq_masks"], freq_width=cfg["freq_width"], speed=cfg["speed"],
+            gain_db=cfg["gain_db"])
     options = ({"filters": cfg["filters"], "dropout": cfg["dropout"], "l2": cfg["l2"]}
                if model == "ds_cnn" else {})
     net = models.build(model, settings.shape, ds.num_classes, seed=seed, **options)
     qat = train.fit(net, xtr, ytr, qat=True, epochs=cfg["epochs"], qat_epochs=cfg["qat_epochs"],
                     batch_size=cfg["batch_size"], learning_rate=cfg["learning_rate"],
                     augment=augment, validation_data=(xv, yv) if len(yv) else None,
+                    label_smoothing=cfg["label_smoothing"], mixup=cfg["mixup"],
                     seed=seed, verbose=verbose)
     train_seconds = time.perf_counter() - start
     # quantize_model clones the model: `net` keeps the float weights of phase 1.

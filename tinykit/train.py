@@ -77,12 +77,22 @@ def _progress_callback(keras, total_epochs, desc, verbose):
     return Progress()
 
 
-def _sequence(keras, x, y, batch_size, augment, rng):
-    """Batches of (x, y), re-augmented at every epoch when ``augment`` is given."""
+def _sequence(keras, x, y, batch_size, augment, rng, mixup=0.0):
+    """Batches of (x, y), re-augmented at every epoch when ``augment`` is given.
+
+    The next epoch's augmented examples are made in a worker thread while Keras trains
+    on this epoch's (NumPy and the FFT release the GIL), from a generator of their own,
+    so a run is as repeatable as before. With ``mixup`` (y one-hot), each batch is mixed
+    with itself in a shuffled order, weights drawn from Beta(mixup, mixup).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    aug_rng = np.random.default_rng(rng.integers(2 ** 63))
 
     class Batches(keras.utils.Sequence):
         def __init__(self):
             super().__init__()
+            self.pool = ThreadPoolExecutor(1) if augment is not None else None
+            self.next = self.pool.submit(augment, x, seed=aug_rng) if self.pool else None
             self.on_epoch_end()
 
         def __len__(self):
@@ -90,11 +100,29 @@ def _sequence(keras, x, y, batch_size, augment, rng):
 
         def on_epoch_end(self):
             self.order = rng.permutation(len(x))
-            self.xe = augment(x, seed=rng) if augment is not None else x
+            if self.pool is None:
+                self.xe = x
+                return
+            self.xe = self.next.result()
+            self.next = self.pool.submit(augment, x, seed=aug_rng)
+
+        def close(self):
+            if self.pool is not None:
+                self.next.cancel()
+                self.pool.shutdown(wait=True)
+                self.pool = None
 
         def __getitem__(self, i):
             idx = self.order[i * batch_size:(i + 1) * batch_size]
-            return self.xe[idx], y[idx]
+            xb, yb = self.xe[idx], y[idx]
+            if mixup:
+                lam = rng.beta(mixup, mixup, size=len(idx)).astype(np.float32)
+                lam = np.maximum(lam, 1 - lam)       # the first example dominates
+                other = rng.permutation(len(idx))
+                xl = lam.reshape((-1,) + (1,) * (xb.ndim - 1))
+                xb = xl * xb + (1 - xl) * xb[other]
+                yb = lam[:, None] * yb + (1 - lam[:, None]) * yb[other]
+            return xb, yb
 
     return Batches()
 
@@ -117,26 +145,38 @@ def _adapt_batchnorm(model, steps):
 
 
 def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_data,
-               desc, verbose):
+               desc, verbose, label_smoothing=0.0, mixup=0.0):
     from .models._keras import keras
     steps = epochs * int(np.ceil(len(x) / batch_size))
     if desc == "float":  # QAT starts from statistics that have already converged
         _adapt_batchnorm(model, steps)
     schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1),
                                                       alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=["accuracy"])
-    with _quiet.tensorflow_errors_only():  # no tf.function retracing warnings
-        hist = model.fit(_sequence(keras, x, y, batch_size, augment, rng), epochs=epochs,
-                         validation_data=validation_data, verbose=0, shuffle=False,
-                         callbacks=[_progress_callback(keras, epochs, desc, verbose)])
+    soft = bool(label_smoothing or mixup)
+    if soft:  # one-hot targets: smoothed, and mixed by mixup
+        classes = model.output_shape[-1]
+        y = np.eye(classes, dtype=np.float32)[y]
+        if validation_data is not None:
+            validation_data = (validation_data[0],
+                               np.eye(classes, dtype=np.float32)[validation_data[1]])
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
+    batches = _sequence(keras, x, y, batch_size, augment, rng, mixup=mixup)
+    try:
+        with _quiet.tensorflow_errors_only():  # no tf.function retracing warnings
+            hist = model.fit(batches, epochs=epochs, validation_data=validation_data,
+                             verbose=0, shuffle=False,
+                             callbacks=[_progress_callback(keras, epochs, desc, verbose)])
+    finally:
+        batches.close()
     return hist.history
 
 
 def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         learning_rate=3e-3, qat_learning_rate=None, augment=None, repeat=1,
-        validation_data=None, seed=0, verbose=True):
+        validation_data=None, label_smoothing=0.0, mixup=0.0, seed=0, verbose=True):
     """Train a tf_keras classifier, then fine-tune it with quantization-aware training.
 
     Phase 1 trains the float model for ``epochs`` with Adam and a cosine learning-rate
@@ -160,6 +200,10 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         repeat: present each training example this many times per epoch (useful with
             ``augment`` on tiny data sets).
         validation_data: optional ``(x_val, y_val)`` shown in the learning curves.
+        label_smoothing: move this share of each target's probability evenly onto all
+            classes (0 to 1; 0.1 is usual): a less overconfident model.
+        mixup: train on pairs of examples mixed with weights from Beta(mixup, mixup),
+            targets mixed alike (0: off; 0.2-0.4 is usual).
         seed: seeds NumPy, Python and TensorFlow for a repeatable run.
         verbose: show a progress bar per phase.
 
@@ -181,6 +225,10 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
     if validation_data is not None:
         validation_data = _check_data(*validation_data, model.output_shape[-1], "validation",
                                       input_shape=shape)
+    if not (isinstance(label_smoothing, (int, float)) and 0 <= label_smoothing < 1):
+        raise ModelError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}.")
+    if not (isinstance(mixup, (int, float)) and mixup >= 0):
+        raise ModelError(f"mixup must be a Beta parameter >= 0 (0: off), got {mixup!r}.")
     if fast_mode():
         epochs = min(epochs, 3)
         qat_epochs = 1
@@ -192,7 +240,8 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         x, y = np.repeat(x, repeat, axis=0), np.repeat(y, repeat, axis=0)
     start = time.perf_counter()
     common = dict(batch_size=batch_size, augment=augment, rng=rng,
-                  validation_data=validation_data, verbose=verbose)
+                  validation_data=validation_data, verbose=verbose,
+                  label_smoothing=label_smoothing, mixup=mixup)
     curves = _run_phase(model, x, y, epochs=epochs, lr=learning_rate, desc="float", **common)
     qat_start = len(curves.get("loss", []))
     if qat and qat_epochs > 0:

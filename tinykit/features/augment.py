@@ -2,8 +2,8 @@
 
 IMU gestures: :func:`imu_augment` (rotation, scale, tempo, time shift, noise).
 
-Keyword spotting, at waveform level (before features): :func:`mix_noise`,
-:func:`time_shift`; at feature level: :func:`spec_augment` (time and frequency masks).
+Keyword spotting, at waveform level (before features): :func:`speed_perturb`,
+:func:`random_gain`, :func:`mix_noise`, :func:`time_shift`; at feature level: :func:`spec_augment` (time and frequency masks).
 :func:`audio_augment` combines them into an ``augment`` function for
 ``tinykit.train.fit`` that makes new noisy, shifted, masked features from the clips
 at every epoch.
@@ -51,6 +51,25 @@ def _clips(clips):
     if x.ndim != 2:
         raise DatasetError(f"expected clips as a (n, samples) array, got shape {x.shape}.")
     return x
+
+
+def _stretch(x, factors, *, about=0.0, fill=None):
+    """Resample each row of ``x`` (n, time, ...) linearly at positions
+    ``about + (t - about) * factor``: a factor above 1 plays it faster. Positions outside
+    the row take the edge value (``fill=None``) or ``fill``."""
+    n, t = x.shape[:2]
+    pos = about + (np.arange(t)[None, :] - about) * np.asarray(factors)[:, None]
+    outside = (pos < 0) | (pos > t - 1)
+    pos = np.clip(pos, 0, t - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, t - 1)
+    extra = (1,) * (x.ndim - 2)
+    w = (pos - lo).astype(np.float32).reshape(pos.shape + extra)
+    pick = lambda i: np.take_along_axis(x, i.reshape(i.shape + extra), axis=1)  # noqa: E731
+    out = (1 - w) * pick(lo) + w * pick(hi)
+    if fill is not None:
+        out[outside] = fill
+    return out.astype(np.float32)
 
 
 def _rotation_matrices(n, max_degrees, rng):
@@ -117,13 +136,7 @@ def imu_augment(x, *, noise=0.01, scale=0.1, shift=8, rotate=10.0, speed=0.0,
     if scale:
         out *= rng.uniform(1 - scale, 1 + scale, size=(n, 1, 1)).astype(np.float32)
     if speed:
-        factors = rng.uniform(1 - speed, 1 + speed, size=n)
-        pos = np.clip(np.arange(t)[None, :] * factors[:, None], 0, t - 1)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, t - 1)
-        w = (pos - lo)[:, :, None].astype(np.float32)
-        out = ((1 - w) * np.take_along_axis(out, lo[:, :, None], axis=1)
-               + w * np.take_along_axis(out, hi[:, :, None], axis=1))
+        out = _stretch(out, rng.uniform(1 - speed, 1 + speed, size=n))
     if shift:
         offsets = rng.integers(-shift, shift + 1, size=n)
         idx = np.clip(np.arange(t)[None, :] - offsets[:, None], 0, t - 1)
@@ -131,6 +144,67 @@ def imu_augment(x, *, noise=0.01, scale=0.1, shift=8, rotate=10.0, speed=0.0,
     if noise:
         out += rng.normal(0, noise, size=out.shape).astype(np.float32)
     return out.astype(np.float32)
+
+
+def speed_perturb(clips, *, max_change=0.1, seed=None) -> np.ndarray:
+    """Play each clip faster or slower by a random factor in ``1 ± max_change``.
+
+    Like tape speed (sox ``speed``), it moves tempo and pitch together: a voice a little
+    higher or lower, a word a little quicker or slower, which is how speakers differ.
+    The clip is stretched about its middle, so a centred word stays centred; samples
+    stretched in from outside the clip are silence.
+
+    Args:
+        clips: (n, samples) float32 audio.
+        max_change: largest relative change of speed, in [0, 0.5].
+        seed: None, an int or a numpy Generator.
+
+    Returns:
+        float32 array (n, samples).
+
+    Raises:
+        ParameterError: ``max_change`` out of range.
+        DatasetError: clips not (n, samples).
+
+    Example:
+        >>> x = np.sin(np.arange(16000, dtype=np.float32) / 10)[None]
+        >>> speed_perturb(x, max_change=0.1, seed=0).shape
+        (1, 16000)
+    """
+    _number("max_change", max_change, 0.0, 0.5)
+    rng = _rng(seed)
+    x = _clips(clips)
+    if not max_change:
+        return x.copy()
+    factors = rng.uniform(1 - max_change, 1 + max_change, size=len(x))
+    half = (x.shape[1] - 1) / 2
+    return np.concatenate([_stretch(x[i:i + 256], factors[i:i + 256], about=half, fill=0.0)
+                           for i in range(0, len(x), 256)] or [x[:0]])
+
+
+def random_gain(clips, *, db=6.0, seed=None) -> np.ndarray:
+    """Scale each clip by a random gain of up to ``± db`` decibels (clipped to [-1, 1]).
+
+    Speakers talk louder or softer and sit nearer or farther from the microphone; with
+    noise mixed in afterwards this also varies the signal-to-noise ratio.
+
+    Args:
+        clips: (n, samples) float32 audio.
+        db: largest gain change in dB (>= 0).
+        seed: None, an int or a numpy Generator.
+
+    Returns:
+        float32 array (n, samples).
+
+    Example:
+        >>> random_gain(np.full((2, 4), 0.1, np.float32), db=6.0, seed=0).shape
+        (2, 4)
+    """
+    _number("db", db)
+    rng = _rng(seed)
+    x = _clips(clips)
+    gains = 10.0 ** (rng.uniform(-db, db, size=(len(x), 1)) / 20.0)
+    return np.clip(x * gains.astype(np.float32), -1.0, 1.0)
 
 
 def time_shift(clips, *, max_shift=0.1, sample_rate=16000, seed=None) -> np.ndarray:
@@ -273,10 +347,12 @@ def spec_augment(features, *, time_masks=2, time_width=6, freq_masks=2, freq_wid
 
 
 def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_shift=0.1,
-                  time_masks=2, time_width=6, freq_masks=2, freq_width=2):
+                  time_masks=2, time_width=6, freq_masks=2, freq_width=2, speed=0.0,
+                  gain_db=0.0):
     """An ``augment(x, seed)`` function for ``tinykit.train.fit`` built on the clips.
 
-    At every epoch it shifts the training clips (:func:`time_shift`), mixes in
+    At every epoch it changes the clips' speed (:func:`speed_perturb`, when ``speed``)
+    and loudness (:func:`random_gain`, when ``gain_db``), shifts them (:func:`time_shift`), mixes in
     background noise (:func:`mix_noise`, when ``noise`` is given), computes their
     features with ``settings`` (normalised, when the settings hold mean/std) and
     applies :func:`spec_augment`. ``x`` (the clean features given to ``fit``) is only
@@ -289,6 +365,8 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
         level, probability: see :func:`mix_noise`.
         max_shift: see :func:`time_shift`.
         time_masks, time_width, freq_masks, freq_width: see :func:`spec_augment`.
+        speed: largest change of speed (:func:`speed_perturb`'s ``max_change``).
+        gain_db: largest change of loudness in dB (:func:`random_gain`).
 
     Returns:
         ``augment(x, seed=None) -> float32 array`` shaped like ``x``.
@@ -306,6 +384,8 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
     noise = list(noise)
     # Check every argument now, on a tiny input, rather than in the middle of training.
     probe = np.zeros((1, settings.clip_samples), np.float32)
+    speed_perturb(probe, max_change=speed, seed=0)
+    random_gain(probe, db=gain_db, seed=0)
     time_shift(probe, max_shift=max_shift, sample_rate=settings.sample_rate, seed=0)
     if noise:
         mix_noise(probe, noise, level=level, probability=probability, seed=0)
@@ -319,7 +399,9 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
                                  f"got {len(x)} examples; pass the features of the same clips "
                                  f"(and repeat=1 to fit).")
         rng = _rng(seed)
-        a = time_shift(clips, max_shift=max_shift, sample_rate=settings.sample_rate, seed=rng)
+        a = speed_perturb(clips, max_change=speed, seed=rng) if speed else clips
+        a = random_gain(a, db=gain_db, seed=rng) if gain_db else a
+        a = time_shift(a, max_shift=max_shift, sample_rate=settings.sample_rate, seed=rng)
         if noise and probability > 0:
             a = mix_noise(a, noise, level=level, probability=probability, seed=rng)
         feats = spec_augment(extract(a, settings), **masks, seed=rng)
