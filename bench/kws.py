@@ -47,7 +47,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
 
 import tinykit  # noqa: E402
-from tinykit import convert, features, recipes, streaming  # noqa: E402
+from tinykit import convert, datasets, features, recipes, streaming  # noqa: E402
 from tinykit.datasets import load_speech_commands  # noqa: E402
 from tinykit.datasets.speech_commands import speaker_of  # noqa: E402
 
@@ -67,14 +67,21 @@ def record(result):
             "train_seconds": result.train_seconds, "seconds": result.seconds}
 
 
-def load_dir(folder, labels):
-    """Every clip of a Speech Commands-layout folder, with the training labels: (x, y)."""
+def load_other(folder, labels):
+    """Every clip of a Speech Commands-layout folder, as a data set with the training
+    labels (all in its training split)."""
     words = [w for w in labels if not w.startswith("_")]
     t = load_speech_commands(folder, words=words, silence="_silence_" in labels,
                              unknown="_unknown_" in labels, validation_percentage=0,
                              testing_percentage=0, salt="")
     if t.labels != list(labels):
         raise SystemExit(f"{folder}: labels {t.labels} differ from the training labels {labels}.")
+    return t
+
+
+def load_dir(folder, labels):
+    """Every clip of a Speech Commands-layout folder, with the training labels: (x, y)."""
+    t = load_other(folder, labels)
     xs, ys = zip(*(t.audio(s) for s in ("train", "val", "test") if len(t.files(s)[0])))
     return np.concatenate(xs), np.concatenate(ys)
 
@@ -113,68 +120,78 @@ def stream_scores(tfl, settings, labels, x, y, noise, detector, seed):
             "keyword_free_stream_seconds": len(streams[1][0]) / settings.sample_rate}
 
 
-def choose_detector(tfl, settings, ds, x, y, args):
-    """Sweep the streams of the validation speakers (clips x, y) cut into
-    ``--stream-groups`` groups, pooled, for every ``--windows`` x ``--suppress``; the
-    operating point with the highest pooled hit rate within ``--max-false-alarms``, and
-    how each group fares at it."""
-    base = streaming.KeywordDetector()
-    stride = base.options(settings)["stride"]
+def val_posteriors(tfl, settings, ds, x, y, args):
+    """Posteriors of the validation speakers' streams, cut into ``--stream-groups``
+    groups of speakers: one list of ``(times, probs, truth)`` per group."""
+    stride = streaming.KeywordDetector().options(settings)["stride"]
     posts = []
     for g in speaker_groups(ds, "val", args.stream_groups):
         streams = recipes.kws_streams(x[g], y[g], ds.labels, noise=ds.noise, seed=args.seed)
         posts.append([(*streaming.posteriors(a, tfl, settings, stride=stride), t)
                       for a, t in streams])
+    return posts
+
+
+def choose_detector(posts, labels, args):
+    """The operating point on the pooled streams of ``posts`` (one list of posteriors
+    per group of speakers) with the highest hit rate within ``--max-false-alarms``, for
+    every ``--windows`` x ``--suppress``, and how each group fares at it."""
+    base = streaming.KeywordDetector()
     pooled = [p for group in posts for p in group]
     tried = []
     for window in args.windows:
         for suppress in args.suppress:
-            rows = streaming.sweep(pooled, ds.labels, window=window, suppress=suppress)
+            rows = streaming.sweep(pooled, labels, window=window, suppress=suppress)
             point = streaming.operating_point(rows, args.max_false_alarms)
             tried.append({**point, "window": window, "suppress": suppress, "rows": rows})
     point = streaming.operating_point(tried, args.max_false_alarms)
     sweep = dict(window=point["window"], suppress=point["suppress"])
-    per_group = [streaming.sweep(group, ds.labels, thresholds=(point["threshold"],), **sweep)[0]
+    per_group = [streaming.sweep(group, labels, thresholds=(point["threshold"],), **sweep)[0]
                  for group in posts]
     detector = streaming.KeywordDetector(threshold=point["threshold"], every=base.every, **sweep)
     spread = {}
     for k in KEYS:
         values = [r[k] for r in per_group if r[k] is not None]
         spread[k] = {"mean": float(np.mean(values)), "min": float(np.min(values)),
-                     "max": float(np.max(values))}
-    return detector, point["rows"], per_group, spread, tried
+                     "max": float(np.max(values))} if values else None
+    return detector, point, per_group, spread, tried
 
 
-def stream_report(tfl, settings, ds, val, test, args, other=None, save=None):
-    """Choose the operating point on the validation speakers' streams, save it (``save``:
-    the JSON path), score the test split's streams and ``other``'s (the clips of
-    ``--test-dir``) at it. Returns
-    the JSON entries ``stream``, ``test_dir_stream``, ``stream_choice`` and ``text``."""
-    detector, sweep_rows, per_group, spread, tried = choose_detector(tfl, settings, ds, *val,
-                                                                     args)
-    if save:
-        detector.save(save)
-    stream = stream_scores(tfl, settings, ds.labels, *test, ds.noise, detector, args.seed)
-    test_dir_stream = None
-    if other is not None:
-        test_dir_stream = stream_scores(tfl, settings, ds.labels, *other, ds.noise, detector,
-                                        args.seed)
-    first = sweep_rows[0]
-    lines = ["\noperating points on the validation speakers' streams (window, suppress):"]
+def choice_text(detector, point, per_group, spread, tried, args, where):
+    """The sweep and the operating point chosen on ``where``'s streams, as text."""
+    first = point["rows"][0]
+    lines = [f"\noperating points on {where} (window, suppress):"]
     lines += [f"  window {t['window']:g} s, suppress {t['suppress']:g} s: threshold "
               f"{t['threshold']:g}, hit rate {pct(t['hit_rate'])}, "
               f"{t['false_alarms_per_hour_keyword_free']:.1f} false alarms/h keyword-free, "
               f"{t['wrong_word_per_hour']:.1f} wrong words/h" for t in tried]
-    lines += [f"stream sweep on the validation speakers ({len(per_group)} groups pooled; "
-             f"{first['hours'] * 60:.1f} min of audio, {first['keyword_free_hours'] * 60:.1f} "
-             f"min without keywords; window {detector.window:g} s, suppress "
-             f"{detector.suppress:g} s):", streaming.sweep_table(sweep_rows, per_keyword=True),
-             f"operating point (highest hit rate with <= {args.max_false_alarms:g} false alarms "
-             f"per hour of keyword-free audio): threshold {detector.threshold:g}; over the "
-             f"groups (mean [min, max]): "
-             + "; ".join(f"{k} {v['mean']:.3g} [{v['min']:.3g}, {v['max']:.3g}]"
-                         for k, v in spread.items())]
-    for name, sc in (("test split", stream), (args.test_dir, test_dir_stream)):
+    lines += [f"stream sweep on {where} ({len(per_group)} groups pooled; "
+              f"{first['hours'] * 60:.1f} min of audio, {first['keyword_free_hours'] * 60:.1f} "
+              f"min without keywords; window {detector.window:g} s, suppress "
+              f"{detector.suppress:g} s):", streaming.sweep_table(point["rows"], per_keyword=True),
+              f"operating point (highest hit rate with <= {args.max_false_alarms:g} false alarms "
+              f"per hour of keyword-free audio): threshold {detector.threshold:g}; over the "
+              f"groups (mean [min, max]): "
+              + "; ".join(f"{k} {v['mean']:.3g} [{v['min']:.3g}, {v['max']:.3g}]"
+                          for k, v in spread.items() if v)]
+    return lines
+
+
+def choice_json(detector, point, per_group, spread, tried, args, split):
+    return {"split": split, "groups": len(per_group),
+            "max_false_alarms_per_hour": args.max_false_alarms,
+            "detector": detector.to_dict(), "spread": spread,
+            "tried": [{k: v for k, v in t.items() if k not in ("rows", "per_keyword")}
+                      for t in tried],
+            "per_group": [{k: r[k] for k in ("threshold",) + KEYS} for r in per_group],
+            "sweep": [{k: v for k, v in r.items() if k != "per_keyword"}
+                      for r in point["rows"]]}
+
+
+def stream_lines(named):
+    """One line per ``(name, stream scores)``."""
+    lines = []
+    for name, sc in named:
         if sc is not None:
             fa = sc["false_alarms_per_hour_keyword_free"]
             lines.append(
@@ -184,15 +201,27 @@ def stream_report(tfl, settings, ds, val, test, args, other=None, save=None):
                 f"{60 * sc['keyword_free_hours']:.1f} min without keywords "
                 f"({'-' if fa is None else f'{fa:.1f}'}/h), {sc['wrong_word']} wrong words "
                 f"({sc['wrong_word_per_hour']:.1f}/h)")
-    choice = {"split": "val", "groups": len(per_group),
-              "max_false_alarms_per_hour": args.max_false_alarms,
-              "detector": detector.to_dict(), "spread": spread,
-              "tried": [{k: v for k, v in t.items() if k not in ("rows", "per_keyword")}
-                        for t in tried],
-              "per_group": [{k: r[k] for k in ("threshold",) + KEYS} for r in per_group],
-              "sweep": [{k: v for k, v in r.items() if k != "per_keyword"} for r in sweep_rows]}
-    return {"stream": stream, "test_dir_stream": test_dir_stream, "stream_choice": choice,
-            "text": "\n".join(lines)}
+    return lines
+
+
+def stream_report(tfl, settings, ds, val, test, args, other=None, save=None):
+    """Choose the operating point on the validation speakers' streams, save it (``save``:
+    the JSON path), score the test split's streams and ``other``'s (the clips of
+    ``--test-dir``) at it. Returns
+    the JSON entries ``stream``, ``test_dir_stream``, ``stream_choice`` and ``text``."""
+    chosen = choose_detector(val_posteriors(tfl, settings, ds, *val, args), ds.labels, args)
+    detector = chosen[0]
+    if save:
+        detector.save(save)
+    stream = stream_scores(tfl, settings, ds.labels, *test, ds.noise, detector, args.seed)
+    test_dir_stream = None
+    if other is not None:
+        test_dir_stream = stream_scores(tfl, settings, ds.labels, *other, ds.noise, detector,
+                                        args.seed)
+    lines = choice_text(*chosen, args, "the validation speakers' streams")
+    lines += stream_lines((("test split", stream), (args.test_dir, test_dir_stream)))
+    return {"stream": stream, "test_dir_stream": test_dir_stream,
+            "stream_choice": choice_json(*chosen, args, "val"), "text": "\n".join(lines)}
 
 
 def saved_model(args, ds):
@@ -216,6 +245,93 @@ def pct(v):
     return "-" if v is None else f"{100 * v:.1f}%"
 
 
+def held_out_posteriors(args, ds):
+    """``each`` of ``cross_validate``: the fold's row, and the posteriors of its held-out
+    speakers' streams (keywords; no keyword) under the fold's model."""
+    def each(fold, result):
+        x, y = result.prepared[1]["test"]
+        streams = recipes.kws_streams(x, y, ds.labels, noise=ds.noise, seed=args.seed)
+        stride = streaming.KeywordDetector().options(result.settings)["stride"]
+        posts = [(*streaming.posteriors(a, result.tflite, result.settings, stride=stride), t)
+                 for a, t in streams]
+        if not args.quiet:
+            print(f"fold {fold.index + 1}: int8 {pct(result.report.int8_accuracy)}, float "
+                  f"{pct(result.report.float_accuracy)}, {result.seconds:.0f} s", flush=True)
+        return {"record": record(result), "posts": posts}
+    return each
+
+
+def folds_run(args, ds, overrides, data):
+    """The default run: grouped folds choose nothing but measure the recipe and its
+    operating point; the final model is trained on every clip and scored on
+    ``--test-dir``."""
+    t0 = time.perf_counter()
+    cv = recipes.cross_validate("kws", ds, folds=args.folds, seed=args.seed,
+                                each=held_out_posteriors(args, ds), verbose=not args.quiet,
+                                **overrides)
+    fold_rows = [e["record"] for e in cv.extras]
+    posts = [e["posts"] for e in cv.extras]
+    chosen = choose_detector(posts, ds.labels, args)
+    detector, point = chosen[0], chosen[1]
+    at = streaming.sweep([p for group in posts for p in group], ds.labels,
+                         thresholds=(detector.threshold,), window=detector.window,
+                         suppress=detector.suppress)[0]
+    stream = {**{k: at[k] for k in KEYS}, "threshold": detector.threshold,
+              **{k: at[k] for k in ("hits", "misses", "wrong_word", "false_alarms_keyword_free",
+                                    "hours", "keyword_free_hours")}}
+    other = load_other(args.test_dir, ds.labels) if args.test_dir else None
+    final = recipes.kws(datasets.pooled(ds, test=other), seed=args.seed, out=args.save,
+                        verbose=not args.quiet, **overrides)
+    if args.save:
+        detector.save(Path(args.save) / f"{final.name}_detector.json")
+    test_dir_stream = None
+    if other is not None:
+        test_dir_stream = stream_scores(final.tflite, final.settings, ds.labels,
+                                        *final.prepared[1]["test"], ds.noise, detector, args.seed)
+    base = None
+    if not args.no_baseline:
+        base = record(recipes.kws(ds, model="tiny_conv", seed=args.seed,
+                                  verbose=not args.quiet, **overrides))
+    final_row = record(final)
+    print(f"\nkeyword spotting on {data}: {len(cv.accuracies)} speaker-grouped folds of "
+          f"{len(ds.files_train) + len(ds.files_val) + len(ds.files_test)} clips, seed {args.seed}")
+    print(cv.summary())
+    cols = ("model", "float_accuracy", "qat_accuracy", "int8_accuracy", "flash_bytes",
+            "arena_bytes", "seconds")
+    print(" ".join(f"{c:>14}" for c in ("run",) + cols))
+    named = [(f"fold {i + 1}", r) for i, r in enumerate(fold_rows)]
+    named += [("final (all)", final_row)] + ([("tiny_conv split", base)] if base else [])
+    for name, r in named:
+        cells = [pct(r[c]) if c.endswith("accuracy") else f"{r[c]:.0f}" if c == "seconds"
+                 else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols]
+        print(" ".join(f"{v:>14}" for v in [name] + cells))
+    if other is not None:
+        print(f"final model (trained on every clip) on {args.test_dir}: int8 "
+              f"{pct(final.report.int8_accuracy)}, float (QAT) {pct(final.report.float_accuracy)}"
+              f", before QAT {pct(final.float_accuracy)} of {len(final.y_test)} clips")
+    print("\n".join(choice_text(*chosen, args, "the held-out folds' streams")
+                    + stream_lines((("the held-out folds", stream),
+                                    (args.test_dir, test_dir_stream)))))
+    mean = lambda key: float(np.mean([r[key] for r in fold_rows]))  # noqa: E731
+    return {
+        "float_accuracy": mean("float_accuracy"), "qat_accuracy": mean("qat_accuracy"),
+        "int8_accuracy": cv.mean, "fold_accuracy_mean": cv.mean, "fold_accuracy_std": cv.std,
+        "fold_accuracies": cv.accuracies, "fold_float_accuracies": cv.float_accuracies,
+        "worst_speakers": [list(w) for w in cv.worst(10)], "fold_seconds": cv.seconds,
+        "baseline_int8_accuracy": base["int8_accuracy"] if base else None,
+        "test_dir_accuracy": final.report.int8_accuracy if other is not None else None,
+        "test_dir_float_accuracy": final.report.float_accuracy if other is not None else None,
+        "test_dir_clips": len(final.y_test) if other is not None else None,
+        "flash_bytes": final_row["flash_bytes"], "arena_bytes": final_row["arena_bytes"],
+        "seconds": time.perf_counter() - t0, "train_seconds": final_row["train_seconds"],
+        "stream": stream, "test_dir_stream": test_dir_stream,
+        "stream_choice": choice_json(*chosen, args, f"{args.folds} grouped folds"),
+        "train_clips": len(final.prepared[1]["train"][1]),
+        "data": str(data), "seed": args.seed, "split": f"{args.folds} grouped folds",
+        "settings": final.settings.to_dict(), "args": vars(args),
+        "runs": fold_rows + [final_row] + ([base] if base else [])}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=str(SHARED) if SHARED.is_dir() else "speech_commands",
@@ -236,6 +352,11 @@ def main(argv=None):
     p.add_argument("--max-shift", type=float, default=D["max_shift"], help="seconds")
     p.add_argument("--time-width", type=int, default=D["time_width"])
     p.add_argument("--freq-width", type=int, default=D["freq_width"])
+    p.add_argument("--speed", type=float, default=D["speed"],
+                   help="largest change of speed (speed perturbation)")
+    p.add_argument("--gain-db", type=float, default=D["gain_db"], help="largest gain change, dB")
+    p.add_argument("--label-smoothing", type=float, default=D["label_smoothing"])
+    p.add_argument("--mixup", type=float, default=D["mixup"], help="Beta parameter (0: off)")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--stream-groups", type=int, default=4,
@@ -250,7 +371,9 @@ def main(argv=None):
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--model", help="a folder written by --save: measure its streams only "
                    "(no training), and save the chosen operating point into it")
-    p.add_argument("--folds", type=int, default=0, help="speaker-grouped folds (0: none)")
+    p.add_argument("--folds", type=int, default=5,
+                   help="speaker-grouped folds measuring the recipe and its operating point; "
+                        "the final model then trains on every clip (0: one split instead)")
     args = p.parse_args(argv)
     if tinykit.train.fast_mode():
         print("note: TINYKIT_FAST is set: training is cut to a few epochs")
@@ -272,7 +395,14 @@ def main(argv=None):
                      l2=args.l2, fmax=args.fmax, augment=not args.no_augment,
                      noise_level=args.noise_level, noise_probability=args.noise_probability,
                      max_shift=args.max_shift, time_width=args.time_width,
-                     freq_width=args.freq_width)
+                     freq_width=args.freq_width, speed=args.speed, gain_db=args.gain_db,
+                     label_smoothing=args.label_smoothing, mixup=args.mixup)
+    if args.folds:
+        result = folds_run(args, ds, overrides, data)
+        print(f"total {result['seconds']:.0f} s")
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        return result
     main_model = recipes.kws(ds, seed=args.seed, out=args.save, verbose=not args.quiet,
                              **overrides)
     rows = [record(main_model)]
@@ -315,15 +445,6 @@ def main(argv=None):
         "test_clips": len(ds.files_test), "train_clips": len(ds.files_train),
         "data": str(data), "seed": args.seed, "split": ds.split,
         "settings": main_model.settings.to_dict(), "args": vars(args), "runs": rows}
-    if args.folds:
-        cv = recipes.cross_validate("kws", ds, folds=args.folds, seed=args.seed,
-                                    verbose=not args.quiet, **overrides)
-        print(cv.summary())
-        result.update(fold_accuracy_mean=cv.mean, fold_accuracy_std=cv.std,
-                      fold_accuracies=cv.accuracies, fold_seconds=cv.seconds,
-                      worst_speakers=[list(w) for w in cv.worst(10)])
-        total = time.perf_counter() - t0
-        result["seconds"] = total
     print(f"total {total:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

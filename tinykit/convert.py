@@ -430,7 +430,7 @@ def verify(tfl, x, y=None, *, model=None, litert=True) -> VerifyReport:
         lsb = int(diff.max()) if diff.size else 0
         agree_lite = float((other.argmax(axis=1) == pred).mean()) if len(pred) else None
     float_acc = agree_float = None
-    if model is not None:
+    if model is not None and len(pred):
         fpred = np.asarray(model.predict(np.asarray(x, np.float32), verbose=0)).argmax(axis=1)
         agree_float = float((fpred == pred).mean()) if len(pred) else None
         if y is not None and len(y):

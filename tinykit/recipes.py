@@ -152,7 +152,8 @@ class KwsResult:
         lines = [f"{self.name}: {self.model_info['params']:,} params, "
                  f"{self.model_info['macs']:,} MACs, features {self.settings.kind} "
                  f"{self.settings.shape[0]}x{self.settings.shape[1]}",
-                 f"float accuracy (before QAT)  {100 * self.float_accuracy:.1f}%",
+                 "float accuracy (before QAT)  " + ("-" if self.float_accuracy is None
+                                                     else f"{100 * self.float_accuracy:.1f}%"),
                  self.report.summary(),
                  f"training {self.train_seconds:.0f} s, pipeline {self.seconds:.0f} s"]
         if self.device is not None:
@@ -161,7 +162,7 @@ class KwsResult:
 
 
 def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=False,
-        prepared=None, verbose=True, **overrides) -> KwsResult:
+        prepared=None, all_clips=False, verbose=True, **overrides) -> KwsResult:
     """Train a keyword spotter with QAT, convert it to int8 and check it on TFLM.
 
     Features (MFCC 49x10 by default) are normalised with training statistics; every
@@ -180,6 +181,10 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
         emulate: also run the int8 model on the emulated board on the test clips.
         prepared: ``(dataset, clips, features, settings)`` from an earlier result's
             ``prepared``, to train several models on the same features.
+        all_clips: train on every clip of the data set (:func:`tinykit.datasets.pooled`):
+            the final model, once grouped folds (:func:`cross_validate`) have chosen the
+            recipe. Nothing is left to test on, so the accuracies are None; to test the
+            final model on other speakers, pass ``datasets.pooled(ds, test=other)``.
         **overrides: any key of :data:`KWS_DEFAULTS`.
 
     Example:
@@ -195,6 +200,8 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
     start = time.perf_counter()
     if prepared is None:
         ds = datasets.load(data, seed=seed) if isinstance(data, (str, Path)) else data
+        if all_clips:
+            ds = datasets.pooled(ds)
         clips = {s: ds.audio(s) for s in ("train", "val", "test")}
         settings = features.AudioFeatures(kind=cfg["kind"], fmax=cfg["fmax"])
         settings = features.fit_normalization(
@@ -221,7 +228,8 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
                     seed=seed, verbose=verbose)
     train_seconds = time.perf_counter() - start
     # quantize_model clones the model: `net` keeps the float weights of phase 1.
-    float_acc = float((net.predict(xte, verbose=0).argmax(axis=1) == yte).mean())
+    float_acc = (float((net.predict(xte, verbose=0).argmax(axis=1) == yte).mean())
+                 if len(yte) else None)
     tfl = convert.to_int8(qat, representative=xtr, seed=seed, source=f"{model} keyword spotter")
     report = convert.verify(tfl, xte, yte, model=qat)
     info = convert.model_report(net)
@@ -251,6 +259,7 @@ class CrossValidation:
     seconds: float
     flash_bytes: int = 0
     arena_bytes: int = 0
+    extras: list = field(default_factory=list)
 
     @property
     def mean(self) -> float:
@@ -276,7 +285,7 @@ class CrossValidation:
         return "\n".join(lines)
 
 
-def cross_validate(recipe, data, *, folds=5, seed=0, verbose=False, **overrides):
+def cross_validate(recipe, data, *, folds=5, seed=0, each=None, verbose=False, **overrides):
     """Train and score ``recipe`` on grouped folds: the honest estimate of accuracy.
 
     The data set (all splits pooled) is cut by :func:`tinykit.datasets.grouped_folds`
@@ -289,6 +298,9 @@ def cross_validate(recipe, data, *, folds=5, seed=0, verbose=False, **overrides)
         data: a data set name, folder or loaded data set.
         folds: how many folds.
         seed: seed of the fold assignment and of training.
+        each: optional ``each(fold, result)`` called after every fold is trained (e.g. to
+            score the held-out speakers' streams); what it returns is kept, in fold
+            order, in ``.extras``.
         **overrides: options of the recipe (``epochs=``, ``model=`` ...).
 
     Returns:
@@ -305,9 +317,11 @@ def cross_validate(recipe, data, *, folds=5, seed=0, verbose=False, **overrides)
         raise ParameterError(f"recipe={recipe!r}: cross_validate runs {sorted(runs)}.")
     start = time.perf_counter()
     ds = datasets.load(data, seed=seed) if isinstance(data, (str, Path)) else data
-    accuracies, float_accuracies, per_group, flash, arena = [], [], {}, 0, 0
+    accuracies, float_accuracies, per_group, flash, arena, extras = [], [], {}, 0, 0, []
     for fold in datasets.grouped_folds(ds, folds, seed=seed):
         result = runs[recipe](fold.dataset, seed=seed, verbose=verbose, **overrides)
+        if each is not None:
+            extras.append(each(fold, result))
         report = result.report
         flash, arena = max(flash, report.flash_bytes), max(arena, report.arena_bytes)
         accuracies.append(report.int8_accuracy)
@@ -318,7 +332,7 @@ def cross_validate(recipe, data, *, folds=5, seed=0, verbose=False, **overrides)
                 c, t = per_group.get(g, (0, 0))
                 per_group[g] = (c + int(ok), t + 1)
     return CrossValidation(recipe, folds, accuracies, float_accuracies, per_group,
-                           time.perf_counter() - start, flash, arena)
+                           time.perf_counter() - start, flash, arena, extras)
 
 
 # -- keyword spotting on the emulated board -----------------------------------------

@@ -9,7 +9,9 @@ groups allow, in labels::
     for fold in tinykit.datasets.grouped_folds(ds, k=5):
         ...   # fold.dataset: train on k-1 folds, test on this one; fold.groups_test
 
-``tinykit.recipes.cross_validate`` trains and scores a recipe on every fold.
+``tinykit.recipes.cross_validate`` trains and scores a recipe on every fold. Once the
+folds have chosen the recipe, :func:`pooled` gives the final model every item to train
+on (and, optionally, another folder's items to be tested on).
 """
 from __future__ import annotations
 
@@ -136,3 +138,48 @@ def grouped_folds(ds, k=5, *, seed=0) -> list:
                                   notes=list(ds.notes) + [f"fold {f + 1} of {k}, seed {seed}"])
         folds.append(Fold(f, sub, [groups[i] for i in test]))
     return folds
+
+
+def pooled(ds, test=None):
+    """Every item of ``ds`` (train, validation and test) as the training split: what the
+    final model learns from, once grouped folds have chosen the recipe.
+
+    Args:
+        ds: a :class:`SpeechCommands` or :class:`ImuDataset`.
+        test: optional data set of the same kind and labels (e.g. clips of other
+            speakers); every item of it becomes the test split. Without it the test
+            split is empty (nothing is left to test on).
+
+    Raises:
+        DatasetError: ``test`` has other labels or is of another kind.
+
+    Example:
+        >>> final = pooled(tinykit.datasets.load("speech_commands"))  # doctest: +SKIP
+        >>> len(final.files_train), len(final.files_test)  # doctest: +SKIP
+        (300, 0)
+    """
+    items, labels, _ = groups_of(ds, 2)
+    if test is not None:
+        if type(test) is not type(ds):
+            raise DatasetError(f"test is a {type(test).__name__}, the training data a "
+                               f"{type(ds).__name__}; give both of one kind.")
+        if list(test.labels) != list(ds.labels):
+            raise DatasetError(f"the test data's labels {list(test.labels)} differ from the "
+                               f"training data's {list(ds.labels)}; load both with the same "
+                               f"words (and _silence_/_unknown_ settings).")
+    train = np.arange(len(items))
+    if isinstance(ds, SpeechCommands):
+        out = _subset(ds, items, labels, train, train[:0])
+        if test is not None:
+            t_items, t_labels, _ = groups_of(test, 2)
+            out = dataclasses.replace(out, files_test=list(t_items), y_test=t_labels)
+    else:
+        out = _subset(ds, items, labels, train, train[:0])
+        if test is not None:
+            out = dataclasses.replace(
+                out, x_test=np.concatenate([test.x_train, test.x_test]),
+                y_test=np.concatenate([test.y_train, test.y_test]).astype(np.int64),
+                sources_test=list(test.sources_train) + list(test.sources_test))
+    note = ("every item trained on" + ("" if test is None else
+                                       f"; tested on {getattr(test, 'name', 'other data')}"))
+    return dataclasses.replace(out, split="pooled", notes=list(ds.notes) + [note])
