@@ -65,13 +65,46 @@ def test_fold_arguments_are_checked():
         datasets.grouped_folds([1, 2, 3], 2)
 
 
+def test_pooled_trains_on_every_item_and_tests_on_another_folder():
+    ds = datasets.load("speech_commands")
+    everything = list(ds.files_train) + list(ds.files_val) + list(ds.files_test)
+    final = datasets.pooled(ds)
+    assert sorted(map(str, final.files_train)) == sorted(map(str, everything))
+    assert len(final.files_val) == len(final.files_test) == 0 and final.split == "pooled"
+    labels = dict(zip(map(str, everything),
+                      np.concatenate([ds.y_train, ds.y_val, ds.y_test]).tolist()))
+    assert [labels[str(f)] for f in final.files_train] == final.y_train.tolist()
+    other = datasets.load("speech_commands", seed=3)
+    tested = datasets.pooled(ds, test=other)
+    assert sorted(map(str, tested.files_test)) == sorted(map(str, everything))
+    assert len(tested.y_test) == len(tested.files_test)
+    narrower = datasets.load("speech_commands", unknown=False)
+    with pytest.raises(DatasetError, match="labels .* differ"):
+        datasets.pooled(ds, test=narrower)
+    wand = datasets.load("magic_wand")
+    with pytest.raises(DatasetError, match="test is a ImuDataset"):
+        datasets.pooled(ds, test=wand)
+    w = datasets.pooled(wand, test=wand)
+    assert len(w.y_train) == len(w.y_test) == 125 and len(w.sources_test) == 125
+
+
 @pytest.mark.slow    # two trainings: about 20 s alone, minutes on a busy machine
 def test_cross_validation_scores_every_gesture_once(monkeypatch):
     monkeypatch.setenv("TINYKIT_FAST", "1")
-    cv = recipes.cross_validate("gesture", "magic_wand", folds=2, epochs=1, repeat=1)
+    cv = recipes.cross_validate("gesture", "magic_wand", folds=2, epochs=1, repeat=1,
+                                each=lambda fold, r: (fold.index, len(r.dataset.y_test)))
     assert len(cv.accuracies) == 2 and all(0 <= a <= 1 for a in cv.accuracies)
+    assert [i for i, _ in cv.extras] == [0, 1] and sum(n for _, n in cv.extras) == 125
     assert sum(t for _, t in cv.per_group.values()) == 125      # 100 train + 25 test
     assert cv.mean == pytest.approx(np.mean(cv.accuracies))
     assert "grouped folds" in cv.summary()
     with pytest.raises(ParameterError, match="cross_validate runs"):
         recipes.cross_validate("resnet", "magic_wand")
+
+
+def test_the_final_keyword_model_trains_on_every_clip(monkeypatch):
+    monkeypatch.setenv("TINYKIT_FAST", "1")
+    r = recipes.kws("speech_commands", model="tiny_conv", all_clips=True, verbose=False)
+    assert len(r.prepared[1]["train"][1]) == 300 and len(r.y_test) == 0
+    assert r.report.int8_accuracy is None and r.float_accuracy is None
+    assert "float accuracy (before QAT)  -" in r.summary()

@@ -12,8 +12,9 @@ from tinykit.deploy.audio_frontend import feature_tables_header, write_feature_t
 from tinykit.errors import DatasetError, ParameterError
 from tinykit.features import (AudioFeatures, ImuFeatures, audio_augment, audio_normalize,
                               dct_matrix, extract, fit_normalization, load_settings, log_mel,
-                              mel_filterbank, mfcc, mix_noise, settings_from_json,
-                              sparse_mel_filterbank, spec_augment, time_shift, window)
+                              mel_filterbank, mfcc, mix_noise, random_gain,
+                              settings_from_json, sparse_mel_filterbank, spec_augment,
+                              speed_perturb, time_shift, window)
 
 
 @pytest.fixture(scope="module")
@@ -258,6 +259,32 @@ def test_time_shift_and_noise(clips, ds):
         mix_noise(silent, [np.zeros(100, np.float32)])
 
 
+def test_speed_perturbation_moves_pitch_by_the_factor_about_the_middle():
+    t = np.arange(16000, dtype=np.float32)
+    tone = np.sin(2 * np.pi * 440 * t / 16000).astype(np.float32)
+    x = np.tile(tone, (300, 1))
+    x[:, :4000] = 0                               # a silent first quarter, to follow
+    out = speed_perturb(x, max_change=0.1, seed=0)
+    assert out.shape == x.shape and out.dtype == np.float32 and not x[:, :4000].any()
+    middle = out[:, 7000:9000]                    # still tone in every clip
+    peaks = np.abs(np.fft.rfft(middle * np.hanning(2000), axis=1)).argmax(axis=1) * 8.0
+    factors = peaks / 440
+    assert 0.88 < factors.min() < 0.93 and 1.07 < factors.max() < 1.12
+    onsets = np.array([np.flatnonzero(np.abs(r) > 1e-6)[0] for r in out])
+    # the onset moves to 8000 - 4000 / factor: earlier for faster clips, later for slower
+    want = 8000 - 4000 / factors
+    assert np.abs(onsets - want).max() < 4000 * 0.02 + 2
+    assert np.array_equal(speed_perturb(x[:2], max_change=0.0), x[:2])
+    gained = random_gain(np.full((2000, 8), 0.01, np.float32), db=6.0, seed=1)
+    db = 20 * np.log10(gained[:, 0] / 0.01)
+    assert -6.001 < db.min() < -5.5 and 5.5 < db.max() < 6.001
+    assert random_gain(np.full((1, 4), 0.9, np.float32), db=20, seed=0).max() <= 1.0
+    with pytest.raises(ParameterError, match=r"max_change must be a number in \[0.0, 0.5\]"):
+        speed_perturb(x[:1], max_change=0.7)
+    with pytest.raises(ParameterError, match="db must be a number >= 0.0"):
+        random_gain(x[:1], db=-3)
+
+
 def test_spec_augment_masks_bands():
     x = np.ones((64, 49, 10), np.float32)
     m = spec_augment(x, time_masks=1, time_width=5, freq_masks=1, freq_width=2, seed=0)
@@ -304,6 +331,8 @@ def test_bad_augmentation_arguments_raise_parameter_error(clips, ds):
         (lambda: audio_augment(a, s, max_shift=-1), "max_shift"),
         (lambda: audio_augment(a, s, noise=ds.noise, probability=2), "probability"),
         (lambda: audio_augment(a, s, time_masks=-1), "time_masks"),
+        (lambda: audio_augment(a, s, speed=0.9), "max_change"),
+        (lambda: audio_augment(a, s, gain_db=-1), "db must be"),
         (lambda: audio_augment(a, {"kind": "mfcc"}), "settings must be a tinykit.features.AudioFeatures"),
     ]
     for call, message in cases:

@@ -1,0 +1,66 @@
+"""train.fit's options: label smoothing, mixup, and the augmentation made in a worker
+thread while Keras trains (a run stays repeatable)."""
+import numpy as np
+import pytest
+
+from tinykit import models, recipes, train
+from tinykit.errors import ModelError, ParameterError
+
+
+def _data(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    x = rng.normal(0, 0.3, (n, 12, 4)).astype(np.float32)
+    x[np.arange(n), y * 4, :] += 2.0              # a bump whose place tells the class
+    return x, y
+
+
+def _noisy(x, seed=None):
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return (x + rng.normal(0, 0.1, x.shape)).astype(np.float32)
+
+
+def _fit(**options):
+    x, y = _data()
+    net = models.build("tiny_conv", (12, 4), 3, seed=0)
+    return train.fit(net, x, y, qat=False, epochs=4, batch_size=16, augment=_noisy, seed=5,
+                     verbose=False, **options), x, y
+
+
+def test_a_run_with_augmentation_made_in_a_thread_is_repeatable(monkeypatch):
+    monkeypatch.setenv("TINYKIT_FAST", "0")
+    a, x, _ = _fit()
+    b, _, _ = _fit()
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    c, _, _ = _fit(mixup=0.4, label_smoothing=0.1)
+    assert not all(np.array_equal(wa, wc) for wa, wc in zip(a.get_weights(), c.get_weights()))
+    assert (c.predict(x, verbose=0).argmax(axis=1) == np.arange(len(x)) % 3).mean() > 0.6
+
+
+def test_mixup_mixes_examples_and_targets_alike():
+    from tinykit.models._keras import keras
+    x, y = _data(32)
+    onehot = np.eye(3, dtype=np.float32)[y]
+    batches = train._sequence(keras, x, onehot, 16, None, np.random.default_rng(0), mixup=0.4)
+    xb, yb = batches[0]
+    idx = batches.order[:16]
+    np.testing.assert_allclose(yb.sum(axis=1), 1.0, rtol=1e-6)
+    lam = yb.max(axis=1)                           # the first example keeps the larger weight
+    assert lam.min() >= 0.5 and (lam < 0.999).any()
+    # every mixed input is lam * its own example + (1 - lam) * another of the batch
+    for i in range(16):
+        others = (xb[i] - lam[i] * x[idx[i]]) / max(1 - lam[i], 1e-6)
+        assert any(np.allclose(others, x[j], atol=1e-3) for j in idx) or lam[i] > 0.999
+    batches.close()
+
+
+def test_bad_options_are_refused():
+    x, y = _data(8)
+    net = models.build("tiny_conv", (12, 4), 3, seed=0)
+    with pytest.raises(ModelError, match=r"label_smoothing must be in \[0, 1\)"):
+        train.fit(net, x, y, label_smoothing=1.0, verbose=False)
+    with pytest.raises(ModelError, match="mixup must be a Beta parameter >= 0"):
+        train.fit(net, x, y, mixup=-0.2, verbose=False)
+    with pytest.raises(ParameterError, match="kws\\(\\) has no setting mix_up; the settings are"):
+        recipes.kws("speech_commands", mix_up=0.2)
