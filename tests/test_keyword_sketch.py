@@ -98,10 +98,10 @@ _DETECT_MAIN = r"""
 #include <stdio.h>
 #include "tk_detect.h"
 /* argv: classes every smooth ignore_mask threshold suppress scale zero_point hop rate
- * window_hops; stdin: one int8 row per model run. Prints "label hops score" lines. */
+ * window_hops [min_runs margin [one threshold per class]]; stdin: one int8 row per model
+ * run. Prints "label hops score" lines. */
 int main(int argc, char **argv)
 {
-  (void)argc;
   enum { MAXC = 32, MAXS = 64 };
   static float sums[(MAXS + 1) * MAXC];
   static double last[MAXC];
@@ -115,7 +115,14 @@ int main(int argc, char **argv)
   sscanf(argv[7], "%lf", &scale); sscanf(argv[8], "%d", &zero);
   sscanf(argv[9], "%d", &hop); sscanf(argv[10], "%d", &rate); sscanf(argv[11], "%d", &window);
   const tk_detect_params p = {classes, MAXS, hop, rate, window, (float)scale, zero};
-  const tk_detect_settings s = {(uint32_t)every, (uint32_t)smooth, mask, threshold, suppress};
+  unsigned min_runs = 0;
+  double margin = 0.0, thresholds[MAXC];
+  if (argc > 13) {
+    sscanf(argv[12], "%u", &min_runs); sscanf(argv[13], "%lf", &margin);
+  }
+  for (int k = 0; argc > 14 + k && k < classes; k++) sscanf(argv[14 + k], "%lf", &thresholds[k]);
+  const tk_detect_settings s = {(uint32_t)every, (uint32_t)smooth, mask, threshold, suppress,
+                                min_runs, margin, argc >= 14 + classes ? thresholds : NULL};
   const tk_detect_buffers b = {sums, last, reported};
   tk_detector d;
   if (tk_detect_init(&d, &p, &b, &s) != TK_OK) return 3;
@@ -142,10 +149,13 @@ def detect_exe(tmp_path_factory):
 
 
 def c_detections(exe, q, labels, *, every, smooth, mask, threshold, suppress, scale, zero,
-                 hop=320, rate=16000, window=50):
+                 hop=320, rate=16000, window=50, min_runs=None, margin=0.0, thresholds=None):
     args = [str(v) for v in (len(labels), every, smooth, mask, repr(float(threshold)),
                              repr(float(suppress)), repr(float(scale)), zero, hop, rate,
                              window)]
+    if min_runs is not None:
+        args += [str(min_runs), repr(float(margin))]
+        args += [repr(float(t)) for t in thresholds or ()]
     out = subprocess.run([str(exe), *args], input=q.astype(np.int8).tobytes(),
                          capture_output=True, check=True, timeout=60).stdout.decode()
     found = []
@@ -158,19 +168,18 @@ def c_detections(exe, q, labels, *, every, smooth, mask, threshold, suppress, sc
 
 
 def python_detections(q, labels, *, every, window_s, threshold, suppress, scale, zero,
-                      ignore, hop=320, rate=16000, window=50):
+                      ignore, hop=320, rate=16000, window=50, **decide):
     probs = ((q.astype(np.float32) - np.float32(zero)) * np.float32(scale)).astype(np.float32)
     times = (window + np.arange(len(q)) * every) * hop / rate
     return streaming.detections_from(times, streaming.smooth(probs, times, window_s), labels,
-                                     threshold=threshold, suppress=suppress, ignore=ignore)
+                                     threshold=threshold, suppress=suppress, ignore=ignore,
+                                     **decide)
 
 
-def test_the_c_detector_picks_what_tinykit_streaming_picks(detect_exe):
-    """Random posteriors with runs of confident keywords: every detection equal (label,
-    time, score to the last bit), for several settings; a threshold the C is given
-    wrong changes them (the comparison can fail)."""
-    labels = ["_silence_", "_unknown_", "yes", "no", "up"]
-    rng = np.random.default_rng(0)
+def _random_posteriors(labels, seed=0):
+    """int8 posteriors (scale 1/256, zero point -128) with runs of 1-7 rows of confident
+    keywords."""
+    rng = np.random.default_rng(seed)
     rows = []
     for _ in range(120):
         k = rng.integers(len(labels))
@@ -179,7 +188,15 @@ def test_the_c_detector_picks_what_tinykit_streaming_picks(detect_exe):
         logits[:, k] += rng.uniform(0, 6)
         p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
         rows.append(np.clip(np.round(p * 256) - 128, -128, 127))
-    q = np.vstack(rows).astype(np.int8)
+    return np.vstack(rows).astype(np.int8)
+
+
+def test_the_c_detector_picks_what_tinykit_streaming_picks(detect_exe):
+    """Random posteriors with runs of confident keywords: every detection equal (label,
+    time, score to the last bit), for several settings; a threshold the C is given
+    wrong changes them (the comparison can fail)."""
+    labels = ["_silence_", "_unknown_", "yes", "no", "up"]
+    q = _random_posteriors(labels)
     scale, zero = 1 / 256, -128
     mask = 0b11
     total = 0
@@ -200,6 +217,33 @@ def test_the_c_detector_picks_what_tinykit_streaming_picks(detect_exe):
     right = python_detections(q, labels, every=5, window_s=0.5, threshold=0.6, suppress=1.0,
                               scale=scale, zero=zero, ignore=streaming.IGNORED)
     assert wrong != right
+
+
+def test_the_c_detector_decides_min_runs_margin_and_per_class_thresholds_as_numpy(detect_exe):
+    """min_runs, margin and per-class thresholds: the C detections equal numpy's to the
+    last bit for several settings, each of which changes them from the defaults' (so a
+    C that ignored a setting would fail); zeros for the new fields are the defaults."""
+    labels = ["_silence_", "_unknown_", "yes", "no", "up"]
+    q = _random_posteriors(labels, seed=1)
+    scale, zero, mask = 1 / 256, -128, 0b11
+    base = dict(every=2, window_s=0.2, threshold=0.5, suppress=0.5)
+    smooth = 5
+    default = python_detections(q, labels, scale=scale, zero=zero, ignore=streaming.IGNORED,
+                                **base)
+    assert len(default) > 20
+    c_base = dict(every=2, smooth=smooth, mask=mask, threshold=0.5, suppress=0.5, scale=scale,
+                  zero=zero)
+    assert c_detections(detect_exe, q, labels, min_runs=0, margin=0.0, **c_base) == default
+    for min_runs, margin, per in [(3, 0.0, {}), (1, 0.3, {}), (1, 0.0, {"yes": 0.8}),
+                                  (2, 0.15, {"no": 0.7, "up": 0.45}),
+                                  (1, 0.1, {"_unknown_": 0.3, "yes": 0.55})]:
+        py = python_detections(q, labels, scale=scale, zero=zero, ignore=streaming.IGNORED,
+                               min_runs=min_runs, margin=margin, thresholds=per, **base)
+        assert py != default, (min_runs, margin, per)
+        limits = streaming.class_thresholds(labels, 0.5, per)
+        c = c_detections(detect_exe, q, labels, min_runs=min_runs, margin=margin,
+                         thresholds=limits if per else None, **c_base)
+        assert c == py, (min_runs, margin, per)
 
 
 _RING_MAIN = r"""
