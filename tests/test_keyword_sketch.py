@@ -307,17 +307,23 @@ def test_the_keyword_project_holds_what_the_sketch_needs(untrained, ds, settings
             "tk_detect.c", "tk_detect.h", "tk_sample_ring.c", "tk_sample_ring.h"} <= names
     assert (project.path / "tk_detect.c").read_text() == (runtime_dir() / "tk_detect.c").read_text()
     sketch = project.main_file.read_text()
-    # listen()'s defaults: every 5 hops, 0.5 s (5 runs), threshold 0.6, suppress 1 s;
-    # silence and unknown ignored.
+    # listen()'s defaults: every 5 hops, 0.5 s (5 runs), threshold 0.6, suppress 1 s,
+    # any run, no margin, 0.6 for every class; silence and unknown ignored.
     mask = sum(1 << k for k, name in enumerate(ds.labels) if name in streaming.IGNORED)
     assert mask and f"kDetectSettings = {{5u, 5u, 0x{mask:08x}u,\n" in sketch
-    assert "0.6, 1.0};" in sketch and "${" not in sketch
+    assert "0.6, 1.0,\n" in sketch and "1u, 0.0, kThresholds};" in sketch
+    assert "kThresholds[kNumLabels] = {" + ", ".join(["0.6"] * len(ds.labels)) + "};" in sketch
+    assert "${" not in sketch and "(per keyword: none)" in sketch
     values = dict(L.detector_values(settings, ds.labels))
     assert values["smooth"] == "5" and values["threshold"] == "0.6"
     other = keyword_project(untrained, ds, settings, tmp_path / "b", every=2, threshold=0.45,
-                            window=0.2, suppress=0.5)
+                            window=0.2, suppress=0.5, min_runs=3, margin=0.125,
+                            thresholds={"yes": 0.7})
     text = other.main_file.read_text()
-    assert f"kDetectSettings = {{2u, 5u, 0x{mask:08x}u,\n" in text and "0.45, 0.5};" in text
+    assert f"kDetectSettings = {{2u, 5u, 0x{mask:08x}u,\n" in text and "0.45, 0.5,\n" in text
+    assert "3u, 0.125, kThresholds};" in text and "(per keyword: yes 0.7)" in text
+    limits = ["0.7" if n == "yes" else "0.45" for n in ds.labels]
+    assert "kThresholds[kNumLabels] = {" + ", ".join(limits) + "};" in text
 
 
 def test_keyword_project_refuses_bad_settings(untrained, ds, settings, tmp_path):
@@ -325,6 +331,12 @@ def test_keyword_project_refuses_bad_settings(untrained, ds, settings, tmp_path)
         keyword_project(untrained, ds, settings, tmp_path, every=0)
     with pytest.raises(ParameterError, match="window"):
         keyword_project(untrained, ds, settings, tmp_path, every=1, window=5.0)
+    with pytest.raises(ParameterError, match="min_runs=0"):
+        keyword_project(untrained, ds, settings, tmp_path, min_runs=0)
+    with pytest.raises(ParameterError, match=r"margin=2: .*\[0, 1\]"):
+        keyword_project(untrained, ds, settings, tmp_path, margin=2)
+    with pytest.raises(ParameterError, match="not among the labels"):
+        keyword_project(untrained, ds, settings, tmp_path, thresholds={"maybe": 0.5})
     with pytest.raises(DeployError, match="AudioFeatures"):
         generate(untrained, "nano33ble", "keyword", tmp_path, labels=ds.labels)
     with pytest.raises(DeployError, match="does not use"):
@@ -343,12 +355,14 @@ def test_every_board_with_a_microphone_has_a_keyword_app_of_the_shared_template(
 
 
 def test_the_saved_detector_travels_into_the_project(untrained, ds, settings, tmp_path):
-    saved = streaming.KeywordDetector(threshold=0.85, window=0.3, suppress=1.5, every=3)
+    saved = streaming.KeywordDetector(threshold=0.85, window=0.3, suppress=1.5, every=3,
+                                      min_runs=2, margin=0.25, thresholds={"no": 0.9})
     detector = streaming.load_detector(saved.save(tmp_path / "ds_cnn_detector.json"))
     project = generate(untrained, "nano33ble", "keyword", tmp_path / "p", labels=ds.labels,
                        features=settings, settings=detector)
     text = project.main_file.read_text()
-    assert "kDetectSettings = {3u, 5u, " in text and "0.85, 1.5};" in text  # 0.3 s: 5 runs
+    assert "kDetectSettings = {3u, 5u, " in text and "0.85, 1.5,\n" in text  # 0.3 s: 5 runs
+    assert "2u, 0.25, kThresholds};" in text and "(per keyword: no 0.9)" in text
     beside = [p for p in project.files if p.name.endswith("_detector.json")]
     assert len(beside) == 1 and streaming.load_detector(beside[0]) == saved
 
@@ -375,8 +389,13 @@ def test_keyword_sketch_compiles_against_the_real_libraries(name, untrained, ds,
     error here (running it needs TFLM built: the slow test below)."""
     shared_arduino(root)
     build = mic_build(name)
-    project = keyword_project(untrained, ds, settings, tmp_path, board=name)
+    # one sketch with every detector setting away from its default
+    detect = (dict(min_runs=2, margin=0.1, thresholds={"yes": 0.75}) if name == "nano33ble"
+              else {})
+    project = keyword_project(untrained, ds, settings, tmp_path, board=name, **detect)
     assert project.main_file.name == f"keyword_{name}.ino"
+    if detect:
+        assert "2u, 0.1, kThresholds};" in project.main_file.read_text()
     objs = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch",
                         link=False, root=root, **build)
     # .ino, model_data.cc, 4 .c of tinykit, the harness, the stand-ins
