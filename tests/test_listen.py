@@ -4,6 +4,7 @@ frames; its detections equal tinykit.streaming.detect's on the host with the sam
 model (TFLM), same keywords, times within one hop; bad frames are counted and the board
 keeps going."""
 import shutil
+import struct
 
 import numpy as np
 import pytest
@@ -231,12 +232,43 @@ def test_the_board_applies_min_runs_margin_and_per_keyword_thresholds(board, ds,
           f"{heard.detections}\n{heard.summary()}")
     assert_same(heard.detections, host, settings)
     assert heard.corrupt == heard.missing == heard.unknown == 0
-    # The same board, sent the defaults (the short HELLO): the detector forgot them.
+    # The same board, sent the defaults in the short HELLO of a host before min_runs
+    # (0 in its place): it forgot the settings and detects as before.
     part = pcm[:settings.sample_rate * 8]
     before = host_detections(part, model, settings, ds.labels, **base)
-    again = L.listen(board.url, model, settings, ds.labels, part, every=EVERY, **base)
+    again = L.listen(board.url, model, settings, ds.labels, part, every=EVERY, **base,
+                     tamper=edit_hello(lambda p: p[:12] + bytes(4) + p[16:]))
     assert before != host_detections(part, model, settings, ds.labels, **base, **kw)
     assert_same(again.detections, before, settings)
+
+
+def edit_hello(change):
+    """A ``tamper`` for :func:`listen` that passes ``change(payload)`` for HELLO's payload."""
+    from tinykit.capture.frames import FrameDecoder, encode_frame
+
+    def tamper(direction, wire):
+        frames = FrameDecoder().feed(wire) if wire != b"\x00" else []
+        if len(frames) == 1 and frames[0].type == L.TYPE_HELLO:
+            return encode_frame(L.TYPE_HELLO, frames[0].seq, change(frames[0].payload))
+        return wire
+    return tamper
+
+
+@needs_qemu
+def test_the_board_refuses_a_margin_or_threshold_out_of_range(board, ds, settings, model):
+    audio = np.zeros(3200, np.int16)
+    for change in (lambda p: p[:32] + struct.pack("<d", 1.5) + p[40:],       # margin
+                   lambda p: p[:-8] + struct.pack("<d", -0.25)):             # a threshold
+        with pytest.raises(DeviceError, match=r"rejected the settings: .*margin in \[0, 1\]"):
+            L.listen(board.url, model, settings, ds.labels, audio, margin=0.1,
+                     tamper=edit_hello(change), connect_timeout=3.0)
+    # a HELLO of a size the firmware does not take, as a firmware before the long HELLO
+    # would see it: the host says to rebuild
+    with pytest.raises(DeviceError, match="firmware predates min_runs, margin"):
+        L.listen(board.url, model, settings, ds.labels, audio, margin=0.1,
+                 tamper=edit_hello(lambda p: p[:-8]), connect_timeout=3.0)
+    heard = L.listen(board.url, model, settings, ds.labels, audio, margin=0.1)
+    assert heard.runs == 0 and "error" not in heard.board     # and it listens again
 
 
 def test_the_hello_is_short_for_the_defaults_and_long_with_the_new_settings():
