@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinykit
-from tinykit import convert, streaming
+from tinykit import convert, recipes, streaming
 from tinykit.deploy import listen as L
 from tinykit.errors import DeviceError, ParameterError
 from tinykit.features import extract
@@ -238,8 +238,12 @@ def test_the_board_applies_min_runs_margin_and_per_keyword_thresholds(board, ds,
     before = host_detections(part, model, settings, ds.labels, **base)
     again = L.listen(board.url, model, settings, ds.labels, part, every=EVERY, **base,
                      tamper=edit_hello(lambda p: p[:12] + bytes(4) + p[16:]))
-    assert before != host_detections(part, model, settings, ds.labels, **base, **kw)
+    strict_part = host_detections(part, model, settings, ds.labels, **base, **kw)
+    assert before != strict_part
     assert_same(again.detections, before, settings)
+    # recipes.kws_on_device passes them to both sides (its own emulated board)
+    both = recipes.kws_on_device(model, settings, ds.labels, part, every=EVERY, **base, **kw)
+    assert both.same and both.host == strict_part
 
 
 def edit_hello(change):

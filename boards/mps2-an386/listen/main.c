@@ -350,7 +350,8 @@ int main(void)
     uart_init(BAUD);
     tk_cycles_init();
     counter_overhead = tk_cycles_overhead();
-    static const tk_detect_settings defaults = {5u, 25u, 0u, 0.6, 1.0, 1u, 0.0, 0};  /* until a HELLO */
+    /* until a HELLO */
+    static const tk_detect_settings defaults = {5u, 25u, 0u, 0.6, 1.0, 1u, 0.0, 0};
     tk_audio_frontend_init(&fe);
     tk_detect_init(&detector, &detect_params, &detect_buffers, &defaults);
     reset_all();
