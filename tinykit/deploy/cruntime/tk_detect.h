@@ -18,8 +18,8 @@
  * counting rows of k lasting >= min_runs rows is reported at its first highest row,
  * unless k is ignored or was reported less than `suppress` seconds before (times in
  * double, as in tinykit.streaming.detections_from; a run too short neither is reported
- * nor suppresses). A run is reported when it ends: at the
- * first row that leaves it, at tk_detect_finish, or when the stream restarts. */
+ * nor suppresses). A run is reported when it ends: at the first row that leaves it, at
+ * tk_detect_finish, or when the stream restarts. */
 #ifndef TK_DETECT_H
 #define TK_DETECT_H
 
@@ -31,7 +31,7 @@
 extern "C" {
 #endif
 
-#define TK_DETECT_MAX_CLASSES 32   /* the width of ignore_mask */
+#define TK_DETECT_MAX_CLASSES 32   /* the width of ignore_mask; tk_detector.thresholds */
 
 /* What the detector does with the posteriors (tinykit.streaming.detect's arguments:
  * stride = every * hop, smooth = round(window / stride) model runs). The fields after
