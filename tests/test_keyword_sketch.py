@@ -98,10 +98,10 @@ _DETECT_MAIN = r"""
 #include <stdio.h>
 #include "tk_detect.h"
 /* argv: classes every smooth ignore_mask threshold suppress scale zero_point hop rate
- * window_hops; stdin: one int8 row per model run. Prints "label hops score" lines. */
+ * window_hops [min_runs margin [one threshold per class]]; stdin: one int8 row per model
+ * run. Prints "label hops score" lines. */
 int main(int argc, char **argv)
 {
-  (void)argc;
   enum { MAXC = 32, MAXS = 64 };
   static float sums[(MAXS + 1) * MAXC];
   static double last[MAXC];
@@ -115,7 +115,14 @@ int main(int argc, char **argv)
   sscanf(argv[7], "%lf", &scale); sscanf(argv[8], "%d", &zero);
   sscanf(argv[9], "%d", &hop); sscanf(argv[10], "%d", &rate); sscanf(argv[11], "%d", &window);
   const tk_detect_params p = {classes, MAXS, hop, rate, window, (float)scale, zero};
-  const tk_detect_settings s = {(uint32_t)every, (uint32_t)smooth, mask, threshold, suppress};
+  unsigned min_runs = 0;
+  double margin = 0.0, thresholds[MAXC];
+  if (argc > 13) {
+    sscanf(argv[12], "%u", &min_runs); sscanf(argv[13], "%lf", &margin);
+  }
+  for (int k = 0; argc > 14 + k && k < classes; k++) sscanf(argv[14 + k], "%lf", &thresholds[k]);
+  const tk_detect_settings s = {(uint32_t)every, (uint32_t)smooth, mask, threshold, suppress,
+                                min_runs, margin, argc >= 14 + classes ? thresholds : NULL};
   const tk_detect_buffers b = {sums, last, reported};
   tk_detector d;
   if (tk_detect_init(&d, &p, &b, &s) != TK_OK) return 3;
@@ -142,10 +149,13 @@ def detect_exe(tmp_path_factory):
 
 
 def c_detections(exe, q, labels, *, every, smooth, mask, threshold, suppress, scale, zero,
-                 hop=320, rate=16000, window=50):
+                 hop=320, rate=16000, window=50, min_runs=None, margin=0.0, thresholds=None):
     args = [str(v) for v in (len(labels), every, smooth, mask, repr(float(threshold)),
                              repr(float(suppress)), repr(float(scale)), zero, hop, rate,
                              window)]
+    if min_runs is not None:
+        args += [str(min_runs), repr(float(margin))]
+        args += [repr(float(t)) for t in thresholds or ()]
     out = subprocess.run([str(exe), *args], input=q.astype(np.int8).tobytes(),
                          capture_output=True, check=True, timeout=60).stdout.decode()
     found = []
@@ -158,19 +168,18 @@ def c_detections(exe, q, labels, *, every, smooth, mask, threshold, suppress, sc
 
 
 def python_detections(q, labels, *, every, window_s, threshold, suppress, scale, zero,
-                      ignore, hop=320, rate=16000, window=50):
+                      ignore, hop=320, rate=16000, window=50, **decide):
     probs = ((q.astype(np.float32) - np.float32(zero)) * np.float32(scale)).astype(np.float32)
     times = (window + np.arange(len(q)) * every) * hop / rate
     return streaming.detections_from(times, streaming.smooth(probs, times, window_s), labels,
-                                     threshold=threshold, suppress=suppress, ignore=ignore)
+                                     threshold=threshold, suppress=suppress, ignore=ignore,
+                                     **decide)
 
 
-def test_the_c_detector_picks_what_tinykit_streaming_picks(detect_exe):
-    """Random posteriors with runs of confident keywords: every detection equal (label,
-    time, score to the last bit), for several settings; a threshold the C is given
-    wrong changes them (the comparison can fail)."""
-    labels = ["_silence_", "_unknown_", "yes", "no", "up"]
-    rng = np.random.default_rng(0)
+def _random_posteriors(labels, seed=0):
+    """int8 posteriors (scale 1/256, zero point -128) with runs of 1-7 rows of confident
+    keywords."""
+    rng = np.random.default_rng(seed)
     rows = []
     for _ in range(120):
         k = rng.integers(len(labels))
@@ -179,7 +188,15 @@ def test_the_c_detector_picks_what_tinykit_streaming_picks(detect_exe):
         logits[:, k] += rng.uniform(0, 6)
         p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
         rows.append(np.clip(np.round(p * 256) - 128, -128, 127))
-    q = np.vstack(rows).astype(np.int8)
+    return np.vstack(rows).astype(np.int8)
+
+
+def test_the_c_detector_picks_what_tinykit_streaming_picks(detect_exe):
+    """Random posteriors with runs of confident keywords: every detection equal (label,
+    time, score to the last bit), for several settings; a threshold the C is given
+    wrong changes them (the comparison can fail)."""
+    labels = ["_silence_", "_unknown_", "yes", "no", "up"]
+    q = _random_posteriors(labels)
     scale, zero = 1 / 256, -128
     mask = 0b11
     total = 0
@@ -200,6 +217,33 @@ def test_the_c_detector_picks_what_tinykit_streaming_picks(detect_exe):
     right = python_detections(q, labels, every=5, window_s=0.5, threshold=0.6, suppress=1.0,
                               scale=scale, zero=zero, ignore=streaming.IGNORED)
     assert wrong != right
+
+
+def test_the_c_detector_decides_min_runs_margin_and_per_class_thresholds_as_numpy(detect_exe):
+    """min_runs, margin and per-class thresholds: the C detections equal numpy's to the
+    last bit for several settings, each of which changes them from the defaults' (so a
+    C that ignored a setting would fail); zeros for the new fields are the defaults."""
+    labels = ["_silence_", "_unknown_", "yes", "no", "up"]
+    q = _random_posteriors(labels, seed=1)
+    scale, zero, mask = 1 / 256, -128, 0b11
+    base = dict(every=2, window_s=0.2, threshold=0.5, suppress=0.5)
+    smooth = 5
+    default = python_detections(q, labels, scale=scale, zero=zero, ignore=streaming.IGNORED,
+                                **base)
+    assert len(default) > 20
+    c_base = dict(every=2, smooth=smooth, mask=mask, threshold=0.5, suppress=0.5, scale=scale,
+                  zero=zero)
+    assert c_detections(detect_exe, q, labels, min_runs=0, margin=0.0, **c_base) == default
+    for min_runs, margin, per in [(3, 0.0, {}), (1, 0.3, {}), (1, 0.0, {"yes": 0.8}),
+                                  (2, 0.15, {"no": 0.7, "up": 0.45}),
+                                  (1, 0.1, {"_unknown_": 0.3, "yes": 0.55})]:
+        py = python_detections(q, labels, scale=scale, zero=zero, ignore=streaming.IGNORED,
+                               min_runs=min_runs, margin=margin, thresholds=per, **base)
+        assert py != default, (min_runs, margin, per)
+        limits = streaming.class_thresholds(labels, 0.5, per)
+        c = c_detections(detect_exe, q, labels, min_runs=min_runs, margin=margin,
+                         thresholds=limits if per else None, **c_base)
+        assert c == py, (min_runs, margin, per)
 
 
 _RING_MAIN = r"""
@@ -263,17 +307,23 @@ def test_the_keyword_project_holds_what_the_sketch_needs(untrained, ds, settings
             "tk_detect.c", "tk_detect.h", "tk_sample_ring.c", "tk_sample_ring.h"} <= names
     assert (project.path / "tk_detect.c").read_text() == (runtime_dir() / "tk_detect.c").read_text()
     sketch = project.main_file.read_text()
-    # listen()'s defaults: every 5 hops, 0.5 s (5 runs), threshold 0.6, suppress 1 s;
-    # silence and unknown ignored.
+    # listen()'s defaults: every 5 hops, 0.5 s (5 runs), threshold 0.6, suppress 1 s,
+    # any run, no margin, 0.6 for every class; silence and unknown ignored.
     mask = sum(1 << k for k, name in enumerate(ds.labels) if name in streaming.IGNORED)
     assert mask and f"kDetectSettings = {{5u, 5u, 0x{mask:08x}u,\n" in sketch
-    assert "0.6, 1.0};" in sketch and "${" not in sketch
+    assert "0.6, 1.0,\n" in sketch and "1u, 0.0, kThresholds};" in sketch
+    assert "kThresholds[kNumLabels] = {" + ", ".join(["0.6"] * len(ds.labels)) + "};" in sketch
+    assert "${" not in sketch and "(per keyword: none)" in sketch
     values = dict(L.detector_values(settings, ds.labels))
     assert values["smooth"] == "5" and values["threshold"] == "0.6"
     other = keyword_project(untrained, ds, settings, tmp_path / "b", every=2, threshold=0.45,
-                            window=0.2, suppress=0.5)
+                            window=0.2, suppress=0.5, min_runs=3, margin=0.125,
+                            thresholds={"yes": 0.7})
     text = other.main_file.read_text()
-    assert f"kDetectSettings = {{2u, 5u, 0x{mask:08x}u,\n" in text and "0.45, 0.5};" in text
+    assert f"kDetectSettings = {{2u, 5u, 0x{mask:08x}u,\n" in text and "0.45, 0.5,\n" in text
+    assert "3u, 0.125, kThresholds};" in text and "(per keyword: yes 0.7)" in text
+    limits = ["0.7" if n == "yes" else "0.45" for n in ds.labels]
+    assert "kThresholds[kNumLabels] = {" + ", ".join(limits) + "};" in text
 
 
 def test_keyword_project_refuses_bad_settings(untrained, ds, settings, tmp_path):
@@ -281,6 +331,12 @@ def test_keyword_project_refuses_bad_settings(untrained, ds, settings, tmp_path)
         keyword_project(untrained, ds, settings, tmp_path, every=0)
     with pytest.raises(ParameterError, match="window"):
         keyword_project(untrained, ds, settings, tmp_path, every=1, window=5.0)
+    with pytest.raises(ParameterError, match="min_runs=0"):
+        keyword_project(untrained, ds, settings, tmp_path, min_runs=0)
+    with pytest.raises(ParameterError, match=r"margin=2: .*\[0, 1\]"):
+        keyword_project(untrained, ds, settings, tmp_path, margin=2)
+    with pytest.raises(ParameterError, match="not among the labels"):
+        keyword_project(untrained, ds, settings, tmp_path, thresholds={"maybe": 0.5})
     with pytest.raises(DeployError, match="AudioFeatures"):
         generate(untrained, "nano33ble", "keyword", tmp_path, labels=ds.labels)
     with pytest.raises(DeployError, match="does not use"):
@@ -299,12 +355,14 @@ def test_every_board_with_a_microphone_has_a_keyword_app_of_the_shared_template(
 
 
 def test_the_saved_detector_travels_into_the_project(untrained, ds, settings, tmp_path):
-    saved = streaming.KeywordDetector(threshold=0.85, window=0.3, suppress=1.5, every=3)
+    saved = streaming.KeywordDetector(threshold=0.85, window=0.3, suppress=1.5, every=3,
+                                      min_runs=2, margin=0.25, thresholds={"no": 0.9})
     detector = streaming.load_detector(saved.save(tmp_path / "ds_cnn_detector.json"))
     project = generate(untrained, "nano33ble", "keyword", tmp_path / "p", labels=ds.labels,
                        features=settings, settings=detector)
     text = project.main_file.read_text()
-    assert "kDetectSettings = {3u, 5u, " in text and "0.85, 1.5};" in text  # 0.3 s: 5 runs
+    assert "kDetectSettings = {3u, 5u, " in text and "0.85, 1.5,\n" in text  # 0.3 s: 5 runs
+    assert "2u, 0.25, kThresholds};" in text and "(per keyword: no 0.9)" in text
     beside = [p for p in project.files if p.name.endswith("_detector.json")]
     assert len(beside) == 1 and streaming.load_detector(beside[0]) == saved
 
@@ -331,8 +389,13 @@ def test_keyword_sketch_compiles_against_the_real_libraries(name, untrained, ds,
     error here (running it needs TFLM built: the slow test below)."""
     shared_arduino(root)
     build = mic_build(name)
-    project = keyword_project(untrained, ds, settings, tmp_path, board=name)
+    # one sketch with every detector setting away from its default
+    detect = (dict(min_runs=2, margin=0.1, thresholds={"yes": 0.75}) if name == "nano33ble"
+              else {})
+    project = keyword_project(untrained, ds, settings, tmp_path, board=name, **detect)
     assert project.main_file.name == f"keyword_{name}.ino"
+    if detect:
+        assert "2u, 0.1, kThresholds};" in project.main_file.read_text()
     objs = build_sketch(project.path, STUBS / "pdm_main.cpp", tmp_path / "sketch",
                         link=False, root=root, **build)
     # .ino, model_data.cc, 4 .c of tinykit, the harness, the stand-ins

@@ -4,12 +4,13 @@ frames; its detections equal tinykit.streaming.detect's on the host with the sam
 model (TFLM), same keywords, times within one hop; bad frames are counted and the board
 keeps going."""
 import shutil
+import struct
 
 import numpy as np
 import pytest
 
 import tinykit
-from tinykit import convert, streaming
+from tinykit import convert, recipes, streaming
 from tinykit.deploy import listen as L
 from tinykit.errors import DeviceError, ParameterError
 from tinykit.features import extract
@@ -172,6 +173,126 @@ def test_the_board_says_which_model_and_settings_it_runs(board, ds, settings, mo
         L._check_board(info, model, settings, len(ds.labels))
 
 
+def _gaps(values, lo, hi, slack=0.02):
+    """Midpoints of the gaps wider than 2 * slack between the sorted ``values`` (and
+    ``lo``, ``hi``): settings no value is within ``slack`` of."""
+    v = np.unique(np.concatenate([[lo], np.asarray(values, float), [hi]]))
+    return [float(round((a + b) / 2, 4)) for a, b in zip(v[:-1], v[1:]) if b - a > 2 * slack]
+
+
+def strict_settings(times, smoothed, labels, base):
+    """min_runs, margin and one keyword's threshold such that the host's detections
+    with all three differ from those with any two of them (and from the defaults'),
+    and no smoothed value nor margin of a row that could count is within 0.02 of a
+    setting: each setting decides something, with room for the board's features.
+    ``base``: the threshold and suppress they add to."""
+    def found(**kw):
+        return streaming.detections_from(times, smoothed, labels, threshold=base["threshold"],
+                                         suppress=base["suppress"], **kw)
+
+    best = smoothed.argmax(axis=1)
+    top = smoothed.max(axis=1)
+    second = np.sort(smoothed, axis=1)[:, -2]
+    live = np.array([labels[k] not in streaming.IGNORED for k in best]) & (
+        top >= base["threshold"])
+    margins = _gaps((top - second)[live], 0.0, 1.0)
+    default = found()
+    for label in sorted({d.label for d in default}):
+        own = top[live & (best == labels.index(label))]
+        for t in _gaps(own, base["threshold"], 1.0):
+            for margin in margins:
+                for min_runs in (2, 3, 4, 5):
+                    kw = dict(min_runs=min_runs, margin=margin, thresholds={label: t})
+                    strict = found(**kw)
+                    if strict and strict != default and all(
+                            found(**{k: v for k, v in kw.items() if k != drop}) != strict
+                            for drop in kw):
+                        return kw, strict, default
+    return None, None, default
+
+
+@needs_qemu
+def test_the_board_applies_min_runs_margin_and_per_keyword_thresholds(board, ds, settings,
+                                                                      model):
+    """min_runs, margin and a per-keyword threshold chosen on the host's posteriors of
+    the stream so that leaving out any one of them changes the detections: the board,
+    sent them in the long HELLO, detects what the host detects with them; then, sent
+    the short HELLO of the defaults, it detects as before again."""
+    base = dict(threshold=0.3, window=0.5, suppress=1.0)   # longer runs than DETECT's
+    pcm, _ = keyword_stream(ds, settings, model, 20, confident=False, seed=3)
+    stride = EVERY * settings.stride_samples / settings.sample_rate
+    times, probs = streaming.posteriors(pcm / 32768.0, model, settings, stride)
+    smoothed = streaming.smooth(probs, times, base["window"])
+    kw, strict, default = strict_settings(times, smoothed, ds.labels, base)
+    assert kw, f"no settings change the detections {default}: use another stream"
+    host = host_detections(pcm, model, settings, ds.labels, **base, **kw)
+    assert host == strict and host != default
+    heard = L.listen(board.url, model, settings, ds.labels, pcm, every=EVERY, **base, **kw)
+    print(f"settings {kw}\ndefaults: {default}\nhost:     {host}\ndevice:   "
+          f"{heard.detections}\n{heard.summary()}")
+    assert_same(heard.detections, host, settings)
+    assert heard.corrupt == heard.missing == heard.unknown == 0
+    # The same board, sent the defaults in the short HELLO of a host before min_runs
+    # (0 in its place): it forgot the settings and detects as before.
+    part = pcm[:settings.sample_rate * 8]
+    before = host_detections(part, model, settings, ds.labels, **base)
+    again = L.listen(board.url, model, settings, ds.labels, part, every=EVERY, **base,
+                     tamper=edit_hello(lambda p: p[:12] + bytes(4) + p[16:]))
+    strict_part = host_detections(part, model, settings, ds.labels, **base, **kw)
+    assert before != strict_part
+    assert_same(again.detections, before, settings)
+    # recipes.kws_on_device passes them to both sides (its own emulated board)
+    both = recipes.kws_on_device(model, settings, ds.labels, part, every=EVERY, **base, **kw)
+    assert both.same and both.host == strict_part
+
+
+def edit_hello(change):
+    """A ``tamper`` for :func:`listen` that passes ``change(payload)`` for HELLO's payload."""
+    from tinykit.capture.frames import FrameDecoder, encode_frame
+
+    def tamper(direction, wire):
+        frames = FrameDecoder().feed(wire) if wire != b"\x00" else []
+        if len(frames) == 1 and frames[0].type == L.TYPE_HELLO:
+            return encode_frame(L.TYPE_HELLO, frames[0].seq, change(frames[0].payload))
+        return wire
+    return tamper
+
+
+@needs_qemu
+def test_the_board_refuses_a_margin_or_threshold_out_of_range(board, ds, settings, model):
+    audio = np.zeros(3200, np.int16)
+    for change in (lambda p: p[:32] + struct.pack("<d", 1.5) + p[40:],       # margin
+                   lambda p: p[:-8] + struct.pack("<d", -0.25)):             # a threshold
+        with pytest.raises(DeviceError, match=r"rejected the settings: .*margin in \[0, 1\]"):
+            L.listen(board.url, model, settings, ds.labels, audio, margin=0.1,
+                     tamper=edit_hello(change), connect_timeout=3.0)
+    # a HELLO of a size the firmware does not take, as a firmware before the long HELLO
+    # would see it: the host says to rebuild
+    with pytest.raises(DeviceError, match="firmware predates min_runs, margin"):
+        L.listen(board.url, model, settings, ds.labels, audio, margin=0.1,
+                 tamper=edit_hello(lambda p: p[:-8]), connect_timeout=3.0)
+    heard = L.listen(board.url, model, settings, ds.labels, audio, margin=0.1)
+    assert heard.runs == 0 and "error" not in heard.board     # and it listens again
+
+
+def test_the_hello_is_short_for_the_defaults_and_long_with_the_new_settings():
+    limits = [0.6] * 5
+    short = L._hello(5, 5, 0b11, 0.6, 1.0, 1, 0.0, limits)
+    assert len(short) == L.HELLO.size == 32
+    assert L.HELLO.unpack(short) == (5, 5, 3, 1, 0.6, 1.0)
+    for min_runs, margin, per in [(2, 0.0, limits), (1, 0.1, limits),
+                                  (1, 0.0, [0.6, 0.6, 0.8, 0.6, 0.6])]:
+        long = L._hello(5, 5, 0b11, 0.6, 1.0, min_runs, margin, per)
+        assert len(long) == 32 + 8 + 8 * 5
+        assert L.HELLO.unpack(long[:32])[3] == min_runs
+        assert list(np.frombuffer(long[32:], "<f8")) == [margin] + per
+    info = {"app": "listen", "protocol": L.PROTOCOL, "error": "HELLO of the wrong size"}
+    with pytest.raises(DeviceError, match="predates min_runs"):
+        L._check_board(info, b"", None, 5, hello_size=80)
+    with pytest.raises(DeviceError, match="rejected the settings"):
+        L._check_board(info, b"", None, 5)
+
+
 def test_frames_with_a_full_cobs_block_before_a_zero_decode():
     """254 non-zero bytes then a zero: the encoder used to drop that zero, so about one
     audio frame in 1600 of a real stream reached the board (and FrameDecoder) corrupt."""
@@ -200,6 +321,12 @@ def test_bad_arguments_are_parameter_errors(ds, settings, model):
         L.listen(url, model, settings, ds.labels, np.zeros((2, 100)))
     with pytest.raises(ParameterError, match="threshold"):
         L.listen(url, model, settings, ds.labels, audio, threshold=2.0)
+    with pytest.raises(ParameterError, match=r"min_runs=0: .*>= 1"):
+        L.listen(url, model, settings, ds.labels, audio, min_runs=0)
+    with pytest.raises(ParameterError, match=r"margin=-0.5: .*\[0, 1\]"):
+        L.listen(url, model, settings, ds.labels, audio, margin=-0.5)
+    with pytest.raises(ParameterError, match=r"\['maybe'\], not among the labels"):
+        L.listen(url, model, settings, ds.labels, audio, thresholds={"maybe": 0.5})
 
 
 @pytest.mark.slow

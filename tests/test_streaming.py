@@ -200,3 +200,138 @@ def test_kws_streams_keep_keywords_out_of_the_keyword_free_stream():
     assert sorted(t[0] for t in truth) == ["no", "yes", "yes"] and none == []
     # the two non-keywords (silence, unknown) and their gaps, no noise given
     assert 2 * 16000 + 3 * 16000 <= len(quiet) <= 2 * 16000 + 3 * 2 * 16000
+
+
+# -- min_runs, margin and per-keyword thresholds ---------------------------------------
+def _rows(*spans, n=20):
+    """Smoothed rows (n, 4) over LABELS, 0.1 s apart: silence at 0.5 everywhere but in
+    ``spans`` of ``(first_row, label, [values])``, where the label takes each value and
+    silence the rest (1 - value)."""
+    p = np.zeros((n, 4))
+    p[:, 0] = 0.5
+    for first, label, values in spans:
+        for r, v in enumerate(values, first):
+            p[r] = 0.0
+            p[r, LABELS.index(label)] = v
+            p[r, 0] = 1.0 - v
+    return np.arange(n) * 0.1, p
+
+
+def test_the_defaults_detect_as_before():
+    """A hand-worked case: a run's first highest row is reported; the same word again
+    within a second is not; unknown never is."""
+    times, p = _rows((2, "yes", [0.7, 0.9, 0.8]), (6, "yes", [0.65, 0.65]),
+                     (12, "no", [0.7, 0.7]), (15, "_unknown_", [0.9, 0.9]),
+                     (18, "yes", [0.61]))
+    want = [streaming.Detection("yes", 0.3, 0.9), streaming.Detection("no", 1.2, 0.7),
+            streaming.Detection("yes", 1.8, 0.61)]
+    assert streaming.detections_from(times, p, LABELS) == want
+    assert streaming.detections_from(times, p, LABELS, min_runs=1, margin=0.0,
+                                     thresholds={}) == want
+    # the per-keyword thresholds equal to the default change nothing either
+    assert streaming.detections_from(times, p, LABELS, thresholds={"yes": 0.6, "no": 0.6}) == want
+
+
+def test_min_runs_drops_a_short_run_and_keeps_a_long_one():
+    times, p = _rows((2, "yes", [0.7, 0.8]), (8, "no", [0.7, 0.9, 0.8, 0.7]))
+    assert [d.label for d in streaming.detections_from(times, p, LABELS)] == ["yes", "no"]
+    assert [d.label for d in streaming.detections_from(times, p, LABELS, min_runs=2)] == \
+        ["yes", "no"]                                     # a run of exactly min_runs counts
+    long_only = streaming.detections_from(times, p, LABELS, min_runs=3)
+    assert long_only == [streaming.Detection("no", 0.9, 0.9)]
+    assert streaming.detections_from(times, p, LABELS, min_runs=5) == []
+
+
+def test_a_dropped_short_run_does_not_suppress_the_next():
+    times, p = _rows((2, "yes", [0.7]), (5, "yes", [0.7, 0.8, 0.7]))
+    assert [d.time for d in streaming.detections_from(times, p, LABELS)] == [0.2]
+    assert [d.time for d in streaming.detections_from(times, p, LABELS, min_runs=2)] == [0.6]
+
+
+def test_margin_drops_a_run_whose_runner_up_is_close():
+    times, p = _rows((2, "yes", [0.75, 0.75]), (10, "no", [0.9, 0.9]))
+    # "yes" beats silence by 0.5, "no" by 0.8; the runner-up may be any class.
+    assert [d.label for d in streaming.detections_from(times, p, LABELS, margin=0.5)] == \
+        ["yes", "no"]                                     # a margin met exactly counts
+    assert [d.label for d in streaming.detections_from(times, p, LABELS, margin=0.6)] == ["no"]
+    p[10:12, 0], p[10:12, 1] = 0.0, 0.1 + 1 / 64          # runner-up "_unknown_" now
+    assert [d.label for d in streaming.detections_from(times, p, LABELS, margin=0.8)] == []
+    assert [d.label for d in streaming.detections_from(times, p, LABELS, margin=0.75)] == ["no"]
+
+
+def test_a_row_short_of_the_margin_splits_the_run():
+    times, p = _rows((2, "yes", [0.9, 0.9, 0.55, 0.9, 0.9]))
+    assert len(streaming.detections_from(times, p, LABELS, threshold=0.5)) == 1
+    split = streaming.detections_from(times, p, LABELS, threshold=0.5, margin=0.2,
+                                      suppress=0.0)
+    assert [d.time for d in split] == [0.2, 0.5]
+    assert streaming.detections_from(times, p, LABELS, threshold=0.5, margin=0.2,
+                                     suppress=0.0, min_runs=3) == []
+
+
+def test_a_per_keyword_threshold_silences_that_keyword_only():
+    times, p = _rows((2, "yes", [0.8, 0.8]), (10, "no", [0.8, 0.8]))
+    found = streaming.detections_from(times, p, LABELS, thresholds={"yes": 0.85})
+    assert [d.label for d in found] == ["no"]
+    found = streaming.detections_from(times, p, LABELS, threshold=0.9, thresholds={"no": 0.8})
+    assert [d.label for d in found] == ["no"]             # "yes" at the default 0.9: silent
+    with pytest.raises(streaming.ParameterError, match=r"'yess'.*not among the labels"):
+        streaming.detections_from(times, p, LABELS, thresholds={"yess": 0.8})
+    with pytest.raises(streaming.ParameterError, match=r"thresholds\['no'\]=1.5.*\[0, 1\]"):
+        streaming.detections_from(times, p, LABELS, thresholds={"no": 1.5})
+
+
+def test_detector_round_trips_the_new_settings_and_rejects_bad_ones(tmp_path):
+    d = streaming.KeywordDetector(threshold=0.7, min_runs=3, margin=0.25,
+                                  thresholds={"yes": 0.8, "no": 0.65})
+    assert d.thresholds == (("no", 0.65), ("yes", 0.8))
+    back = streaming.load_detector(d.save(tmp_path / "m_detector.json"))
+    assert back == d and (back.min_runs, back.margin) == (3, 0.25)
+    assert '"yes": 0.8' in (tmp_path / "m_detector.json").read_text()   # a JSON object
+    opts = d.options(AudioFeatures())
+    assert (opts["min_runs"], opts["margin"], opts["thresholds"]) == (3, 0.25,
+                                                                      {"no": 0.65, "yes": 0.8})
+    assert d.device_options()["thresholds"] == {"no": 0.65, "yes": 0.8}
+    # a file of an older tinykit, without the new settings, is today's detector
+    (tmp_path / "old.json").write_text('{"tinykit": "keyword_detector", "version": 1, '
+                                       '"threshold": 0.8, "window": 0.5, "suppress": 1.0, '
+                                       '"every": 5}')
+    old = streaming.load_detector(tmp_path / "old.json")
+    assert (old.min_runs, old.margin, old.thresholds) == (1, 0.0, ())
+    for bad, match in [(dict(min_runs=0), r"min_runs=0: .*>= 1"),
+                       (dict(min_runs=2.5), r"min_runs=2.5: .*>= 1"),
+                       (dict(margin=-0.1), r"margin=-0.1: .*\[0, 1\]"),
+                       (dict(margin=1.5), r"margin=1.5: .*\[0, 1\]"),
+                       (dict(thresholds={"yes": 1.2}), r"thresholds\['yes'\]=1.2: .*\[0, 1\]"),
+                       (dict(thresholds={3: 0.5}), r"each label once, as a string"),
+                       (dict(thresholds=0.5), r"expected per-keyword thresholds")]:
+        with pytest.raises(streaming.ParameterError, match=match):
+            streaming.KeywordDetector(**bad)
+    (tmp_path / "bad.json").write_text(d.to_json().replace('"min_runs": 3', '"min_runs": 0'))
+    with pytest.raises(streaming.DatasetError, match="min_runs=0"):
+        streaming.load_detector(tmp_path / "bad.json")
+
+
+def test_the_sweep_stays_monotone_with_the_new_settings():
+    """min_runs, margin and a per-keyword threshold held fixed while the default
+    threshold is swept: still monotone; the keyword with its own threshold scores the
+    same in every row (the swept value is the others' threshold)."""
+    streams = [_noisy_stream(seed) for seed in range(3)]
+    kw = dict(min_runs=3, margin=0.05, keyword_thresholds={"no": 0.45})
+    rows = streaming.sweep(streams, LABELS, thresholds=np.arange(0.2, 0.95, 0.05), **kw)
+    hits = [r["hits"] for r in rows]
+    fa = [r["false_alarms_keyword_free"] for r in rows]
+    assert hits == sorted(hits, reverse=True) and fa == sorted(fa, reverse=True)
+    assert hits[0] > hits[-1]
+    assert len({str(r["per_keyword"]["no"]) for r in rows}) == 1
+    assert len({str(r["per_keyword"]["yes"]) for r in rows}) > 1
+    plain = streaming.sweep(streams, LABELS, thresholds=np.arange(0.2, 0.95, 0.05))
+    assert [r["false_alarms"] for r in plain] != [r["false_alarms"] for r in rows]
+    # each row is detections_from with the same settings
+    t, p, truth = streams[0]
+    one = streaming.sweep([streams[0]], LABELS, thresholds=(0.5,), **kw)[0]
+    found = streaming.detections_from(t, streaming.smooth(p, t), LABELS, threshold=0.5,
+                                      min_runs=3, margin=0.05, thresholds={"no": 0.45})
+    assert one["hits"] == streaming.evaluate(found, truth, duration=float(t[-1]))["hits"]
+    with pytest.raises(streaming.ParameterError, match="min_runs"):
+        streaming.sweep(streams, LABELS, min_runs=0)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import convert, datasets, deploy, features, models, streaming, train
-from .deploy.listen import EVERY, SUPPRESS, THRESHOLD, WINDOW
+from .deploy.listen import EVERY, MARGIN, MIN_RUNS, SUPPRESS, THRESHOLD, WINDOW
 
 #: Training defaults of the gesture recipe, measured with bench/gesture.py on magic_wand.
 #: The model's shape comes from its builder (``gesture_cnn``: filters (16, 24, 32),
@@ -438,7 +438,9 @@ def kws_sweep(model, settings, labels, streams, *, detector=None,
               thresholds=streaming.THRESHOLDS):
     """:func:`tinykit.streaming.sweep` of ``model`` over ``streams`` (``[(audio, truth)]``,
     e.g. :func:`kws_streams`), the posteriors computed once per stream with the
-    ``detector``'s stride, window and suppression (default ``KeywordDetector()``).
+    ``detector``'s stride, window, suppression, ``min_runs``, margin and per-keyword
+    thresholds (default ``KeywordDetector()``); its per-keyword thresholds stay fixed,
+    the swept threshold is every other keyword's.
 
     Example:
         >>> rows = kws_sweep(result.tflite, result.settings, ds.labels, streams)  # doctest: +SKIP
@@ -450,11 +452,13 @@ def kws_sweep(model, settings, labels, streams, *, detector=None,
     posts = [(*streaming.posteriors(audio, model, settings, stride=stride), truth)
              for audio, truth in streams]
     return streaming.sweep(posts, labels, thresholds=thresholds, window=d.window,
-                           suppress=d.suppress)
+                           suppress=d.suppress, min_runs=d.min_runs, margin=d.margin,
+                           keyword_thresholds=dict(d.thresholds))
 
 
 def kws_on_device(model, settings, labels, audio, truth=(), *, every=EVERY,
-                  threshold=THRESHOLD, window=WINDOW, suppress=SUPPRESS, build_dir=None, timeout=60.0,
+                  threshold=THRESHOLD, window=WINDOW, suppress=SUPPRESS, min_runs=MIN_RUNS,
+                  margin=MARGIN, thresholds=None, build_dir=None, timeout=60.0,
                   progress=False) -> KwsOnDevice:
     """Play ``audio`` to the emulated board's listen firmware and to the host's detector.
 
@@ -468,7 +472,9 @@ def kws_on_device(model, settings, labels, audio, truth=(), *, every=EVERY,
         audio: mono samples (floats in [-1, 1] or int16) at ``settings.sample_rate``.
         truth: the keywords in it, ``(label, start_s, end_s)``; those that do not end
             within the audio are left out of the scores.
-        every, threshold, window, suppress: the detector's settings.
+        every, threshold, window, suppress, min_runs, margin, thresholds: the
+            detector's settings (:func:`tinykit.streaming.detect`'s; ``stride = every *
+            hop``), e.g. ``**KeywordDetector(...).device_options()``.
         build_dir: where the firmware is built (default: tinykit's cache).
         timeout: seconds the board may take to answer one hop.
         progress: a progress bar over the audio sent.
@@ -487,7 +493,8 @@ def kws_on_device(model, settings, labels, audio, truth=(), *, every=EVERY,
     from .deploy import emulated, listen
     pcm = listen.as_int16(audio)
     hop = settings.stride_samples / settings.sample_rate
-    detector = dict(threshold=threshold, window=window, suppress=suppress)
+    detector = dict(threshold=threshold, window=window, suppress=suppress, min_runs=min_runs,
+                    margin=margin, thresholds=thresholds)
     with listen.boot_listen(model, settings, build_dir=build_dir) as board:
         heard = listen.listen(board.url, model, settings, labels, pcm, every=every,
                               timeout=timeout, progress=progress, **detector)

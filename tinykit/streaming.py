@@ -5,8 +5,9 @@
     stream, truth = make_stream(clips, labels_of_clips, labels, noise=ds.noise)
     scores = evaluate(found, truth)                              # hits, misses, false alarms/hour
     quiet, _ = keyword_free_stream(clips_without_keywords, noise=ds.noise)  # no keyword at all
-    rows = sweep(*posteriors(audio, model, settings), labels, truth)  # hit rate vs false alarms
+    rows = sweep([(*posteriors(audio, model, settings), truth)], labels)  # hits vs false alarms
     detector = KeywordDetector(threshold=operating_point(rows)["threshold"])
+    strict = KeywordDetector(threshold=0.6, min_runs=2, margin=0.2, thresholds={"no": 0.8})
     detector.save("model_detector.json")                         # beside the model, like features
 
 The model can be a Keras model (fast, batched) or int8 .tflite bytes (run on the
@@ -14,6 +15,7 @@ TFLite Micro interpreter: what the board would do).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,14 +88,15 @@ def smooth(probs, times, window=0.5):
 
 
 def detect(audio, model, settings, labels, *, stride=0.1, window=0.5, threshold=0.6,
-           suppress=1.0, ignore=IGNORED):
+           suppress=1.0, ignore=IGNORED, min_runs=1, margin=0.0, thresholds=None):
     """Keywords heard in a long recording.
 
     The model runs on 1-s windows every ``stride`` seconds; probabilities are averaged
     over ``window`` seconds; a keyword is reported when its smoothed probability
     crosses ``threshold``, at the time of its peak, and the same keyword is not
     reported again within ``suppress`` seconds. Labels in ``ignore`` (silence,
-    unknown) are never reported.
+    unknown) are never reported. ``min_runs``, ``margin`` and ``thresholds`` make the
+    detector stricter (see :func:`detections_from`); their defaults change nothing.
 
     Returns:
         A list of :class:`Detection`, in time order.
@@ -102,31 +105,159 @@ def detect(audio, model, settings, labels, *, stride=0.1, window=0.5, threshold=
         >>> found = detect(audio, model, settings, ds.labels)  # doctest: +SKIP
         >>> found[0]  # doctest: +SKIP
         Detection(label='yes', time=2.1, score=0.93)
+        >>> strict = detect(audio, model, settings, ds.labels, min_runs=2, margin=0.2,
+        ...                 thresholds={"no": 0.8})  # doctest: +SKIP
     """
     times, probs = posteriors(audio, model, settings, stride)
     return detections_from(times, smooth(probs, times, window), labels, threshold=threshold,
-                           suppress=suppress, ignore=ignore)
+                           suppress=suppress, ignore=ignore, min_runs=min_runs,
+                           margin=margin, thresholds=thresholds)
 
 
-def detections_from(times, smoothed, labels, *, threshold=0.6, suppress=1.0, ignore=IGNORED):
-    """Detections from smoothed posteriors (see :func:`detect`)."""
+def check_detector(threshold=0.6, min_runs=1, margin=0.0, thresholds=None):
+    """Check the detector's decision settings (see :func:`detections_from`); returns
+    ``thresholds`` as a dict ``{label: float}``.
+
+    Raises:
+        ParameterError: a threshold or margin outside [0, 1], ``min_runs`` not a whole
+            number >= 1, ``thresholds`` not a mapping of label names to thresholds.
+
+    Example:
+        >>> check_detector(0.6, 2, 0.1, {"no": 0.8})
+        {'no': 0.8}
+    """
+    if not _unit(threshold):
+        raise ParameterError(f"threshold={threshold!r}: expected a smoothed probability in "
+                             f"[0, 1] from which a keyword counts.")
+    if isinstance(min_runs, bool) or not isinstance(min_runs, (int, np.integer, float)) \
+            or int(min_runs) != min_runs or min_runs < 1:
+        raise ParameterError(f"min_runs={min_runs!r}: expected a whole number of model runs "
+                             f">= 1 a keyword must last (1: every run counts).")
+    if not _unit(margin):
+        raise ParameterError(f"margin={margin!r}: expected a probability in [0, 1] by which a "
+                             f"keyword must beat the runner-up class (0: no margin).")
+    if thresholds is None:
+        return {}
+    pairs = thresholds.items() if isinstance(thresholds, Mapping) else thresholds
+    try:
+        pairs = [(label, value) for label, value in pairs]
+    except (TypeError, ValueError):
+        raise ParameterError(f"thresholds={thresholds!r}: expected per-keyword thresholds "
+                             f"{{label: threshold}}, e.g. {{'no': 0.8}}.") from None
+    out = {}
+    for label, value in pairs:
+        if not isinstance(label, str) or label in out:
+            raise ParameterError(f"thresholds={thresholds!r}: expected each label once, as a "
+                                 f"string ({label!r} is not).")
+        if not _unit(value):
+            raise ParameterError(f"thresholds[{label!r}]={value!r}: expected a threshold in "
+                                 f"[0, 1].")
+        out[label] = float(value)
+    return out
+
+
+def _unit(value):
+    """``value`` is a real number in [0, 1] (not a bool, not NaN)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return False
+    return 0.0 <= float(value) <= 1.0
+
+
+def class_thresholds(labels, threshold=0.6, thresholds=None):
+    """Each class's threshold, in the order of ``labels``: ``thresholds[label]`` where
+    given, else ``threshold``.
+
+    Raises:
+        ParameterError: bad values (:func:`check_detector`), or ``thresholds`` naming a
+            label that is not in ``labels``.
+
+    Example:
+        >>> class_thresholds(["_silence_", "yes", "no"], 0.6, {"no": 0.8})
+        [0.6, 0.6, 0.8]
+    """
+    given = check_detector(threshold, thresholds=thresholds)
+    labels = list(labels)
+    unknown = sorted(set(given) - set(labels))
+    if unknown:
+        raise ParameterError(f"thresholds names {unknown}, not among the labels {labels}; "
+                             f"expected per-keyword thresholds of the model's classes.")
+    return [given.get(label, float(threshold)) for label in labels]
+
+
+def detections_from(times, smoothed, labels, *, threshold=0.6, suppress=1.0, ignore=IGNORED,
+                    min_runs=1, margin=0.0, thresholds=None):
+    """Detections from smoothed posteriors (see :func:`detect`).
+
+    A model run (a row of ``smoothed``) counts towards keyword k's run when k is its
+    argmax (the first of equal values), its value is at least k's threshold
+    (``thresholds[label]``, else ``threshold``) and it beats the runner-up class (the
+    second highest value, silence and unknown included) by at least ``margin``. A run
+    of consecutive counting rows of one keyword is reported at its first highest row
+    when it lasts at least ``min_runs`` rows, unless the keyword is in ``ignore`` or
+    was reported less than ``suppress`` seconds before (a run too short is not
+    reported and does not suppress). The board's C detector (``tk_detect.c``) decides
+    the same, in the same float64 arithmetic.
+
+    Args:
+        times: the end time of each row's window (seconds).
+        smoothed: rows of smoothed probabilities (:func:`smooth`), (runs, classes).
+        labels: class names, one per column.
+        threshold: the smoothed probability from which a keyword counts.
+        suppress: seconds before the same keyword may be reported again.
+        ignore: labels never reported.
+        min_runs: model runs a keyword's run must last (1: any run).
+        margin: by how much a keyword must beat the runner-up class in a row (0: no
+            margin).
+        thresholds: per-keyword thresholds ``{label: threshold}``; others use
+            ``threshold``.
+
+    Returns:
+        A list of :class:`Detection`, in time order.
+
+    Raises:
+        ParameterError: settings out of range (:func:`check_detector`), ``thresholds``
+            naming a label not in ``labels``.
+
+    Example:
+        >>> times = np.arange(5) * 0.1
+        >>> rows = np.array([[.9, .1], [.2, .8], [.3, .7], [.9, .1], [.3, .7]])
+        >>> [d.time for d in detections_from(times, rows, ["_silence_", "yes"], suppress=0.0)]
+        [0.1, 0.4]
+        >>> [d.time for d in detections_from(times, rows, ["_silence_", "yes"],
+        ...                                  suppress=0.0, min_runs=2)]
+        [0.1]
+        >>> detections_from(times, rows, ["_silence_", "yes"], margin=0.5)
+        [Detection(label='yes', time=0.1, score=0.8)]
+    """
+    check_detector(threshold, min_runs, margin, thresholds)
+    limit = class_thresholds(labels, threshold, thresholds)
+    smoothed = np.asarray(smoothed)
     found, last = [], {}
     best = smoothed.argmax(axis=1)
+    runner = None
+    if margin > 0 and smoothed.ndim == 2 and smoothed.shape[1] > 1:
+        runner = np.sort(smoothed, axis=1)[:, -2]   # the second highest value of each row
+
+    def counts(row, k):
+        v = smoothed[row, k]
+        return v >= limit[k] and (runner is None or v - runner[row] >= margin)
+
     i = 0
     while i < len(times):
         k = int(best[i])
         label = labels[k]
-        if label in ignore or smoothed[i, k] < threshold:
+        if label in ignore or not counts(i, k):
             i += 1
             continue
-        j = i  # follow the run above threshold and report its peak
-        while j + 1 < len(times) and best[j + 1] == k and smoothed[j + 1, k] >= threshold:
+        j = i  # follow the run and report its peak
+        while j + 1 < len(times) and best[j + 1] == k and counts(j + 1, k):
             j += 1
-        peak = i + int(np.argmax(smoothed[i:j + 1, k]))
-        t = float(times[peak])
-        if t - last.get(label, -np.inf) >= suppress:
-            found.append(Detection(label, round(t, 3), float(smoothed[peak, k])))
-            last[label] = t
+        if j + 1 - i >= min_runs:
+            peak = i + int(np.argmax(smoothed[i:j + 1, k]))
+            t = float(times[peak])
+            if t - last.get(label, -np.inf) >= suppress:
+                found.append(Detection(label, round(t, 3), float(smoothed[peak, k])))
+                last[label] = t
         i = j + 1
     return found
 
@@ -313,7 +444,7 @@ THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.3, 0.96, 0.05))
 
 
 def sweep(streams, labels, *, thresholds=THRESHOLDS, window=0.5, suppress=1.0,
-          ignore=IGNORED, tolerance=0.5):
+          ignore=IGNORED, tolerance=0.5, min_runs=1, margin=0.0, keyword_thresholds=None):
     """Hit rate against false alarms per hour over thresholds: a DET-style curve.
 
     Each stream's posteriors are smoothed once; then, for every threshold, the
@@ -328,24 +459,39 @@ def sweep(streams, labels, *, thresholds=THRESHOLDS, window=0.5, suppress=1.0,
         labels: class names, in the model's output order.
         thresholds: the thresholds to try.
         window, suppress, ignore, tolerance: as in :func:`detect` and :func:`evaluate`.
+        min_runs, margin: as in :func:`detect`, the same for every threshold.
+        keyword_thresholds: per-keyword thresholds ``{label: threshold}`` (:func:`detect`'s
+            ``thresholds``), fixed over the sweep: the swept threshold is the one every
+            other keyword uses (a keyword given here is scored at its own threshold in
+            every row).
 
     Returns:
         One dict per threshold, in the order given: ``threshold`` and the pooled
         scores of :func:`evaluate` (``hit_rate``, ``false_alarms_per_hour_keyword_free``,
         ``wrong_word_per_hour``, ``per_keyword`` ...).
 
+    Raises:
+        ParameterError: no stream, settings out of range (:func:`check_detector`).
+
     Example:
         >>> rows = sweep([(*posteriors(audio, tfl, settings), truth),  # doctest: +SKIP
         ...               (*posteriors(quiet, tfl, settings), [])], ds.labels)
         >>> print(sweep_table(rows))  # doctest: +SKIP
+        >>> rows = sweep(streams, ds.labels, min_runs=2, margin=0.1,  # doctest: +SKIP
+        ...              keyword_thresholds={"no": 0.8})   # "no" stays at 0.8
     """
     smoothed = [(np.asarray(t), smooth(p, t, window), truth) for t, p, truth in streams]
     if not smoothed:
         raise ParameterError("sweep() needs at least one stream (times, probs, truth).")
+    for threshold in thresholds:
+        class_thresholds(labels, float(threshold), keyword_thresholds)
+    check_detector(min_runs=min_runs, margin=margin)
     rows = []
     for threshold in thresholds:
         scores = [evaluate(detections_from(t, p, labels, threshold=float(threshold),
-                                           suppress=suppress, ignore=ignore),
+                                           suppress=suppress, ignore=ignore,
+                                           min_runs=min_runs, margin=margin,
+                                           thresholds=keyword_thresholds),
                            truth, duration=float(t[-1]) if len(t) else 1.0,
                            tolerance=tolerance) for t, p, truth in smoothed]
         rows.append({"threshold": float(threshold), **pool(scores)})
@@ -405,9 +551,22 @@ class KeywordDetector(Settings):
         window: seconds the posteriors are averaged over.
         suppress: seconds before the same keyword may be reported again.
         every: feature hops between model runs (``stride = every * hop``).
+        min_runs: model runs a keyword's run must last to be reported (1: any run).
+        margin: by how much a keyword's smoothed probability must beat the runner-up
+            class's for a model run to count (0: no margin).
+        thresholds: per-keyword thresholds, ``(label, threshold)`` pairs sorted by label
+            (a dict ``{label: threshold}`` is accepted and stored so; saved as a JSON
+            object); other keywords use ``threshold``.
+
+    Raises:
+        ParameterError: a value out of range, naming it and the range it must be in.
 
     Example:
-        >>> d = KeywordDetector(threshold=0.8)
+        >>> d = KeywordDetector(threshold=0.8, min_runs=2, thresholds={"no": 0.9})
+        >>> d.thresholds
+        (('no', 0.9),)
+        >>> d.device_options()["min_runs"], d.device_options()["thresholds"]
+        (2, {'no': 0.9})
         >>> d.options(AudioFeatures())["stride"]  # doctest: +SKIP
         0.1
         >>> load_detector(d.save("model_detector.json")) == d  # doctest: +SKIP
@@ -418,26 +577,41 @@ class KeywordDetector(Settings):
     window: float = 0.5
     suppress: float = 1.0
     every: int = 5
+    min_runs: int = 1
+    margin: float = 0.0
+    thresholds: tuple = ()
 
     def __post_init__(self):
-        if not (0.0 <= float(self.threshold) <= 1.0) or self.window < 0 or self.suppress < 0:
+        if not _unit(self.threshold) or self.window < 0 or self.suppress < 0:
             raise ParameterError(f"threshold={self.threshold!r}, window={self.window!r}, "
                                  f"suppress={self.suppress!r}: expected a threshold in [0, 1] "
                                  f"and seconds >= 0.")
         if int(self.every) != self.every or self.every < 1:
             raise ParameterError(f"every={self.every!r}: expected a whole number of hops >= 1.")
+        given = check_detector(self.threshold, self.min_runs, self.margin,
+                               self.thresholds or None)
+        object.__setattr__(self, "min_runs", int(self.min_runs))
+        object.__setattr__(self, "margin", float(self.margin))
+        object.__setattr__(self, "thresholds", tuple(sorted(given.items())))
+
+    def to_dict(self) -> dict:
+        """As :meth:`Settings.to_dict`, ``thresholds`` as an object ``{label: threshold}``."""
+        return {**super().to_dict(), "thresholds": dict(self.thresholds)}
 
     def options(self, settings):
         """Keyword arguments of :func:`detect` for a model with feature ``settings``."""
         hop = settings.stride_samples / settings.sample_rate
         return {"stride": self.every * hop, "window": self.window,
-                "threshold": self.threshold, "suppress": self.suppress}
+                "threshold": self.threshold, "suppress": self.suppress,
+                "min_runs": self.min_runs, "margin": self.margin,
+                "thresholds": dict(self.thresholds)}
 
     def device_options(self):
         """Keyword arguments of ``tinykit.deploy.listen.listen`` and the keyword sketch's
         ``settings`` of ``tinykit.deploy.generate``."""
         return {"every": int(self.every), "threshold": self.threshold, "window": self.window,
-                "suppress": self.suppress}
+                "suppress": self.suppress, "min_runs": self.min_runs, "margin": self.margin,
+                "thresholds": dict(self.thresholds)}
 
 
 def load_detector(path):

@@ -19,6 +19,14 @@ the detector's settings, answered by an INFO frame; then AUDIO frames (0x01) of 
 each, every one answered by an ACK (0x30) with the board's counters, after any
 DETECTION (0x31) it caused; END (0x32), answered by DONE (0x33). The host keeps at most
 ``in_flight`` audio frames unanswered: the board paces the stream, not a clock.
+
+HELLO is :data:`HELLO` (32 bytes: every, smooth, ignore mask, min_runs, threshold,
+suppress; a min_runs of 0, as hosts before it sent, counts as 1), followed, when
+``min_runs``, ``margin`` or a per-keyword threshold differs from the defaults, by the
+margin and one threshold per class (float64 each: 40 + 8 * classes bytes in all). The
+defaults send the short HELLO, so a firmware built before these settings still listens
+with them; a firmware that predates them refuses the long HELLO (rather than ignore
+the settings), and :func:`listen` says to rebuild it.
 """
 from __future__ import annotations
 
@@ -42,15 +50,18 @@ TYPE_DETECTION = 0x31
 TYPE_END = 0x32
 TYPE_DONE = 0x33
 PROTOCOL = 1
-HELLO = struct.Struct("<IIIIdd")           # every, smooth, ignore mask, 0, threshold, suppress
+HELLO = struct.Struct("<IIIIdd")   # every, smooth, ignore mask, min_runs, threshold, suppress
+HELLO_MORE = "<{}d"                # a long HELLO's margin and class thresholds (classes + 1)
 COUNTERS = struct.Struct("<IIIIIIIIIIQQ")   # see Listening
 DETECTION = struct.Struct("<HHId")         # class, 0, hops, score
 FIRMWARE = "listen"
 MAX_SMOOTH = 64                            # the firmware's TK_LISTEN_MAX_SMOOTH
 # The detector's defaults, of the listen firmware and of the generated keyword sketches
 # (detector_values): model runs every 5 hops, posteriors averaged over 0.5 s, a keyword
-# from a smoothed 0.6, not again within 1 s; as tinykit.streaming.detect's defaults.
+# from a smoothed 0.6, not again within 1 s, a run of any length, no margin over the
+# runner-up class, no per-keyword thresholds; as tinykit.streaming.detect's defaults.
 EVERY, THRESHOLD, WINDOW, SUPPRESS = 5, 0.6, 0.5, 1.0
+MIN_RUNS, MARGIN = 1, 0.0
 
 
 @dataclass
@@ -119,8 +130,12 @@ class Listening:
                 f"{self.malformed} malformed frames, {self.overruns} UART overruns{cost}.")
 
 
-def _check_settings(settings, labels, every, threshold, window, suppress, ignore):
+def _check_settings(settings, labels, every, threshold, window, suppress, ignore,
+                    min_runs=MIN_RUNS, margin=MARGIN, thresholds=None):
+    """The checked feature settings, labels, stride (s), smoothing (model runs), ignore
+    mask and each class's threshold."""
     from ..features import AudioFeatures, _record
+    from ..streaming import check_detector, class_thresholds
     s = _record.checked(settings, AudioFeatures)
     hop = s.stride_samples
     if s.clip_samples % hop or s.clip_samples != s.window_samples + (s.num_frames - 1) * hop:
@@ -134,6 +149,7 @@ def _check_settings(settings, labels, every, threshold, window, suppress, ignore
     if not (0.0 <= float(threshold) <= 1.0) or window < 0 or suppress < 0:
         raise ParameterError(f"threshold={threshold!r}, window={window!r}, suppress="
                              f"{suppress!r}: expected a threshold in [0, 1] and seconds >= 0.")
+    check_detector(threshold, min_runs, margin, thresholds)
     stride = int(every) * hop / s.sample_rate
     times = (np.arange(2) * int(every) * hop + s.clip_samples) / s.sample_rate
     smooth = max(1, int(round(window / (times[1] - times[0]))))   # as streaming.smooth
@@ -143,7 +159,18 @@ def _check_settings(settings, labels, every, threshold, window, suppress, ignore
                              f"shorter window or a larger every.")
     labels = list(labels)
     mask = sum(1 << k for k, name in enumerate(labels) if name in tuple(ignore))
-    return s, labels, stride, smooth, mask
+    limits = class_thresholds(labels, threshold, thresholds)
+    return s, labels, stride, smooth, mask, limits
+
+
+def _hello(every, smooth, mask, threshold, suppress, min_runs, margin, limits):
+    """The HELLO payload: short for the defaults, else with the margin and thresholds."""
+    head = HELLO.pack(int(every), smooth, mask, int(min_runs), float(threshold),
+                      float(suppress))
+    if int(min_runs) == 1 and float(margin) == 0.0 and all(t == float(threshold)
+                                                            for t in limits):
+        return head
+    return head + struct.pack(HELLO_MORE.format(len(limits) + 1), float(margin), *limits)
 
 
 def _int16(audio):
@@ -190,8 +217,9 @@ class _Port:
 
 
 def listen(url, model, settings, labels, audio, *, every=EVERY, threshold=THRESHOLD,
-           window=WINDOW, suppress=SUPPRESS, ignore=IGNORED, in_flight=1, timeout=10.0,
-           connect_timeout=10.0, baudrate=115200, tamper=None, progress=False) -> Listening:
+           window=WINDOW, suppress=SUPPRESS, ignore=IGNORED, min_runs=MIN_RUNS, margin=MARGIN,
+           thresholds=None, in_flight=1, timeout=10.0, connect_timeout=10.0, baudrate=115200,
+           tamper=None, progress=False) -> Listening:
     """Stream ``audio`` to a board running the listen firmware; return what it heard.
 
     Args:
@@ -205,6 +233,9 @@ def listen(url, model, settings, labels, audio, *, every=EVERY, threshold=THRESH
         every: hops between model runs (``stride = every * hop`` in
             :func:`tinykit.streaming.detect`).
         threshold, window, suppress, ignore: as in :func:`tinykit.streaming.detect`.
+        min_runs, margin, thresholds: as in :func:`tinykit.streaming.detect`: model runs
+            a keyword must last, its margin over the runner-up class, per-keyword
+            thresholds ``{label: threshold}``.
         in_flight: audio frames sent ahead of the board's answers. 1 (the default) sends
             each hop only once the board has answered the last, so nothing arrives
             while it computes: a real UART without a FIFO loses no byte (the emulated
@@ -229,13 +260,16 @@ def listen(url, model, settings, labels, audio, *, every=EVERY, threshold=THRESH
     Example:
         >>> with boot_listen(tfl, settings) as board:  # doctest: +SKIP
         ...     heard = listen(board.url, tfl, settings, ds.labels, audio)
+        ...     strict = listen(board.url, tfl, settings, ds.labels, audio, min_runs=2,
+        ...                     margin=0.2, thresholds={"no": 0.8})
         >>> heard.detections[:1]  # doctest: +SKIP
         [Detection(label='yes', time=3.02, score=0.81)]
     """
     from ..convert import as_model
     model = as_model(model)
-    s, labels, _, smooth, mask = _check_settings(settings, labels, every, threshold, window,
-                                                 suppress, ignore)
+    s, labels, _, smooth, mask, limits = _check_settings(
+        settings, labels, every, threshold, window, suppress, ignore, min_runs, margin,
+        thresholds)
     classes = int(np.prod(model.output.shape[1:]))
     if len(labels) != classes:
         raise ParameterError(f"{len(labels)} labels for a model with {classes} outputs; "
@@ -247,11 +281,11 @@ def listen(url, model, settings, labels, audio, *, every=EVERY, threshold=THRESH
     hop = s.stride_samples
     hops = len(pcm) // hop
     rows = pcm[:hops * hop].astype("<i2").reshape(hops, hop)
-    hello = HELLO.pack(int(every), smooth, mask, 0, float(threshold), float(suppress))
+    hello = _hello(every, smooth, mask, threshold, suppress, min_runs, margin, limits)
     with open_port(url, baudrate=baudrate, timeout=0.05) as port:
         link = _Port(port, tamper)
         link.send(b"\x00")                      # ends whatever the board has half read
-        seq, info = _hello(link, hello, model, s, classes, connect_timeout)
+        seq, info = _greet(link, hello, model, s, classes, connect_timeout)
         found, last, lost, silent = [], None, 0, 0
         sent = 0
         acked = 0                               # answers to audio frames (ACKs)
@@ -311,7 +345,7 @@ def listen(url, model, settings, labels, audio, *, every=EVERY, threshold=THRESH
                      lost_acks=lost)
 
 
-def _hello(link, payload, model, s, classes, connect_timeout):
+def _greet(link, payload, model, s, classes, connect_timeout):
     """Send HELLO every second until the board's info comes; returns (next seq, info)."""
     seq = int.from_bytes(np.random.default_rng().bytes(4), "little") >> 1
     end = time.monotonic() + connect_timeout
@@ -327,7 +361,7 @@ def _hello(link, payload, model, s, classes, connect_timeout):
                 continue
             if info.get("hello_seq") != seq:
                 continue
-            _check_board(info, model, s, classes)
+            _check_board(info, model, s, classes, hello_size=len(payload))
             return (seq + 1) & 0xFFFFFFFF, info
         seq = (seq + 1) & 0xFFFFFFFF
     raise DeviceError(f"no answer to HELLO within {connect_timeout:g} s: is the board running "
@@ -335,12 +369,17 @@ def _hello(link, payload, model, s, classes, connect_timeout):
                       f"at this baud rate?")
 
 
-def _check_board(info, model, s, classes):
+def _check_board(info, model, s, classes, hello_size=HELLO.size):
     lines = [json.dumps(info)]
     if info.get("app") != FIRMWARE or info.get("protocol") != PROTOCOL:
         raise DeviceError(f"the board runs {info.get('app')!r} (protocol "
                           f"{info.get('protocol')!r}), not the listen firmware protocol "
                           f"{PROTOCOL}: build and flash it (boot_listen).", lines=lines)
+    if "error" in info and hello_size > HELLO.size and "wrong size" in info["error"]:
+        raise DeviceError(f"the board's listen firmware predates min_runs, margin and "
+                          f"per-keyword thresholds (it refused the {hello_size}-byte HELLO "
+                          f"that carries them): rebuild and boot it (boot_listen), or "
+                          f"listen with their defaults.", lines=lines)
     if "error" in info:
         raise DeviceError(f"the board rejected the settings: {info['error']}.", lines=lines)
     want = (s.sample_rate, s.stride_samples, s.clip_samples, classes, zlib.crc32(bytes(model)))
@@ -353,17 +392,21 @@ def _check_board(info, model, s, classes):
 
 
 def detector_values(settings, labels, *, every=EVERY, threshold=THRESHOLD, window=WINDOW,
-                    suppress=SUPPRESS, ignore=IGNORED) -> dict:
+                    suppress=SUPPRESS, ignore=IGNORED, min_runs=MIN_RUNS, margin=MARGIN,
+                    thresholds=None) -> dict:
     """The keyword detector's settings as C text, the values a keyword sketch's template
     (``boards/<board>/keyword.ino.tmpl``) fills its ``tk_detect_settings`` with; the same
     arguments and defaults as :func:`listen`, so a sketch and the emulated board detect
     alike. ``tinykit.deploy.generate(..., app="keyword", settings={"threshold": 0.5})``
-    passes its ``every``, ``threshold``, ``window``, ``suppress`` and ``ignore`` here.
+    passes its ``every``, ``threshold``, ``window``, ``suppress``, ``ignore``,
+    ``min_runs``, ``margin`` and ``thresholds`` here.
 
     Returns:
         ``{"every", "smooth", "ignore_mask", "threshold", "suppress", "window",
-        "ignored_comment"}``: C literals (the threshold and suppress as doubles, exactly
-        the float64 Python compares with), the last a plain-text list.
+        "min_runs", "margin", "class_thresholds", "ignored_comment",
+        "thresholds_comment"}``: C literals (the thresholds, suppress and margin as
+        doubles, exactly the float64 Python compares with; ``class_thresholds`` each
+        class's threshold, comma-separated, for an initialiser), the last two plain text.
 
     Raises:
         ParameterError: settings the detector cannot stream (see :func:`listen`).
@@ -371,13 +414,22 @@ def detector_values(settings, labels, *, every=EVERY, threshold=THRESHOLD, windo
     Example:
         >>> detector_values(settings, ds.labels)["smooth"]  # doctest: +SKIP
         '5'
+        >>> detector_values(settings, ["_silence_", "yes", "no"],  # doctest: +SKIP
+        ...                 thresholds={"no": 0.8})["class_thresholds"]
+        '0.6, 0.6, 0.8'
     """
-    s, labels, _, smooth, mask = _check_settings(settings, labels, every, threshold, window,
-                                                 suppress, ignore)
+    s, labels, _, smooth, mask, limits = _check_settings(
+        settings, labels, every, threshold, window, suppress, ignore, min_runs, margin,
+        thresholds)
+    own = [f"{n} {codegen.c_double(t)}" for n, t in zip(labels, limits)
+           if t != float(threshold) and n not in tuple(ignore)]
     return {"every": codegen.c_int(every), "smooth": codegen.c_int(smooth),
             "ignore_mask": f"0x{mask:08x}u", "threshold": codegen.c_double(threshold),
             "suppress": codegen.c_double(suppress), "window": codegen.c_double(window),
-            "ignored_comment": ", ".join(n for n in labels if n in tuple(ignore)) or "none"}
+            "min_runs": codegen.c_int(min_runs), "margin": codegen.c_double(margin),
+            "class_thresholds": ", ".join(codegen.c_double(t) for t in limits),
+            "ignored_comment": ", ".join(n for n in labels if n in tuple(ignore)) or "none",
+            "thresholds_comment": ", ".join(own) or "none"}
 
 
 # -- the firmware ---------------------------------------------------------------------

@@ -148,7 +148,8 @@ def _check_sample_rate(b, features):
 _RUNTIME_PARTS = {"audio_frontend": ("tk_frontend.c", "tk_frontend.h", "tk_kernels.h"),
                   "detect": ("tk_detect.c", "tk_detect.h", "tk_kernels.h"),
                   "sample_ring": ("tk_sample_ring.c", "tk_sample_ring.h", "tk_kernels.h")}
-_DETECTOR_SETTINGS = ("every", "threshold", "window", "suppress", "ignore")
+_DETECTOR_SETTINGS = ("every", "threshold", "window", "suppress", "ignore", "min_runs",
+                      "margin", "thresholds")
 
 
 def _app_sources(b, app, model, features, labels, extra):
@@ -191,8 +192,9 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
     ``keyword`` app the C audio front end for the model
     (:func:`tinykit.deploy.audio_frontend.frontend_sources`), the microphone's ring of
     samples (``tk_sample_ring.c``) and the keyword detector (``tk_detect.c``), whose
-    settings ``every``, ``threshold``, ``window``, ``suppress`` and ``ignore`` (see
-    :func:`tinykit.deploy.listen.listen`, same defaults) ``settings`` may give.
+    settings ``every``, ``threshold``, ``window``, ``suppress``, ``ignore``, ``min_runs``,
+    ``margin`` and ``thresholds`` (see :func:`tinykit.deploy.listen.listen`, same
+    defaults) ``settings`` may give.
 
     Args:
         model: the int8 model (``tinykit.convert.to_int8``; .tflite bytes work too).
@@ -225,6 +227,9 @@ def generate(model, board="nano33ble", app="gesture", out="build", *, labels, fe
         ...                    features=tinykit.features.ImuFeatures())  # doctest: +SKIP
         >>> project = generate(tfl, "nano33ble", "keyword", labels=ds.labels,
         ...                    features=settings, settings={"threshold": 0.5})  # doctest: +SKIP
+        >>> project = generate(tfl, "nano33ble", "keyword", labels=ds.labels,
+        ...                    features=settings, settings={"threshold": 0.5, "min_runs": 2,
+        ...                    "margin": 0.2, "thresholds": {"no": 0.7}})  # doctest: +SKIP
     """
     from ..convert import as_model
     model = as_model(model)

@@ -8,7 +8,11 @@
  * The protocol (frames: ../../common/tk_frame.h; types below):
  *
  *   host -> board  HELLO (0x20, the detector's settings)  the board resets the stream
- *                  and answers an INFO frame (0x10, JSON: sizes, model CRC-32, counter)
+ *                  and answers an INFO frame (0x10, JSON: sizes, model CRC-32, counter).
+ *                  32 bytes: every, smooth, ignore mask, min_runs (u32 each; min_runs 0
+ *                  counts as 1), threshold, suppress (f64 each); or, with a margin or
+ *                  per-class thresholds, 40 + 8 * classes bytes: those, then the margin
+ *                  and each class's threshold (f64 each)
  *   host -> board  AUDIO (0x01, exactly one hop of int16 samples, little-endian)
  *                  the board answers each with an ACK (0x30, its counters), after any
  *                  DETECTION (0x31) the hop produced; the host keeps a few frames in
@@ -68,6 +72,8 @@
 #define CLIP_SAMPLES (TK_AUDIO_FRONTEND_WINDOW_SAMPLES + (TK_AUDIO_FRONTEND_NUM_FRAMES - 1) * HOP)
 #define HOPS_PER_CLIP (CLIP_SAMPLES / HOP)
 #define HELLO_SIZE 32u
+#define HELLO_LONG_SIZE (HELLO_SIZE + 8u + 8u * CLASSES)
+#define RX_PAYLOAD_MAX (HOP_BYTES > HELLO_LONG_SIZE ? HOP_BYTES : HELLO_LONG_SIZE)
 #define ACK_SIZE 56u
 #define DETECTION_SIZE 16u
 #define INFO_MAX 320
@@ -106,6 +112,7 @@ static double detect_last_time[CLASSES];
 static uint8_t detect_reported[CLASSES];
 static const tk_detect_buffers detect_buffers = {detect_sums, detect_last_time,
                                                  detect_reported};
+static double hello_thresholds[CLASSES];   /* a long HELLO's, until tk_detect_init copies them */
 
 static listen_counters counters;
 static tk_frontend fe;
@@ -260,17 +267,24 @@ static void reset_all(void)
 
 static void on_hello(const tk_frame_in *f)
 {
-    if (f->length != HELLO_SIZE) {
+    if (f->length != HELLO_SIZE && f->length != HELLO_LONG_SIZE) {
         send_info(f->seq, "HELLO of the wrong size");
         return;
     }
     const uint8_t *p = f->payload;
-    const tk_detect_settings s = {(uint32_t)tk_get_le(p, 4), (uint32_t)tk_get_le(p + 4, 4),
-                                  (uint32_t)tk_get_le(p + 8, 4), get_f64(p + 16),
-                                  get_f64(p + 24)};
+    tk_detect_settings s = {(uint32_t)tk_get_le(p, 4), (uint32_t)tk_get_le(p + 4, 4),
+                            (uint32_t)tk_get_le(p + 8, 4), get_f64(p + 16), get_f64(p + 24),
+                            (uint32_t)tk_get_le(p + 12, 4), 0.0, 0};
+    if (f->length == HELLO_LONG_SIZE) {
+        s.margin = get_f64(p + HELLO_SIZE);
+        for (uint32_t k = 0; k < CLASSES; k++) {
+            hello_thresholds[k] = get_f64(p + HELLO_SIZE + 8u + 8u * k);
+        }
+        s.thresholds = hello_thresholds;
+    }
     if (tk_detect_init(&detector, &detect_params, &detect_buffers, &s) != TK_OK) {
-        send_info(f->seq, "every must be >= 1, smooth within 1 .. max_smooth, threshold "
-                  "within [0, 1] and suppress >= 0");
+        send_info(f->seq, "every >= 1, smooth 1 .. max_smooth, thresholds and margin in "
+                  "[0, 1], suppress >= 0");
         return;
     }
     reset_all();
@@ -330,13 +344,14 @@ static void on_frame(const tk_frame_in *f)
 
 int main(void)
 {
-    static uint8_t rx[TK_FRAME_ENCODED_MAX(HOP_BYTES + 16u)];
+    static uint8_t rx[TK_FRAME_ENCODED_MAX(RX_PAYLOAD_MAX + 16u)];
     tk_frame_reader reader;
     tk_frame_in frame;
     uart_init(BAUD);
     tk_cycles_init();
     counter_overhead = tk_cycles_overhead();
-    static const tk_detect_settings defaults = {5u, 25u, 0u, 0.6, 1.0};   /* until a HELLO */
+    /* until a HELLO */
+    static const tk_detect_settings defaults = {5u, 25u, 0u, 0.6, 1.0, 1u, 0.0, 0};
     tk_audio_frontend_init(&fe);
     tk_detect_init(&detector, &detect_params, &detect_buffers, &defaults);
     reset_all();

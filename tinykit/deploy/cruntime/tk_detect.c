@@ -26,6 +26,9 @@ static void end_run(tk_detector *d, tk_detection *found, int32_t *detected)
         return;
     }
     d->active = 0;
+    if (d->run_length < d->settings.min_runs) {
+        return;                             /* too short: neither reported nor suppressing */
+    }
     const uint32_t k = d->active_class;
     const double t = tk_detect_seconds(d, d->peak_hops);
     if (!d->buffers.reported[k] || t - d->buffers.last_time[k] >= d->settings.suppress) {
@@ -60,11 +63,23 @@ tk_status tk_detect_init(tk_detector *d, const tk_detect_params *params,
         return TK_ERROR_ARGUMENT;
     }
     if (s->every < 1u || s->smooth < 1u || s->smooth > (uint32_t)p->max_smooth
-        || !(s->threshold >= 0.0 && s->threshold <= 1.0) || !(s->suppress >= 0.0)) {
+        || !(s->threshold >= 0.0 && s->threshold <= 1.0) || !(s->suppress >= 0.0)
+        || !(s->margin >= 0.0 && s->margin <= 1.0)) {
         return TK_ERROR_ARGUMENT;
+    }
+    for (int32_t k = 0; s->thresholds && k < p->classes; k++) {
+        if (!(s->thresholds[k] >= 0.0 && s->thresholds[k] <= 1.0)) {
+            return TK_ERROR_ARGUMENT;
+        }
     }
     d->params = *p;
     d->settings = *s;
+    if (d->settings.min_runs < 1u) {
+        d->settings.min_runs = 1u;
+    }
+    for (int32_t k = 0; k < p->classes; k++) {
+        d->thresholds[k] = s->thresholds ? s->thresholds[k] : s->threshold;
+    }
     d->buffers = *buffers;
     return tk_detect_reset(d);
 }
@@ -112,20 +127,30 @@ tk_status tk_detect_push(tk_detector *d, const int8_t *output, tk_detection *fou
     for (uint32_t k = 0; k < classes; k++) {
         next[k] = prev[k] + ((float)output[k] - zero) * scale;
     }
-    /* The smoothed row's argmax (the first of equal values, as numpy's) and its value. */
+    /* The smoothed row's argmax (the first of equal values, as numpy's), its value and
+     * the runner-up: the second highest value (equal to the highest on a tie). */
     uint32_t best = 0;
     double value = 0.0;
+    double second = 0.0;
     for (uint32_t k = 0; k < classes; k++) {
         const float diff = next[k] - low[k];
         const double v = (double)diff / (double)(i + 1u - lo);
-        if (k == 0 || v > value) {
+        if (k == 0) {
+            value = v;
+        } else if (v > value) {
+            second = value;
             best = k;
             value = v;
+        } else if (k == 1 || v > second) {
+            second = v;
         }
     }
-    const int above = value >= d->settings.threshold;
+    /* This row counts towards keyword `best`'s run (one class: there is no runner-up). */
+    const int counts = value >= d->thresholds[best]
+        && (classes == 1u || value - second >= d->settings.margin);
     if (d->active) {
-        if (best == d->active_class && above) {
+        if (best == d->active_class && counts) {
+            d->run_length++;
             if (value > d->peak_value) {
                 d->peak_value = value;
                 d->peak_hops = d->hops;
@@ -134,11 +159,12 @@ tk_status tk_detect_push(tk_detector *d, const int8_t *output, tk_detection *fou
         }
         end_run(d, found, detected);
     }
-    if (above && !(d->settings.ignore_mask >> best & 1u)) {
+    if (counts && !(d->settings.ignore_mask >> best & 1u)) {
         d->active = 1;
         d->active_class = best;
         d->peak_value = value;
         d->peak_hops = d->hops;
+        d->run_length = 1u;
     }
     return TK_OK;
 }

@@ -11,11 +11,15 @@
  * (q - zero_point) * scale) enter a running float32 cumulative sum c (c_0 = 0,
  * c_{i+1} = c_i + p_i); the smoothed row is (c_{i+1} - c_lo) / (i + 1 - lo),
  * lo = max(0, i + 1 - smooth), the float32 difference divided in double: numpy's
- * arithmetic in tinykit.streaming.smooth. A run of rows whose argmax is keyword k with
- * a smoothed value >= threshold (double) is reported at its first highest row, unless
- * k is ignored or was reported less than `suppress` seconds before (times in double,
- * as in tinykit.streaming.detections_from). A run is reported when it ends: at the
- * first row that leaves it, at tk_detect_finish, or when the stream restarts. */
+ * arithmetic in tinykit.streaming.smooth. A row counts towards keyword k's run when k is
+ * its argmax (the first of equal values), its smoothed value is >= k's threshold
+ * (thresholds[k], else threshold) and exceeds the runner-up (the second highest value
+ * of the row, any class) by >= margin (differences and comparisons in double). A run of
+ * counting rows of k lasting >= min_runs rows is reported at its first highest row,
+ * unless k is ignored or was reported less than `suppress` seconds before (times in
+ * double, as in tinykit.streaming.detections_from; a run too short neither is reported
+ * nor suppresses). A run is reported when it ends: at the first row that leaves it, at
+ * tk_detect_finish, or when the stream restarts. */
 #ifndef TK_DETECT_H
 #define TK_DETECT_H
 
@@ -27,16 +31,22 @@
 extern "C" {
 #endif
 
-#define TK_DETECT_MAX_CLASSES 32   /* the width of ignore_mask */
+#define TK_DETECT_MAX_CLASSES 32   /* the width of ignore_mask; tk_detector.thresholds */
 
 /* What the detector does with the posteriors (tinykit.streaming.detect's arguments:
- * stride = every * hop, smooth = round(window / stride) model runs). */
+ * stride = every * hop, smooth = round(window / stride) model runs). The fields after
+ * suppress may be left zero: min_runs 0 counts as 1, margin 0 and thresholds NULL are
+ * the detector without them. */
 typedef struct {
     uint32_t every;        /* hops between model runs, >= 1 */
     uint32_t smooth;       /* model runs averaged, 1 .. max_smooth */
     uint32_t ignore_mask;  /* bit k: class k is never reported (silence, unknown) */
     double threshold;      /* smoothed probability from which a keyword counts */
     double suppress;       /* seconds before the same keyword is reported again */
+    uint32_t min_runs;     /* model runs a keyword's run must last to be reported (0, 1: any) */
+    double margin;         /* by how much a counting row beats the runner-up, in [0, 1] */
+    const double *thresholds;  /* [classes] per-class thresholds in [0, 1], or NULL: every
+                                * class uses threshold; copied by tk_detect_init */
 } tk_detect_settings;
 
 /* The model and the stream's geometry. */
@@ -77,11 +87,13 @@ typedef struct {
     uint32_t active_class;
     uint32_t peak_hops;
     double peak_value;
+    uint32_t run_length;        /* rows of the keyword being followed */
+    double thresholds[TK_DETECT_MAX_CLASSES];  /* each class's threshold */
 } tk_detector;
 
 /* Checks params and settings (TK_ERROR_ARGUMENT: a null buffer, every or smooth out of
- * range, classes not in 1 .. TK_DETECT_MAX_CLASSES, a threshold outside [0, 1], a
- * negative suppress ...) and resets the detector. */
+ * range, classes not in 1 .. TK_DETECT_MAX_CLASSES, a threshold or the margin outside
+ * [0, 1], a negative suppress ...) and resets the detector. */
 tk_status tk_detect_init(tk_detector *d, const tk_detect_params *params,
                          const tk_detect_buffers *buffers, const tk_detect_settings *settings);
 
