@@ -13,11 +13,13 @@ def _bench(root):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)      # 2 folds, the final model and the baseline: minutes when busy
 def test_bench_runs_on_bundled_sample(root, tmp_path, monkeypatch):
     pytest.importorskip("tinykit.train")
     monkeypatch.setenv("TINYKIT_FAST", "0")
     out = tmp_path / "kws.json"
     res = _bench(root).main(["--data", "speech_commands", "--epochs", "8", "--qat-epochs", "2",
+                             "--folds", "2",
                              "--json", str(out), "--save", str(tmp_path / "model"), "--quiet",
                              "--test-dir", str(root / "datasets" / "speech_commands")])
     saved = json.loads(out.read_text())
@@ -28,6 +30,10 @@ def test_bench_runs_on_bundled_sample(root, tmp_path, monkeypatch):
     # int8 on TFLM agrees with the QAT Keras model it came from
     assert res["runs"][0]["int8_float_agreement"] >= 0.9
     assert saved["test_dir_clips"] == 300
+    # the folds measured the recipe; the final model learned from every clip
+    assert len(saved["fold_accuracies"]) == 2 and saved["train_clips"] == 300
+    assert saved["fold_accuracy_mean"] == pytest.approx(sum(saved["fold_accuracies"]) / 2)
+    assert saved["fold_accuracy_std"] >= 0 and saved["stream_choice"]["groups"] == 2
     for name in ("stream", "test_dir_stream"):
         sc = saved[name]
         assert set(sc) >= {"hit_rate", "false_alarms_per_hour_keyword_free",
