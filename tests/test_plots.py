@@ -118,10 +118,11 @@ def test_cross_validation_shows_folds_mean_band_and_worst_groups():
 def test_cross_validation_names_gestures_and_refuses_bad_arguments():
     import dataclasses
     from tinykit.errors import ParameterError
-    cv = _cross_validation("gesture", {"data/Revelio.csv:3": (0, 1), "data/Wingardium.csv:7": (1, 1)})
+    cv = _cross_validation("gesture", {"/d/magic_wand/test/Revelio.csv:3": (0, 1),
+                                       "/d/magic_wand/train/Revelio.csv:7": (1, 1)})
     right = plots.cross_validation(cv).axes[1]
     assert [t.get_text() for t in right.get_yticklabels()] == [
-        "Revelio.csv:3 (1 gesture)", "Wingardium.csv:7 (1 gesture)"]
+        "test/Revelio.csv:3 (1 gesture)", "train/Revelio.csv:7 (1 gesture)"]
     assert right.get_title() == "the 2 gestures with the lowest accuracy (of 2)"
     with pytest.raises(ParameterError, match="worst=0"):
         plots.cross_validation(cv, worst=0)

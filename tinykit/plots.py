@@ -384,8 +384,9 @@ def feature_parity(match, title="C front end on the device vs librosa in Python"
 
 
 def _group_name(group) -> str:
-    """A speaker id as it is; a recording's path by its file name (and gesture number)."""
-    return str(group).replace("\\", "/").rsplit("/", 1)[-1]
+    """A speaker id as it is; a recording by its folder and file name (and the gesture's
+    line), e.g. ``test/Revelio.csv:121``: train/ and test/ hold files of one name."""
+    return "/".join(str(group).replace("\\", "/").split("/")[-2:])
 
 
 def cross_validation(cv, worst=8):
