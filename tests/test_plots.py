@@ -101,8 +101,8 @@ def test_cross_validation_shows_folds_mean_band_and_worst_groups():
     band = next(p for p in left.patches if p not in left.containers[0])  # mean ± std
     std = 100 * np.std([0.8, 0.9, 0.7])
     assert np.isclose(band.get_y(), 80 - std) and np.isclose(band.get_height(), 2 * std)
-    dots = [line for line in left.lines if line.get_marker() == "o"]
-    assert np.allclose(dots[0].get_xdata(), [1, 2]) and np.allclose(dots[0].get_ydata(), [85, 90])
+    dots = next(line for line in left.lines if line.get_marker() == "o")  # float; fold 3: None
+    assert np.allclose(dots.get_xdata(), [1, 2]) and np.allclose(dots.get_ydata(), [85, 90])
     assert [t.get_text() for t in left.get_xticklabels()] == ["fold 1", "fold 2", "fold 3"]
     assert "80.0% ± 8.2 over 3 grouped folds" in left.get_title()
     assert left.get_ylabel() == "accuracy on the held-out fold (%)"

@@ -396,7 +396,7 @@ def cross_validation(cv, worst=8):
     model's (dots), with the mean over folds (dashed line) and ± one standard
     deviation (band). Right, the ``worst`` groups (speakers, recordings or gestures)
     with the lowest accuracy over the fold that tested them, worst on top, each named
-    with its number of items; the dashed line is the mean over folds.
+    with its number of items and share right; the dashed line is the mean over folds.
 
     Args:
         cv: a :class:`tinykit.recipes.CrossValidation`.
@@ -423,7 +423,7 @@ def cross_validation(cv, worst=8):
     bars = left.bar(folds, acc, width=0.6, color="tab:blue", label="int8 (TFLM)")
     for bar, a in zip(bars, acc):                  # at the foot: the dots sit at the tops
         left.text(bar.get_x() + bar.get_width() / 2, 3, f"{a:.1f}%", ha="center",
-                  va="bottom", fontsize=8, color="white")
+                  va="bottom", fontsize=8, color="white" if a > 12 else "black")
     left.axhspan(mean - std, mean + std, color="tab:red", alpha=0.15, zorder=3,
                  label=f"± 1 std ({std:.1f} points)")
     floats = [(f, 100 * a) for f, a in zip(folds, cv.float_accuracies) if a is not None]
@@ -450,21 +450,23 @@ def cross_validation(cv, worst=8):
         share = [100 * a for _, a, _ in rows]
         y = np.arange(len(rows))
         right.barh(y, share, height=0.6, color="tab:orange")
-        for k, (_, a, t) in zip(y, rows):
-            right.text(100 * a + 1, k, f"{100 * a:.0f}% ({round(a * t)}/{t})", va="center",
-                       fontsize=8)
+        for k, (g, a, t) in zip(y, rows):          # long bars carry it inside, at the end
+            inside = a > 0.6
+            right.text(100 * a + (-1 if inside else 1), k,
+                       f"{100 * a:.0f}% ({cv.per_group[g][0]}/{t})", va="center",
+                       ha="right" if inside else "left", fontsize=8,
+                       color="white" if inside else "black")
         right.set_yticks(y, names, fontsize=8)
         right.invert_yaxis()                               # the worst on top
     else:
         right.text(0.5, 0.5, "no per-group results", ha="center", va="center",
                    transform=right.transAxes)
         right.set_yticks([])
-    right.axvline(mean, color="tab:red", ls="--", lw=1.5, label=f"mean int8 {mean:.1f}%")
-    right.set_xlim(0, 115)
-    right.set_xlabel("accuracy over the group's items (%)")
+    right.axvline(mean, color="tab:red", ls="--", lw=1.5)
+    right.set_xlim(0, 105)
+    right.set_xlabel("accuracy over the group's items (%); dashed: the folds' mean")
     right.set_title(f"the {len(rows)} {kind} with the lowest accuracy "
                     f"(of {len(cv.per_group)})", fontsize=10)
     right.grid(axis="x", alpha=0.3)
-    right.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     return fig
