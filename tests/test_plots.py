@@ -80,3 +80,51 @@ def test_many_labels_stack_and_wrap():
 def test_side_by_side_matrices_name_the_rows_once():
     fig = plots.confusion(np.array([0, 1]), [np.array([0, 1]), np.array([1, 1])], ["a", "b"])
     assert [ax.get_ylabel() for ax in fig.axes[:2]] == ["true label", ""]
+
+
+def _cross_validation(recipe="kws", per_group=None):
+    from tinykit.recipes import CrossValidation
+    per_group = per_group if per_group is not None else {
+        "speaker_a": (1, 4), "speaker_b": (3, 3), "speaker_c": (0, 2), "speaker_d": (5, 10)}
+    return CrossValidation(recipe, 3, [0.8, 0.9, 0.7], [0.85, 0.9, None], per_group, 1.0)
+
+
+def test_cross_validation_shows_folds_mean_band_and_worst_groups():
+    cv = _cross_validation()
+    fig = plots.cross_validation(cv, worst=3)
+    left, right = fig.axes
+    heights = [p.get_height() for p in left.containers[0]]
+    assert np.allclose(heights, [80, 90, 70])                     # int8 per fold
+    assert {"80.0%", "90.0%", "70.0%"} <= set(_texts(left))
+    mean = [line for line in left.lines if line.get_linestyle() == "--"]
+    assert len(mean) == 1 and np.allclose(mean[0].get_ydata(), 80)
+    band = next(p for p in left.patches if p not in left.containers[0])  # mean ± std
+    std = 100 * np.std([0.8, 0.9, 0.7])
+    assert np.isclose(band.get_y(), 80 - std) and np.isclose(band.get_height(), 2 * std)
+    dots = next(line for line in left.lines if line.get_marker() == "o")  # float; fold 3: None
+    assert np.allclose(dots.get_xdata(), [1, 2]) and np.allclose(dots.get_ydata(), [85, 90])
+    assert [t.get_text() for t in left.get_xticklabels()] == ["fold 1", "fold 2", "fold 3"]
+    assert "80.0% ± 8.2 over 3 grouped folds" in left.get_title()
+    assert left.get_ylabel() == "accuracy on the held-out fold (%)"
+    widths = [p.get_width() for p in right.containers[0]]
+    assert np.allclose(widths, [0, 25, 50])                       # worst first, 3 of 4
+    assert [t.get_text() for t in right.get_yticklabels()] == [
+        "speaker_c (2 clips)", "speaker_a (4 clips)", "speaker_d (10 clips)"]
+    assert right.yaxis_inverted() and "0% (0/2)" in _texts(right)
+    assert right.get_title() == "the 3 speakers with the lowest accuracy (of 4)"
+    assert right.get_xlabel() and np.allclose(right.lines[0].get_xdata(), 80)
+
+
+def test_cross_validation_names_gestures_and_refuses_bad_arguments():
+    import dataclasses
+    from tinykit.errors import ParameterError
+    cv = _cross_validation("gesture", {"/d/magic_wand/test/Revelio.csv:3": (0, 1),
+                                       "/d/magic_wand/train/Revelio.csv:7": (1, 1)})
+    right = plots.cross_validation(cv).axes[1]
+    assert [t.get_text() for t in right.get_yticklabels()] == [
+        "test/Revelio.csv:3 (1 gesture)", "train/Revelio.csv:7 (1 gesture)"]
+    assert right.get_title() == "the 2 gestures with the lowest accuracy (of 2)"
+    with pytest.raises(ParameterError, match="worst=0"):
+        plots.cross_validation(cv, worst=0)
+    with pytest.raises(ParameterError, match="no fold"):
+        plots.cross_validation(dataclasses.replace(cv, accuracies=[]))

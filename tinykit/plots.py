@@ -381,3 +381,92 @@ def feature_parity(match, title="C front end on the device vs librosa in Python"
                  + (f", at most {step} step apart" if step else ""), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _group_name(group) -> str:
+    """A speaker id as it is; a recording by its folder and file name (and the gesture's
+    line), e.g. ``test/Revelio.csv:121``: train/ and test/ hold files of one name."""
+    return "/".join(str(group).replace("\\", "/").split("/")[-2:])
+
+
+def cross_validation(cv, worst=8):
+    """A grouped-fold estimate (:func:`tinykit.recipes.cross_validate`) at a glance.
+
+    Left, the int8 (TFLM) accuracy of each fold (bars, the value on each) and the float
+    model's (dots), with the mean over folds (dashed line) and ± one standard
+    deviation (band). Right, the ``worst`` groups (speakers, recordings or gestures)
+    with the lowest accuracy over the fold that tested them, worst on top, each named
+    with its number of items and share right; the dashed line is the mean over folds.
+
+    Args:
+        cv: a :class:`tinykit.recipes.CrossValidation`.
+        worst: how many groups to show on the right.
+
+    Raises:
+        ParameterError: ``cv`` has no fold, or ``worst`` is not a positive integer.
+
+    Example:
+        >>> cv = tinykit.recipes.cross_validate("gesture", "magic_wand")  # doctest: +SKIP
+        >>> plots.cross_validation(cv, worst=5)  # doctest: +SKIP
+    """
+    if not cv.accuracies:
+        raise ParameterError("cross_validation() got a CrossValidation with no fold: run "
+                             "tinykit.recipes.cross_validate() first.")
+    if isinstance(worst, bool) or int(worst) != worst or worst < 1:
+        raise ParameterError(f"worst={worst!r}: give how many groups to show (1 or more).")
+    plt = _plt()
+    acc = 100 * np.asarray(cv.accuracies, dtype=float)
+    mean, std = 100 * cv.mean, 100 * cv.std
+    folds = np.arange(1, len(acc) + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2),
+                                      gridspec_kw={"width_ratios": [1, 1.3]})
+    bars = left.bar(folds, acc, width=0.6, color="tab:blue", label="int8 (TFLM)")
+    for bar, a in zip(bars, acc):                  # at the foot: the dots sit at the tops
+        left.text(bar.get_x() + bar.get_width() / 2, 3, f"{a:.1f}%", ha="center",
+                  va="bottom", fontsize=8, color="white" if a > 12 else "black")
+    left.axhspan(mean - std, mean + std, color="tab:red", alpha=0.15, zorder=3,
+                 label=f"± 1 std ({std:.1f} points)")
+    floats = [(f, 100 * a) for f, a in zip(folds, cv.float_accuracies) if a is not None]
+    if floats:
+        left.plot(*zip(*floats), "o", color="black", ms=5, label="float (Keras)")
+    left.axhline(mean, color="tab:red", ls="--", lw=1.5, label=f"mean int8 {mean:.1f}%")
+    left.set_xticks(folds, [f"fold {f}" for f in folds])
+    left.set_ylim(0, 130)                                  # room for the legend above
+    left.set_yticks(range(0, 101, 20))
+    left.set_xlabel("held-out fold (groups no other fold has)")
+    left.set_ylabel("accuracy on the held-out fold (%)")
+    left.set_title(f"{cv.recipe}: {mean:.1f}% ± {std:.1f} over {len(acc)} grouped folds",
+                   fontsize=10)
+    left.grid(axis="y", alpha=0.3)
+    left.legend(fontsize=7, loc="upper left", ncol=2)
+
+    rows = cv.worst(int(worst))
+    many = any(t > 1 for _, _, t in rows) or any(t > 1 for _, t in cv.per_group.values())
+    items = "clips" if cv.recipe == "kws" else "gestures"
+    kind = "speakers" if cv.recipe == "kws" else ("recordings" if many else "gestures")
+    if rows:
+        names = [f"{_group_name(g)} ({t} {items if t != 1 else items[:-1]})"
+                 for g, _, t in rows]
+        share = [100 * a for _, a, _ in rows]
+        y = np.arange(len(rows))
+        right.barh(y, share, height=0.6, color="tab:orange")
+        for k, (g, a, t) in zip(y, rows):          # long bars carry it inside, at the end
+            inside = a > 0.6
+            right.text(100 * a + (-1 if inside else 1), k,
+                       f"{100 * a:.0f}% ({cv.per_group[g][0]}/{t})", va="center",
+                       ha="right" if inside else "left", fontsize=8,
+                       color="white" if inside else "black")
+        right.set_yticks(y, names, fontsize=8)
+        right.invert_yaxis()                               # the worst on top
+    else:
+        right.text(0.5, 0.5, "no per-group results", ha="center", va="center",
+                   transform=right.transAxes)
+        right.set_yticks([])
+    right.axvline(mean, color="tab:red", ls="--", lw=1.5)
+    right.set_xlim(0, 105)
+    right.set_xlabel("accuracy over the group's items (%); dashed: the folds' mean")
+    right.set_title(f"the {len(rows)} {kind} with the lowest accuracy "
+                    f"(of {len(cv.per_group)})", fontsize=10)
+    right.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
