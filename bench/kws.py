@@ -1,39 +1,43 @@
 #!/usr/bin/env python
 """Keyword-spotting benchmark: DS-CNN with QAT vs the tiny_conv baseline, int8 on TFLM.
 
-    python bench/kws.py [--data DIR] [--test-dir DIR] [--json FILE] [--seed N]
+    python bench/kws.py [--data DIR] [--test-dir DIR] [--json FILE] [--seed N] [--folds K]
 
 Runs ``tinykit.recipes.kws`` (the code the demo and the notebook use): Speech Commands
-(12 classes, speaker-disjoint hash split), 49x10 MFCC normalised with training
-statistics, DS-CNN trained with fresh augmentation every epoch (background noise, time
-shift, SpecAugment) then quantization-aware fine-tuning, int8 accuracy on the TFLite
-Micro interpreter. The tiny_conv baseline (micro_speech) gets the same features and
-training. ``--test-dir`` scores the int8 DS-CNN on every clip of another folder in the
-same layout (other speakers). Stream evaluation: the speaker-disjoint validation clips
-are cut into ``--stream-groups`` groups of speakers; each group's keywords are placed in
-a long recording over background noise, its ``_unknown_`` words and ``_silence_`` clips
-(then stretches of every noise file) in a recording that holds no keyword
-(``recipes.kws_streams``). The detector's threshold is chosen on the pooled sweep
-(``streaming.sweep``: hit rate against false alarms per hour of keyword-free audio) as
-the highest hit rate with at most ``--max-false-alarms`` per hour (among the smoothing
-windows ``--windows`` and suppression times ``--suppress``), its hit rate and
-false alarms are reported per group (mean and range), and it is saved beside the model
-(``ds_cnn_detector.json``). The test split's streams (and ``--test-dir``'s) are then
-scored at that threshold. ``--model DIR`` measures the streams of a model saved by an
-earlier ``--save`` instead of training one.
+(12 classes), 49x10 MFCC normalised with training statistics, DS-CNN trained with fresh
+augmentation every epoch (speed and loudness changes, background noise, time shift,
+SpecAugment) then quantization-aware fine-tuning, int8 accuracy on the TFLite Micro
+interpreter.
 
-``--folds K`` also cross-validates the DS-CNN recipe on K speaker-grouped folds of all
-the clips (``tinykit.recipes.cross_validate``): the estimate to choose models with.
+By default (``--folds 5``) the estimate comes from K speaker-grouped folds of every clip
+(``tinykit.recipes.cross_validate``: no speaker on both sides): int8 accuracy per fold,
+mean and std, the worst speakers. Each fold's model also listens to two streams of its
+held-out speakers (``recipes.kws_streams``: their keywords 1-2 s apart over background
+noise; their ``_unknown_`` words, ``_silence_`` clips and stretches of every noise file,
+which hold no keyword); the detector's operating point is chosen on the pooled sweep of
+the folds (``streaming.sweep``: the highest hit rate with at most ``--max-false-alarms``
+per hour of keyword-free audio, among ``--windows`` x ``--suppress`` x ``--min-runs`` x
+``--margins``) and reported per fold. Then the final model trains on every clip
+(``tinykit.datasets.pooled``) and is saved with that operating point (``--save``);
+``--test-dir`` (a folder of other speakers, same layout) is its test set: clip accuracy
+and streams. The tiny_conv baseline trains once on the speaker-disjoint hash split.
 
-Prints a table and writes JSON with ``float_accuracy``, ``qat_accuracy``,
-``int8_accuracy``, ``baseline_int8_accuracy``, ``test_dir_accuracy``, ``flash_bytes``,
-``arena_bytes``, ``seconds``, ``stream`` (``hit_rate``,
-``false_alarms_per_hour_keyword_free``, ``wrong_word_per_hour``, ``threshold``: the
-saved operating point, on the test split's streams), ``test_dir_stream`` (same keys),
-``stream_choice`` (the validation sweep and its groups), with ``--folds`` ``fold_accuracy_mean``,
-``fold_accuracy_std``, ``fold_accuracies`` and ``worst_speakers`` (and more).
+``--folds 0`` trains once on the hash split instead and chooses the operating point on
+the validation speakers' streams (``--stream-groups`` groups). ``--model DIR`` measures
+the streams of a model saved by an earlier ``--save`` instead of training one.
+
+Prints a table and writes JSON with ``fold_accuracy_mean``, ``fold_accuracy_std``,
+``fold_accuracies``, ``worst_speakers``, ``int8_accuracy`` (the fold mean; with
+``--folds 0`` the test split's), ``float_accuracy``, ``qat_accuracy``,
+``baseline_int8_accuracy``, ``test_dir_accuracy`` and ``test_dir_float_accuracy`` (the
+final model on ``--test-dir``), ``flash_bytes``, ``arena_bytes`` (the final model),
+``seconds``, ``stream`` (``hit_rate``, ``false_alarms_per_hour_keyword_free``,
+``wrong_word_per_hour``, ``threshold``: the saved operating point, on the held-out
+folds' streams), ``test_dir_stream`` (same keys), ``stream_choice`` (the sweep, the
+operating point and each fold at it).
 """
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -139,13 +143,14 @@ def choose_detector(posts, labels, args):
     base = streaming.KeywordDetector()
     pooled = [p for group in posts for p in group]
     tried = []
-    for window in args.windows:
-        for suppress in args.suppress:
-            rows = streaming.sweep(pooled, labels, window=window, suppress=suppress)
-            point = streaming.operating_point(rows, args.max_false_alarms)
-            tried.append({**point, "window": window, "suppress": suppress, "rows": rows})
+    for window, suppress, min_runs, margin in itertools.product(
+            args.windows, args.suppress, args.min_runs, args.margins):
+        knobs = dict(window=window, suppress=suppress, min_runs=min_runs, margin=margin)
+        rows = streaming.sweep(pooled, labels, **knobs)
+        point = streaming.operating_point(rows, args.max_false_alarms)
+        tried.append({**point, **knobs, "rows": rows})
     point = streaming.operating_point(tried, args.max_false_alarms)
-    sweep = dict(window=point["window"], suppress=point["suppress"])
+    sweep = {k: point[k] for k in ("window", "suppress", "min_runs", "margin")}
     per_group = [streaming.sweep(group, labels, thresholds=(point["threshold"],), **sweep)[0]
                  for group in posts]
     detector = streaming.KeywordDetector(threshold=point["threshold"], every=base.every, **sweep)
@@ -160,15 +165,17 @@ def choose_detector(posts, labels, args):
 def choice_text(detector, point, per_group, spread, tried, args, where):
     """The sweep and the operating point chosen on ``where``'s streams, as text."""
     first = point["rows"][0]
-    lines = [f"\noperating points on {where} (window, suppress):"]
-    lines += [f"  window {t['window']:g} s, suppress {t['suppress']:g} s: threshold "
+    lines = [f"\noperating points on {where} (window, suppress, min runs, margin):"]
+    lines += [f"  window {t['window']:g} s, suppress {t['suppress']:g} s, min runs "
+              f"{t['min_runs']}, margin {t['margin']:g}: threshold "
               f"{t['threshold']:g}, hit rate {pct(t['hit_rate'])}, "
               f"{t['false_alarms_per_hour_keyword_free']:.1f} false alarms/h keyword-free, "
               f"{t['wrong_word_per_hour']:.1f} wrong words/h" for t in tried]
     lines += [f"stream sweep on {where} ({len(per_group)} groups pooled; "
               f"{first['hours'] * 60:.1f} min of audio, {first['keyword_free_hours'] * 60:.1f} "
               f"min without keywords; window {detector.window:g} s, suppress "
-              f"{detector.suppress:g} s):", streaming.sweep_table(point["rows"], per_keyword=True),
+              f"{detector.suppress:g} s, min runs {detector.min_runs}, margin "
+              f"{detector.margin:g}):", streaming.sweep_table(point["rows"], per_keyword=True),
               f"operating point (highest hit rate with <= {args.max_false_alarms:g} false alarms "
               f"per hour of keyword-free audio): threshold {detector.threshold:g}; over the "
               f"groups (mean [min, max]): "
@@ -275,7 +282,8 @@ def folds_run(args, ds, overrides, data):
     detector, point = chosen[0], chosen[1]
     at = streaming.sweep([p for group in posts for p in group], ds.labels,
                          thresholds=(detector.threshold,), window=detector.window,
-                         suppress=detector.suppress)[0]
+                         suppress=detector.suppress, min_runs=detector.min_runs,
+                         margin=detector.margin)[0]
     stream = {**{k: at[k] for k in KEYS}, "threshold": detector.threshold,
               **{k: at[k] for k in ("hits", "misses", "wrong_word", "false_alarms_keyword_free",
                                     "hours", "keyword_free_hours")}}
@@ -365,6 +373,10 @@ def main(argv=None):
                    help="false alarms per hour of keyword-free audio the operating point allows")
     p.add_argument("--windows", type=float, nargs="+", default=[0.5],
                    help="smoothing windows (s) the operating point is chosen among")
+    p.add_argument("--min-runs", type=int, nargs="+", default=[1],
+                   help="model runs a keyword must last, tried in the choice")
+    p.add_argument("--margins", type=float, nargs="+", default=[0.0],
+                   help="margins over the runner-up class, tried in the choice")
     p.add_argument("--suppress", type=float, nargs="+", default=[1.0],
                    help="suppression times (s) the operating point is chosen among")
     p.add_argument("--save", help="folder for the exported model, feature settings, C tables")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .datasets.folds import group_name
 from .errors import ParameterError
 
 
@@ -383,12 +384,6 @@ def feature_parity(match, title="C front end on the device vs librosa in Python"
     return fig
 
 
-def _group_name(group) -> str:
-    """A speaker id as it is; a recording by its folder and file name (and the gesture's
-    line), e.g. ``test/Revelio.csv:121``: train/ and test/ hold files of one name."""
-    return "/".join(str(group).replace("\\", "/").split("/")[-2:])
-
-
 def cross_validation(cv, worst=8):
     """A grouped-fold estimate (:func:`tinykit.recipes.cross_validate`) at a glance.
 
@@ -445,7 +440,7 @@ def cross_validation(cv, worst=8):
     items = "clips" if cv.recipe == "kws" else "gestures"
     kind = "speakers" if cv.recipe == "kws" else ("recordings" if many else "gestures")
     if rows:
-        names = [f"{_group_name(g)} ({t} {items if t != 1 else items[:-1]})"
+        names = [f"{group_name(g)} ({t} {items if t != 1 else items[:-1]})"
                  for g, _, t in rows]
         share = [100 * a for _, a, _ in rows]
         y = np.arange(len(rows))

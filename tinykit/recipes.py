@@ -281,7 +281,8 @@ class CrossValidation:
                  + f"); float {100 * float(np.mean(self.float_accuracies)):.1f}%; "
                  f"{self.flash_bytes:,} B flash, {self.arena_bytes:,} B arena; "
                  f"{self.seconds:.0f} s"]
-        lines += [f"  worst: {g} {100 * a:.0f}% of {t}" for g, a, t in self.worst() if a < 1]
+        lines += [f"  worst: {datasets.folds.group_name(g)} {100 * a:.0f}% of {t}"
+                  for g, a, t in self.worst() if a < 1]
         return "\n".join(lines)
 
 

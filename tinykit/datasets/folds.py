@@ -69,6 +69,13 @@ def groups_of(ds, k=5) -> tuple:
                          f"{type(ds).__name__}; load one with tinykit.datasets.load().")
 
 
+def group_name(group) -> str:
+    """A group as a person reads it: a speaker id as it is; a recording by its folder and
+    file name (and the gesture's line), e.g. ``test/Revelio.csv:121``: train/ and test/
+    hold files of one name."""
+    return "/".join(str(group).replace("\\", "/").split("/")[-2:])
+
+
 def assign_folds(labels, groups, k=5, seed=0) -> np.ndarray:
     """The fold (0..k-1) of every item: a group's items share a fold; groups go, largest
     first (ties in a seeded random order), to the fold holding the fewest items of the
