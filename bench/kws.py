@@ -37,6 +37,7 @@ folds' streams), ``test_dir_stream`` (same keys), ``stream_choice`` (the sweep, 
 operating point and each fold at it).
 """
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -268,6 +269,40 @@ def held_out_posteriors(args, ds):
     return each
 
 
+def nested_choice(posts, labels, detector, args):
+    """Whether a threshold per keyword (``streaming.keyword_thresholds``) beats one
+    threshold on speakers the choice has not seen: each fold is scored at the operating
+    point chosen on the other folds' streams (the detector's window, suppression, min runs
+    and margin), both ways; the per-keyword thresholds are kept only if, pooled over the
+    folds, they hit more keywords with no more false alarms per hour (or within budget)."""
+    knobs = dict(window=detector.window, suppress=detector.suppress,
+                 min_runs=detector.min_runs, margin=detector.margin)
+    single, mixed = [], []
+    for i in range(len(posts)):
+        others = [p for j, group in enumerate(posts) if j != i for p in group]
+        rows = streaming.sweep(others, labels, **knobs)
+        one = streaming.operating_point(rows, args.max_false_alarms)
+        mix = streaming.keyword_thresholds(rows, args.max_false_alarms)["thresholds"]
+        single.append(streaming.sweep(posts[i], labels, thresholds=(one["threshold"],),
+                                      **knobs)[0])
+        mixed.append(streaming.sweep(posts[i], labels, thresholds=(one["threshold"],),
+                                     keyword_thresholds=mix, **knobs)[0])
+    a, b = streaming.pool(single), streaming.pool(mixed)
+    fa = lambda r: r["false_alarms_per_hour_keyword_free"] or 0.0  # noqa: E731
+    keep = b["hits"] > a["hits"] and fa(b) <= max(args.max_false_alarms, fa(a))
+    return {"single": {k: a[k] for k in KEYS}, "per_keyword": {k: b[k] for k in KEYS},
+            "keep_per_keyword": bool(keep)}
+
+
+def nested_text(nested):
+    row = lambda r: (f"hit rate {pct(r['hit_rate'])}, "  # noqa: E731
+                     f"{r['false_alarms_per_hour_keyword_free']:.1f} false alarms/h keyword-free,"
+                     f" {r['wrong_word_per_hour']:.1f} wrong words/h")
+    return (f"each fold at the point chosen on the others: one threshold {row(nested['single'])}; "
+            f"a threshold per keyword {row(nested['per_keyword'])}: "
+            + ("kept" if nested["keep_per_keyword"] else "not kept"))
+
+
 def folds_run(args, ds, overrides, data):
     """The default run: grouped folds choose nothing but measure the recipe and its
     operating point; the final model is trained on every clip and scored on
@@ -280,11 +315,17 @@ def folds_run(args, ds, overrides, data):
     posts = [e["posts"] for e in cv.extras]
     chosen = choose_detector(posts, ds.labels, args)
     detector, point = chosen[0], chosen[1]
+    nested = nested_choice(posts, ds.labels, detector, args)
+    if nested["keep_per_keyword"]:
+        mix = streaming.keyword_thresholds(point["rows"], args.max_false_alarms)["thresholds"]
+        detector = dataclasses.replace(detector, thresholds=tuple(sorted(
+            (k, v) for k, v in mix.items() if v != detector.threshold)))
     at = streaming.sweep([p for group in posts for p in group], ds.labels,
                          thresholds=(detector.threshold,), window=detector.window,
                          suppress=detector.suppress, min_runs=detector.min_runs,
-                         margin=detector.margin)[0]
+                         margin=detector.margin, keyword_thresholds=dict(detector.thresholds))[0]
     stream = {**{k: at[k] for k in KEYS}, "threshold": detector.threshold,
+              "thresholds": dict(detector.thresholds),
               **{k: at[k] for k in ("hits", "misses", "wrong_word", "false_alarms_keyword_free",
                                     "hours", "keyword_free_hours")}}
     other = load_other(args.test_dir, ds.labels) if args.test_dir else None
@@ -318,6 +359,7 @@ def folds_run(args, ds, overrides, data):
               f"{pct(final.report.int8_accuracy)}, float (QAT) {pct(final.report.float_accuracy)}"
               f", before QAT {pct(final.float_accuracy)} of {len(final.y_test)} clips")
     print("\n".join(choice_text(*chosen, args, "the held-out folds' streams")
+                    + [nested_text(nested)]
                     + stream_lines((("the held-out folds", stream),
                                     (args.test_dir, test_dir_stream)))))
     mean = lambda key: float(np.mean([r[key] for r in fold_rows]))  # noqa: E731
@@ -333,7 +375,8 @@ def folds_run(args, ds, overrides, data):
         "flash_bytes": final_row["flash_bytes"], "arena_bytes": final_row["arena_bytes"],
         "seconds": time.perf_counter() - t0, "train_seconds": final_row["train_seconds"],
         "stream": stream, "test_dir_stream": test_dir_stream,
-        "stream_choice": choice_json(*chosen, args, f"{args.folds} grouped folds"),
+        "stream_choice": {**choice_json(*chosen, args, f"{args.folds} grouped folds"),
+                          "nested": nested, "detector": detector.to_dict()},
         "train_clips": len(final.prepared[1]["train"][1]),
         "data": str(data), "seed": args.seed, "split": f"{args.folds} grouped folds",
         "settings": final.settings.to_dict(), "args": vars(args),

@@ -129,8 +129,10 @@ def test_wrong_words_are_told_apart_from_false_alarms_in_keyword_free_audio():
     s = streaming.evaluate(found, truth, duration=3600.0)
     assert (s["hits"], s["misses"], s["wrong_word"], s["false_alarms_keyword_free"]) == (1, 1, 2, 1)
     assert s["keyword_free_hours"] == pytest.approx((3600 - 3.0) / 3600)
-    assert s["per_keyword"]["yes"] == {"keywords": 1, "hits": 1, "false_alarms": 2}
-    assert s["per_keyword"]["no"] == {"keywords": 1, "hits": 0, "false_alarms": 1}
+    assert s["per_keyword"]["yes"] == {"keywords": 1, "hits": 1, "false_alarms": 2,
+                                       "false_alarms_keyword_free": 0}
+    assert s["per_keyword"]["no"] == {"keywords": 1, "hits": 0, "false_alarms": 1,
+                                      "false_alarms_keyword_free": 1}
 
 
 def test_the_sweep_is_monotone_in_the_threshold():
@@ -335,3 +337,46 @@ def test_the_sweep_stays_monotone_with_the_new_settings():
     assert one["hits"] == streaming.evaluate(found, truth, duration=float(t[-1]))["hits"]
     with pytest.raises(streaming.ParameterError, match="min_runs"):
         streaming.sweep(streams, LABELS, min_runs=0)
+
+
+def _two_streams():
+    """"yes" said loud and "no" said softly; in the keyword-free stream "yes" is heard
+    (wrongly) at middling scores and "no" never: no single threshold suits both."""
+    times = np.arange(1.0, 81.0, 0.1)
+    words = np.zeros((len(times), 4), np.float32)
+    truth = []
+    for i, center in enumerate(np.arange(5.0, 80.0, 5.0)):
+        k = 2 + i % 2
+        words[:, k] += (0.9 if k == 2 else 0.55) * bump(times, center, 0.4)
+        truth.append((LABELS[k], center - 0.8, center))
+    free = np.zeros_like(words)
+    for center in np.arange(4.0, 80.0, 4.0):
+        free[:, 2] += 0.65 * bump(times, center, 0.4)
+    out = []
+    for p, t in ((words, truth), (free, [])):
+        p[:, 0] = 1.0 - p[:, 1:].sum(axis=1)
+        out.append((times, p, t))
+    return out
+
+
+def test_a_threshold_per_keyword_hits_more_within_the_same_false_alarm_budget():
+    streams = _two_streams()
+    rows = streaming.sweep(streams, LABELS)
+    assert rows[0]["per_keyword"]["yes"]["false_alarms_keyword_free"] > 0
+    single = streaming.operating_point(rows, max_false_alarms_per_hour=0.0)
+    chosen = streaming.keyword_thresholds(rows, max_false_alarms_per_hour=0.0)
+    assert single["hit_rate"] <= 0.6                       # one threshold loses the soft "no"
+    assert chosen["hit_rate"] == 1.0 and chosen["false_alarms_keyword_free"] == 0
+    assert chosen["thresholds"]["no"] < chosen["thresholds"]["yes"]
+    # the sweep, run again with those thresholds, gives what the choice promised
+    again = streaming.sweep(streams, LABELS, thresholds=(single["threshold"],),
+                            keyword_thresholds=chosen["thresholds"])[0]
+    assert again["hits"] == chosen["hits"] and again["false_alarms_keyword_free"] == 0
+    # a looser budget never hits fewer keywords than one threshold within it
+    for budget in (0.0, 30.0, 100.0, 1e4):
+        one = streaming.operating_point(rows, budget)
+        mix = streaming.keyword_thresholds(rows, budget)
+        assert mix["hits"] >= one["hits"] and mix["false_alarms_per_hour_keyword_free"] <= max(
+            budget, one["false_alarms_per_hour_keyword_free"])
+    with pytest.raises(streaming.ParameterError, match="keyword-free audio"):
+        streaming.keyword_thresholds([{**rows[0], "keyword_free_hours": 0.0}])

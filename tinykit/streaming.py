@@ -365,7 +365,8 @@ def evaluate(detections, truth, *, duration=None, tolerance=0.5):
         ``keyword_free_hours``, ``false_alarms_per_hour``, ``wrong_word_per_hour`` (per
         hour of the stream), ``false_alarms_per_hour_keyword_free`` (per keyword-free
         hour; None when there is none) and ``per_keyword``: ``{label: {"keywords",
-        "hits", "false_alarms"}}`` (false alarms that name the label).
+        "hits", "false_alarms", "false_alarms_keyword_free"}}`` (false alarms that name
+        the label; those of them in keyword-free audio).
 
     Example:
         >>> truth = [("yes", 1.0, 2.0)]
@@ -380,7 +381,8 @@ def evaluate(detections, truth, *, duration=None, tolerance=0.5):
     per = {}
 
     def row(label):
-        return per.setdefault(label, {"keywords": 0, "hits": 0, "false_alarms": 0})
+        return per.setdefault(label, {"keywords": 0, "hits": 0, "false_alarms": 0,
+                                      "false_alarms_keyword_free": 0})
 
     for label, _, _ in truth:
         row(label)["keywords"] += 1
@@ -397,6 +399,7 @@ def evaluate(detections, truth, *, duration=None, tolerance=0.5):
             wrong += 1
         else:
             free += 1
+            row(d.label)["false_alarms_keyword_free"] += 1
     if duration is None:
         duration = max([e for _, _, e in truth] + [d.time for d in detections] + [1.0])
     covered, reach = 0.0, 0.0
@@ -426,7 +429,7 @@ def pool(scores):
     per = {}
     for s in scores:
         for label, r in s["per_keyword"].items():
-            mine = per.setdefault(label, {"keywords": 0, "hits": 0, "false_alarms": 0})
+            mine = per.setdefault(label, dict.fromkeys(r, 0))
             for k in mine:
                 mine[k] += r[k]
     keywords = total["hits"] + total["misses"]
@@ -513,6 +516,72 @@ def operating_point(rows, max_false_alarms_per_hour=10.0):
     if not quiet:
         return min(rows, key=lambda r: (fa(r), -r["threshold"]))
     return max(quiet, key=lambda r: (r["hit_rate"] or 0.0, r["threshold"]))
+
+
+def keyword_thresholds(rows, max_false_alarms_per_hour=10.0):
+    """A threshold per keyword from one :func:`sweep`: the most hits with at most
+    ``max_false_alarms_per_hour`` false alarms per hour of keyword-free audio in all.
+
+    A keyword's hits and false alarms depend only on its own threshold (its runs are
+    where it is the smoothed argmax; its repeats are suppressed on their own), so the
+    sweep's per-keyword counts tell what any mix of thresholds gives. Each keyword takes
+    the threshold that maximises ``hits - cost * false alarms`` (ties: the higher
+    threshold), for the smallest ``cost`` that keeps the total within the budget; the
+    single-threshold :func:`operating_point` is a candidate too, so the mix never hits
+    fewer keywords than it within the same budget.
+
+    Args:
+        rows: :func:`sweep`'s rows (same streams, one row per threshold, at least one
+            with keyword-free audio).
+        max_false_alarms_per_hour: the budget, per hour of keyword-free audio.
+
+    Returns:
+        ``{"thresholds": {label: threshold}, "hit_rate", "false_alarms_per_hour_keyword_free",
+        "hits", "false_alarms_keyword_free"}``: what the sweep's streams give with them.
+
+    Example:
+        >>> rows = sweep(streams, ds.labels)  # doctest: +SKIP
+        >>> chosen = keyword_thresholds(rows, 10.0)  # doctest: +SKIP
+        >>> detector = KeywordDetector(threshold=0.9, thresholds=chosen["thresholds"])  # doctest: +SKIP
+    """
+    if not rows:
+        raise ParameterError("keyword_thresholds() needs the rows of sweep(); got none.")
+    free_hours = rows[0]["keyword_free_hours"]
+    if not free_hours:
+        raise ParameterError("keyword_thresholds() needs streams with keyword-free audio "
+                             "(a keyword_free_stream) to count false alarms per hour.")
+    keywords = sorted({k for r in rows for k in r["per_keyword"]
+                       if r["per_keyword"][k]["keywords"]})
+    total = sum(rows[0]["per_keyword"][k]["keywords"] for k in keywords)
+    budget = max_false_alarms_per_hour * free_hours
+    zero = {"hits": 0, "false_alarms_keyword_free": 0}
+
+    def counts(r, k):
+        return r["per_keyword"].get(k, zero)
+
+    def score(choice):
+        hits = sum(counts(rows[choice[k]], k)["hits"] for k in keywords)
+        fa = sum(counts(rows[choice[k]], k)["false_alarms_keyword_free"] for k in keywords)
+        return hits, fa
+
+    point = operating_point(rows, max_false_alarms_per_hour)
+    single = {k: rows.index(point) for k in keywords}
+    best, best_score = single, score(single)
+    if best_score[1] > budget:              # even the quietest single threshold is too loud
+        best = {k: max(range(len(rows)), key=lambda i: (-counts(rows[i], k)[
+            "false_alarms_keyword_free"], rows[i]["threshold"])) for k in keywords}
+        best_score = score(best)
+    for cost in np.concatenate([[0.0], np.logspace(-3, 3, 241)]):
+        choice = {k: max(range(len(rows)), key=lambda i: (
+            counts(rows[i], k)["hits"] - cost * counts(rows[i], k)["false_alarms_keyword_free"],
+            rows[i]["threshold"])) for k in keywords}
+        hits, fa = score(choice)
+        if fa <= budget and (hits, -fa) > (best_score[0], -best_score[1]):
+            best, best_score = choice, (hits, fa)
+    return {"thresholds": {k: rows[best[k]]["threshold"] for k in keywords},
+            "hits": best_score[0], "false_alarms_keyword_free": best_score[1],
+            "hit_rate": best_score[0] / total if total else None,
+            "false_alarms_per_hour_keyword_free": best_score[1] / free_hours}
 
 
 def sweep_table(rows, per_keyword=False):
