@@ -312,6 +312,24 @@ def test_audio_augment_makes_fresh_features(clips, ds):
         aug(x[:5], seed=0)
 
 
+def test_augmentation_variants_are_made_once_then_drawn(clips, ds):
+    s = fit_normalization(mfcc(clips[:20]), AudioFeatures())
+    x = extract(clips[:20], s)
+    aug = audio_augment(clips[:20], s, noise=ds.noise, time_masks=0, freq_masks=0, variants=3)
+    rng = np.random.default_rng(0)
+    made = [aug(x, seed=rng) for _ in range(3)]
+    assert not np.allclose(made[0], made[1])
+    drawn = [aug(x, seed=rng) for _ in range(6)]
+    for d in drawn:                   # every clip is one of its three variants
+        same = [[np.array_equal(d[i], m[i]) for m in made] for i in range(20)]
+        assert all(any(row) for row in same)
+    picks = {tuple(np.argmax([[np.array_equal(d[i], m[i]) for m in made] for i in range(20)],
+                             axis=1)) for d in drawn}
+    assert len(picks) > 1             # drawn afresh each epoch
+    with pytest.raises(ParameterError, match="variants must be an integer >= 1"):
+        audio_augment(clips[:2], s, variants=0)
+
+
 def test_bad_augmentation_arguments_raise_parameter_error(clips, ds):
     a, s = clips[:2], AudioFeatures()
     cases = [

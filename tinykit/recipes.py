@@ -125,7 +125,7 @@ KWS_DEFAULTS = dict(epochs=90, qat_epochs=10, batch_size=64, learning_rate=3e-3,
                     dropout=0.2, l2=1e-4, kind="mfcc", fmax=4000.0, augment=True,
                     noise_level=0.1, noise_probability=0.8, max_shift=0.1, time_masks=2,
                     time_width=6, freq_masks=2, freq_width=2, speed=0.0, gain_db=0.0,
-                    label_smoothing=0.0, mixup=0.0)
+                    variants=None, label_smoothing=0.0, mixup=0.0)
 
 
 @dataclass
@@ -217,7 +217,7 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
             probability=cfg["noise_probability"], max_shift=cfg["max_shift"],
             time_masks=cfg["time_masks"], time_width=cfg["time_width"],
             freq_masks=cfg["freq_masks"], freq_width=cfg["freq_width"], speed=cfg["speed"],
-            gain_db=cfg["gain_db"])
+            gain_db=cfg["gain_db"], variants=cfg["variants"])
     options = ({"filters": cfg["filters"], "dropout": cfg["dropout"], "l2": cfg["l2"]}
                if model == "ds_cnn" else {})
     net = models.build(model, settings.shape, ds.num_classes, seed=seed, **options)

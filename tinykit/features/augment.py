@@ -348,7 +348,7 @@ def spec_augment(features, *, time_masks=2, time_width=6, freq_masks=2, freq_wid
 
 def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_shift=0.1,
                   time_masks=2, time_width=6, freq_masks=2, freq_width=2, speed=0.0,
-                  gain_db=0.0):
+                  gain_db=0.0, variants=None):
     """An ``augment(x, seed)`` function for ``tinykit.train.fit`` built on the clips.
 
     At every epoch it changes the clips' speed (:func:`speed_perturb`, when ``speed``)
@@ -367,6 +367,10 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
         time_masks, time_width, freq_masks, freq_width: see :func:`spec_augment`.
         speed: largest change of speed (:func:`speed_perturb`'s ``max_change``).
         gain_db: largest change of loudness in dB (:func:`random_gain`).
+        variants: None to make every epoch's waveforms afresh; or how many waveform-level
+            variants of each clip to make (the first ``variants`` epochs), after which every
+            epoch draws one of them per clip at random (SpecAugment stays fresh): most of
+            the variety at a fraction of the cost, as computing features dominates an epoch.
 
     Returns:
         ``augment(x, seed=None) -> float32 array`` shaped like ``x``.
@@ -393,18 +397,29 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
                  freq_width=freq_width)
     spec_augment(np.zeros((1,) + settings.shape, np.float32), **masks, seed=0)
 
+    if variants is not None:
+        _number("variants", variants, 1, integer=True)
+    bank = []       # with variants: the waveform-level variants' features made so far
+
     def augment(x, seed=None):
         if len(x) != len(clips):
             raise ParameterError(f"this augment function was built on {len(clips)} clips but "
                                  f"got {len(x)} examples; pass the features of the same clips "
                                  f"(and repeat=1 to fit).")
         rng = _rng(seed)
-        a = speed_perturb(clips, max_change=speed, seed=rng) if speed else clips
-        a = random_gain(a, db=gain_db, seed=rng) if gain_db else a
-        a = time_shift(a, max_shift=max_shift, sample_rate=settings.sample_rate, seed=rng)
-        if noise and probability > 0:
-            a = mix_noise(a, noise, level=level, probability=probability, seed=rng)
-        feats = spec_augment(extract(a, settings), **masks, seed=rng)
+        if variants is None or len(bank) < variants:
+            a = speed_perturb(clips, max_change=speed, seed=rng) if speed else clips
+            a = random_gain(a, db=gain_db, seed=rng) if gain_db else a
+            a = time_shift(a, max_shift=max_shift, sample_rate=settings.sample_rate, seed=rng)
+            if noise and probability > 0:
+                a = mix_noise(a, noise, level=level, probability=probability, seed=rng)
+            feats = extract(a, settings)
+            if variants is not None:
+                bank.append(feats)
+        else:
+            pick = rng.integers(variants, size=len(clips))
+            feats = np.stack(bank)[pick, np.arange(len(clips))]
+        feats = spec_augment(feats, **masks, seed=rng)
         return feats.reshape(np.shape(x)).astype(np.float32)
 
     return augment
