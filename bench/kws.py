@@ -416,11 +416,11 @@ def main(argv=None):
                    help="groups of validation speakers the operating point is checked on")
     p.add_argument("--max-false-alarms", type=float, default=10.0,
                    help="false alarms per hour of keyword-free audio the operating point allows")
-    p.add_argument("--windows", type=float, nargs="+", default=[0.5],
+    p.add_argument("--windows", type=float, nargs="+", default=[0.3, 0.5],
                    help="smoothing windows (s) the operating point is chosen among")
-    p.add_argument("--min-runs", type=int, nargs="+", default=[1],
+    p.add_argument("--min-runs", type=int, nargs="+", default=[1, 2],
                    help="model runs a keyword must last, tried in the choice")
-    p.add_argument("--margins", type=float, nargs="+", default=[0.0],
+    p.add_argument("--margins", type=float, nargs="+", default=[0.0, 0.3],
                    help="margins over the runner-up class, tried in the choice")
     p.add_argument("--suppress", type=float, nargs="+", default=[1.0],
                    help="suppression times (s) the operating point is chosen among")
