@@ -544,7 +544,8 @@ def keyword_thresholds(rows, max_false_alarms_per_hour=10.0):
     Example:
         >>> rows = sweep(streams, ds.labels)  # doctest: +SKIP
         >>> chosen = keyword_thresholds(rows, 10.0)  # doctest: +SKIP
-        >>> detector = KeywordDetector(threshold=0.9, thresholds=chosen["thresholds"])  # doctest: +SKIP
+        >>> detector = KeywordDetector(threshold=0.9,  # doctest: +SKIP
+        ...                            thresholds=chosen["thresholds"])
     """
     if not rows:
         raise ParameterError("keyword_thresholds() needs the rows of sweep(); got none.")

@@ -3,7 +3,8 @@
 IMU gestures: :func:`imu_augment` (rotation, scale, tempo, time shift, noise).
 
 Keyword spotting, at waveform level (before features): :func:`speed_perturb`,
-:func:`random_gain`, :func:`mix_noise`, :func:`time_shift`; at feature level: :func:`spec_augment` (time and frequency masks).
+:func:`random_gain`, :func:`mix_noise`, :func:`time_shift`; at feature level:
+:func:`spec_augment` (time and frequency masks).
 :func:`audio_augment` combines them into an ``augment`` function for
 ``tinykit.train.fit`` that makes new noisy, shifted, masked features from the clips
 at every epoch.
@@ -352,10 +353,10 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
     """An ``augment(x, seed)`` function for ``tinykit.train.fit`` built on the clips.
 
     At every epoch it changes the clips' speed (:func:`speed_perturb`, when ``speed``)
-    and loudness (:func:`random_gain`, when ``gain_db``), shifts them (:func:`time_shift`), mixes in
-    background noise (:func:`mix_noise`, when ``noise`` is given), computes their
-    features with ``settings`` (normalised, when the settings hold mean/std) and
-    applies :func:`spec_augment`. ``x`` (the clean features given to ``fit``) is only
+    and loudness (:func:`random_gain`, when ``gain_db``), shifts them
+    (:func:`time_shift`), mixes in background noise (:func:`mix_noise`, when ``noise``
+    is given), computes their features with ``settings`` (normalised, when the
+    settings hold mean/std) and applies :func:`spec_augment`. ``x`` (the clean features given to ``fit``) is only
     used for its length and shape: it must be the features of ``clips``, in order.
 
     Args:
