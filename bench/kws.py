@@ -304,9 +304,9 @@ def nested_text(nested):
 
 
 def folds_run(args, ds, overrides, data):
-    """The default run: grouped folds choose nothing but measure the recipe and its
-    operating point; the final model is trained on every clip and scored on
-    ``--test-dir``."""
+    """The default run: grouped folds measure the recipe and choose the detector's
+    operating point on their held-out speakers' streams; the final model is trained on
+    every clip, saved with that point and scored on ``--test-dir``."""
     t0 = time.perf_counter()
     cv = recipes.cross_validate("kws", ds, folds=args.folds, seed=args.seed,
                                 each=held_out_posteriors(args, ds), verbose=not args.quiet,
