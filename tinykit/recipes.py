@@ -121,7 +121,7 @@ def gesture(data="magic_wand", *, model="gesture_cnn", seed=0, out=None, board="
 
 #: Defaults of the keyword-spotting recipe (DS-CNN on 49x10 MFCC, QAT).
 #: Measured with bench/kws.py on the Speech Commands clips of ../shared/data: 90 epochs beat
-#: 60 by ~3 points (one split); on 5 speaker-grouped folds of all 2,945 clips speed
+#: 60 by ~3 points (one split); on 5 speaker-grouped folds of all 2,887 clips speed
 #: (±10%) and loudness (±6 dB) changes, drawn from 10 variants per clip, give int8 87.3% ±
 #: 3.2 against 86.0% ± 3.3 without them (same folds: +1.3 points, 3 folds of 5 up).
 KWS_DEFAULTS = dict(epochs=90, qat_epochs=10, batch_size=64, learning_rate=3e-3, filters=64,
