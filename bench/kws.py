@@ -407,7 +407,8 @@ def main(argv=None):
                    help="largest change of speed (speed perturbation)")
     p.add_argument("--gain-db", type=float, default=D["gain_db"], help="largest gain change, dB")
     p.add_argument("--variants", type=int, default=D["variants"],
-                   help="waveform variants per clip made once, then drawn (default: afresh)")
+                   help="waveform variants per clip made once, then drawn (0: afresh every "
+                        "epoch)")
     p.add_argument("--label-smoothing", type=float, default=D["label_smoothing"])
     p.add_argument("--mixup", type=float, default=D["mixup"], help="Beta parameter (0: off)")
     p.add_argument("--no-augment", action="store_true")
@@ -453,7 +454,7 @@ def main(argv=None):
                      noise_level=args.noise_level, noise_probability=args.noise_probability,
                      max_shift=args.max_shift, time_width=args.time_width,
                      freq_width=args.freq_width, speed=args.speed, gain_db=args.gain_db,
-                     variants=args.variants,
+                     variants=args.variants or None,
                      label_smoothing=args.label_smoothing, mixup=args.mixup)
     if args.folds:
         result = folds_run(args, ds, overrides, data)
