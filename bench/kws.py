@@ -112,15 +112,21 @@ def speaker_groups(ds, split, k):
 KEYS = ("hit_rate", "false_alarms_per_hour_keyword_free", "wrong_word_per_hour")
 
 
+def stream_entry(row, detector):
+    """A sweep row at the saved operating point as JSON: the keys of the issue, the
+    threshold, and the counts behind them."""
+    return {**{k: row[k] for k in KEYS}, "threshold": detector.threshold,
+            **{k: row[k] for k in ("hits", "misses", "wrong_word", "false_alarms_keyword_free",
+                                   "hours", "keyword_free_hours")}}
+
+
 def stream_scores(tfl, settings, labels, x, y, noise, detector, seed):
     """The int8 model's detections at the saved operating point on the streams of the
     clips (x, y): the keys of the issue, and the counts behind them."""
     streams = recipes.kws_streams(x, y, labels, noise=noise, seed=seed)
     row = recipes.kws_sweep(tfl, settings, labels, streams, detector=detector,
                             thresholds=(detector.threshold,))[0]
-    return {**{k: row[k] for k in KEYS}, "threshold": detector.threshold,
-            **{k: row[k] for k in ("hits", "misses", "wrong_word", "false_alarms_keyword_free",
-                                   "hours", "keyword_free_hours")},
+    return {**stream_entry(row, detector),
             "keyword_stream_seconds": len(streams[0][0]) / settings.sample_rate,
             "keyword_free_stream_seconds": len(streams[1][0]) / settings.sample_rate}
 
@@ -139,8 +145,9 @@ def val_posteriors(tfl, settings, ds, x, y, args):
 
 def choose_detector(posts, labels, args):
     """The operating point on the pooled streams of ``posts`` (one list of posteriors
-    per group of speakers) with the highest hit rate within ``--max-false-alarms``, for
-    every ``--windows`` x ``--suppress``, and how each group fares at it."""
+    per group of speakers) with the highest hit rate within ``--max-false-alarms``, among
+    every ``--windows`` x ``--suppress`` x ``--min-runs`` x ``--margins``, and how each
+    group fares at it."""
     base = streaming.KeywordDetector()
     pooled = [p for group in posts for p in group]
     tried = []
@@ -324,10 +331,7 @@ def folds_run(args, ds, overrides, data):
                          thresholds=(detector.threshold,), window=detector.window,
                          suppress=detector.suppress, min_runs=detector.min_runs,
                          margin=detector.margin, keyword_thresholds=dict(detector.thresholds))[0]
-    stream = {**{k: at[k] for k in KEYS}, "threshold": detector.threshold,
-              "thresholds": dict(detector.thresholds),
-              **{k: at[k] for k in ("hits", "misses", "wrong_word", "false_alarms_keyword_free",
-                                    "hours", "keyword_free_hours")}}
+    stream = {**stream_entry(at, detector), "thresholds": dict(detector.thresholds)}
     other = load_other(args.test_dir, ds.labels) if args.test_dir else None
     final = recipes.kws(datasets.pooled(ds, test=other), seed=args.seed, out=args.save,
                         verbose=not args.quiet, **overrides)
@@ -381,6 +385,54 @@ def folds_run(args, ds, overrides, data):
         "data": str(data), "seed": args.seed, "split": f"{args.folds} grouped folds",
         "settings": final.settings.to_dict(), "args": vars(args),
         "runs": fold_rows + [final_row] + ([base] if base else [])}
+
+
+def split_run(args, ds, overrides, data, t0):
+    """``--folds 0``: one model on the hash split, the operating point chosen on the
+    validation speakers' streams, the test split's streams scored at it."""
+    main_model = recipes.kws(ds, seed=args.seed, out=args.save, verbose=not args.quiet,
+                             **overrides)
+    rows = [record(main_model)]
+    base = None
+    if not args.no_baseline:
+        base = record(recipes.kws(ds, model="tiny_conv", seed=args.seed, verbose=not args.quiet,
+                                  prepared=main_model.prepared, **overrides))
+        rows.append(base)
+    tfl, settings = main_model.tflite, main_model.settings
+    clips = main_model.prepared[1]
+    test_dir_acc = test_dir_n = other = None
+    if args.test_dir:
+        other = load_dir(args.test_dir, ds.labels)
+        test_dir_acc, test_dir_n = score_dir(tfl, *other, settings), len(other[1])
+    streams = stream_report(tfl, settings, ds, clips["val"], clips["test"], args, other,
+                            save=args.save and Path(args.save) / f"{main_model.name}_detector.json")
+
+    cols = ("model", "features", "params", "float_accuracy", "qat_accuracy", "int8_accuracy",
+            "flash_bytes", "arena_bytes", "seconds")
+    print(f"\nkeyword spotting on {data}: {len(ds.files_test)} test clips "
+          f"(speaker-disjoint), {len(ds.files_train)} train, seed {args.seed}")
+    print(" ".join(f"{c:>14}" for c in cols))
+    for r in rows:
+        cells = [pct(r[c]) if c.endswith("accuracy") else
+                 f"{r[c]:.0f}" if c == "seconds" else
+                 f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols]
+        print(" ".join(f"{v:>14}" for v in cells))
+    if args.test_dir:
+        print(f"int8 DS-CNN on {args.test_dir}: {pct(test_dir_acc)} of {test_dir_n} clips")
+    print(streams.pop("text"))
+    total = time.perf_counter() - t0
+    rec = rows[0]
+    result = {
+        "float_accuracy": rec["float_accuracy"], "qat_accuracy": rec["qat_accuracy"],
+        "int8_accuracy": rec["int8_accuracy"],
+        "baseline_int8_accuracy": base["int8_accuracy"] if base else None,
+        "test_dir_accuracy": test_dir_acc, "test_dir_clips": test_dir_n,
+        "flash_bytes": rec["flash_bytes"], "arena_bytes": rec["arena_bytes"],
+        "seconds": total, "train_seconds": rec["train_seconds"], **streams,
+        "test_clips": len(ds.files_test), "train_clips": len(ds.files_train),
+        "data": str(data), "seed": args.seed, "split": ds.split,
+        "settings": main_model.settings.to_dict(), "args": vars(args), "runs": rows}
+    return result
 
 
 def main(argv=None):
@@ -444,67 +496,19 @@ def main(argv=None):
         print("  note:", note)
     if args.model:
         result = saved_model(args, ds)
-        print(f"total {time.perf_counter() - t0:.0f} s")
-        if args.json:
-            Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-        return result
-    overrides = dict(epochs=args.epochs, qat_epochs=args.qat_epochs, batch_size=args.batch_size,
-                     learning_rate=args.lr, filters=args.filters, dropout=args.dropout,
-                     l2=args.l2, fmax=args.fmax, augment=not args.no_augment,
-                     noise_level=args.noise_level, noise_probability=args.noise_probability,
-                     max_shift=args.max_shift, time_width=args.time_width,
-                     freq_width=args.freq_width, speed=args.speed, gain_db=args.gain_db,
-                     variants=args.variants or None,
-                     label_smoothing=args.label_smoothing, mixup=args.mixup)
-    if args.folds:
-        result = folds_run(args, ds, overrides, data)
-        print(f"total {result['seconds']:.0f} s")
-        if args.json:
-            Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-        return result
-    main_model = recipes.kws(ds, seed=args.seed, out=args.save, verbose=not args.quiet,
-                             **overrides)
-    rows = [record(main_model)]
-    base = None
-    if not args.no_baseline:
-        base = record(recipes.kws(ds, model="tiny_conv", seed=args.seed, verbose=not args.quiet,
-                                  prepared=main_model.prepared, **overrides))
-        rows.append(base)
-    tfl, settings = main_model.tflite, main_model.settings
-    clips = main_model.prepared[1]
-    test_dir_acc = test_dir_n = other = None
-    if args.test_dir:
-        other = load_dir(args.test_dir, ds.labels)
-        test_dir_acc, test_dir_n = score_dir(tfl, *other, settings), len(other[1])
-    streams = stream_report(tfl, settings, ds, clips["val"], clips["test"], args, other,
-                            save=args.save and Path(args.save) / f"{main_model.name}_detector.json")
-
-    cols = ("model", "features", "params", "float_accuracy", "qat_accuracy", "int8_accuracy",
-            "flash_bytes", "arena_bytes", "seconds")
-    print(f"\nkeyword spotting on {data}: {len(ds.files_test)} test clips "
-          f"(speaker-disjoint), {len(ds.files_train)} train, seed {args.seed}")
-    print(" ".join(f"{c:>14}" for c in cols))
-    for r in rows:
-        cells = [pct(r[c]) if c.endswith("accuracy") else
-                 f"{r[c]:.0f}" if c == "seconds" else
-                 f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols]
-        print(" ".join(f"{v:>14}" for v in cells))
-    if args.test_dir:
-        print(f"int8 DS-CNN on {args.test_dir}: {pct(test_dir_acc)} of {test_dir_n} clips")
-    print(streams.pop("text"))
-    total = time.perf_counter() - t0
-    rec = rows[0]
-    result = {
-        "float_accuracy": rec["float_accuracy"], "qat_accuracy": rec["qat_accuracy"],
-        "int8_accuracy": rec["int8_accuracy"],
-        "baseline_int8_accuracy": base["int8_accuracy"] if base else None,
-        "test_dir_accuracy": test_dir_acc, "test_dir_clips": test_dir_n,
-        "flash_bytes": rec["flash_bytes"], "arena_bytes": rec["arena_bytes"],
-        "seconds": total, "train_seconds": rec["train_seconds"], **streams,
-        "test_clips": len(ds.files_test), "train_clips": len(ds.files_train),
-        "data": str(data), "seed": args.seed, "split": ds.split,
-        "settings": main_model.settings.to_dict(), "args": vars(args), "runs": rows}
-    print(f"total {total:.0f} s")
+    else:
+        overrides = dict(epochs=args.epochs, qat_epochs=args.qat_epochs,
+                         batch_size=args.batch_size, learning_rate=args.lr,
+                         filters=args.filters, dropout=args.dropout,
+                         l2=args.l2, fmax=args.fmax, augment=not args.no_augment,
+                         noise_level=args.noise_level, noise_probability=args.noise_probability,
+                         max_shift=args.max_shift, time_width=args.time_width,
+                         freq_width=args.freq_width, speed=args.speed, gain_db=args.gain_db,
+                         variants=args.variants or None,
+                         label_smoothing=args.label_smoothing, mixup=args.mixup)
+        result = (folds_run(args, ds, overrides, data) if args.folds
+                  else split_run(args, ds, overrides, data, t0))
+    print(f"total {time.perf_counter() - t0:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return result
