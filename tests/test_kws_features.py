@@ -11,7 +11,8 @@ import tinykit
 from tinykit.deploy.audio_frontend import feature_tables_header, write_feature_tables
 from tinykit.errors import DatasetError, ParameterError
 from tinykit.features import (AudioFeatures, ImuFeatures, audio_augment, audio_normalize,
-                              dct_matrix, extract, fit_normalization, load_settings, log_mel,
+                              dct_matrix, extract, fit_normalization, hard_negatives,
+                              load_settings, log_mel,
                               mel_filterbank, mfcc, mix_noise, random_gain,
                               settings_from_json, sparse_mel_filterbank, spec_augment,
                               speed_perturb, time_shift, window)
@@ -328,6 +329,64 @@ def test_augmentation_variants_are_made_once_then_drawn(clips, ds):
     assert len(picks) > 1             # drawn afresh each epoch
     with pytest.raises(ParameterError, match="variants must be an integer >= 1"):
         audio_augment(clips[:2], s, variants=0)
+
+
+def _tone_words(sr=16000):
+    """Clips of three labels: a 440 Hz word at 0.3-0.7 s, a 1,000 Hz word at 0.2-0.8 s,
+    and a 3,000 Hz hum from end to end (noise: never a source of negatives)."""
+    t = np.arange(sr) / sr
+    clips, labels = [], []
+    for label, (f, a, b) in enumerate([(440, 0.3, 0.7), (1000, 0.2, 0.8), (3000, 0.0, 1.0)]):
+        for k in range(4):
+            c = (0.5 * np.sin(2 * np.pi * f * t) * ((t >= a) & (t < b))).astype(np.float32)
+            clips.append(c * (1 + 0.1 * k))
+            labels.append(label)
+    return np.array(clips), np.array(labels)
+
+
+def _band(x, f, sr=16000):
+    spectrum = np.abs(np.fft.rfft(x))
+    return spectrum[int(f * len(x) / sr) - 3:int(f * len(x) / sr) + 4].max()
+
+
+def test_hard_negatives_are_words_cut_short_or_spliced_from_two_labels():
+    from tinykit.features.augment import _word_spans
+    clips, labels = _tone_words()
+    neg = hard_negatives(clips, labels, 40, seed=0)
+    np.testing.assert_array_equal(neg, hard_negatives(clips, labels, 40, seed=0))
+    assert neg.shape == (40, 16000) and neg.dtype == np.float32
+    start, stop = _word_spans(neg, 16000)
+    for i, n in enumerate(neg):
+        low, mid, hum = _band(n, 440), _band(n, 1000), _band(n, 3000)
+        assert hum < 0.01 * max(low, mid)          # the end-to-end hum is no word
+        span = (stop[i] - start[i]) / 16000
+        if i % 2 == 0:                             # cut short: one word, 25-50% of it
+            assert (low > 50 * mid) or (mid > 50 * low)
+            whole = 0.4 if low > mid else 0.6
+            assert 0.25 * whole - 0.03 <= span <= 0.5 * whole + 0.03
+        else:                                      # spliced: two labels, never one twice
+            assert min(low, mid) > 0.05 * max(low, mid)
+            assert 0.35 * 1.0 - 0.05 <= span <= 0.65 * 1.0 + 0.05
+    with pytest.raises(ParameterError, match="at least two labels"):
+        hard_negatives(clips[:4], labels[:4], 2)
+    with pytest.raises(DatasetError, match="expected 12 labels"):
+        hard_negatives(clips, labels[:3], 2)
+
+
+def test_augmentation_fills_negative_slots_afresh(clips, ds):
+    words, labels = clips[:20], np.arange(20) % 4
+    slots = np.concatenate([labels, [-1, -1, -1]])
+    padded = np.concatenate([words, np.zeros((3, words.shape[1]), np.float32)])
+    s = fit_normalization(mfcc(words), AudioFeatures())
+    x = extract(padded, s)
+    aug = audio_augment(padded, s, time_masks=0, freq_masks=0, max_shift=0.0, variants=2,
+                        negatives=slots)
+    rng = np.random.default_rng(0)
+    a, b = aug(x, seed=rng), aug(x, seed=rng)
+    np.testing.assert_allclose(a[:20], x[:20], atol=1e-4)   # the words are left as they are
+    assert not np.allclose(a[20:], x[20:]) and not np.allclose(a[20:], b[20:])
+    with pytest.raises(ParameterError, match="one integer label per clip"):
+        audio_augment(padded, s, negatives=slots[:5])
 
 
 def test_bad_augmentation_arguments_raise_parameter_error(clips, ds):

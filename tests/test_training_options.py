@@ -64,3 +64,33 @@ def test_bad_options_are_refused():
         train.fit(net, x, y, mixup=-0.2, verbose=False)
     with pytest.raises(ParameterError, match="kws\\(\\) has no setting mix_up; the settings are"):
         recipes.kws("speech_commands", mix_up=0.2)
+
+
+def test_distillation_moves_the_targets_towards_the_teacher():
+    from tinykit.models._keras import keras
+    x, y = _data(32)
+    onehot = np.eye(3, dtype=np.float32)[y]
+    teacher = models.build("tiny_conv", (12, 4), 3, seed=1)
+    batches = train._sequence(keras, x, onehot, 16, _noisy, np.random.default_rng(0),
+                              teacher=teacher, distill=0.25)
+    for epoch in range(2):
+        xb, yb = batches[0]
+        idx = batches.order[:16]
+        expect = 0.75 * onehot[idx] + 0.25 * teacher.predict(xb, verbose=0)
+        np.testing.assert_allclose(yb, expect, atol=1e-5)
+        assert not np.allclose(yb, onehot[idx])
+        batches.on_epoch_end()        # the next epoch's inputs: the teacher's view follows
+    batches.close()
+
+
+def test_a_distilled_model_learns_and_a_mismatched_teacher_is_refused(monkeypatch):
+    monkeypatch.setenv("TINYKIT_FAST", "0")
+    teacher, x, y = _fit()
+    student, _, _ = _fit(teacher=teacher, distill=0.5)
+    assert (student.predict(x, verbose=0).argmax(axis=1) == y).mean() > 0.6
+    net = models.build("tiny_conv", (12, 4), 3, seed=0)
+    with pytest.raises(ModelError, match="the teacher maps"):
+        train.fit(net, x, y, teacher=models.build("tiny_conv", (12, 4), 4, seed=0),
+                  verbose=False)
+    with pytest.raises(ModelError, match=r"distill must be in \[0, 1\]"):
+        train.fit(net, x, y, teacher=teacher, distill=1.5, verbose=False)

@@ -128,7 +128,8 @@ KWS_DEFAULTS = dict(epochs=90, qat_epochs=10, batch_size=64, learning_rate=3e-3,
                     dropout=0.2, l2=1e-4, kind="mfcc", fmax=4000.0, augment=True,
                     noise_level=0.1, noise_probability=0.8, max_shift=0.1, time_masks=2,
                     time_width=6, freq_masks=2, freq_width=2, speed=0.1, gain_db=6.0,
-                    variants=10, label_smoothing=0.0, mixup=0.0)
+                    variants=10, label_smoothing=0.0, mixup=0.0, negatives=0.0,
+                    teacher=0, distill=0.5)
 
 
 @dataclass
@@ -213,22 +214,38 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
     else:
         ds, clips, feats, settings = prepared
     (xtr, ytr), (xv, yv), (xte, yte) = feats["train"], feats["val"], feats["test"]
-    augment = None
+    x_fit, y_fit, augment = xtr, ytr, None
     if cfg["augment"]:
+        x_clips, slots = clips["train"][0], None
+        if cfg["negatives"]:
+            x_clips, slots, x_fit, y_fit = _negative_slots(ds, x_clips, xtr, ytr,
+                                                           cfg["negatives"])
         augment = features.audio_augment(
-            clips["train"][0], settings, noise=ds.noise, level=cfg["noise_level"],
+            x_clips, settings, noise=ds.noise, level=cfg["noise_level"],
             probability=cfg["noise_probability"], max_shift=cfg["max_shift"],
             time_masks=cfg["time_masks"], time_width=cfg["time_width"],
             freq_masks=cfg["freq_masks"], freq_width=cfg["freq_width"], speed=cfg["speed"],
-            gain_db=cfg["gain_db"], variants=cfg["variants"])
+            gain_db=cfg["gain_db"], variants=cfg["variants"], negatives=slots)
+    elif cfg["negatives"]:
+        from .errors import ParameterError
+        raise ParameterError("negatives= are made afresh by the augmentation: set "
+                             "augment=True, or negatives=0.")
     options = ({"filters": cfg["filters"], "dropout": cfg["dropout"], "l2": cfg["l2"]}
                if model == "ds_cnn" else {})
+    teacher = None
+    if cfg["teacher"]:
+        teacher = train.fit(
+            models.build("ds_cnn", settings.shape, ds.num_classes, seed=seed + 1,
+                         **{**options, "filters": cfg["teacher"]}),
+            x_fit, y_fit, qat=False, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+            learning_rate=cfg["learning_rate"], augment=augment, seed=seed + 1,
+            verbose=verbose)
     net = models.build(model, settings.shape, ds.num_classes, seed=seed, **options)
-    qat = train.fit(net, xtr, ytr, qat=True, epochs=cfg["epochs"], qat_epochs=cfg["qat_epochs"],
+    qat = train.fit(net, x_fit, y_fit, qat=True, epochs=cfg["epochs"], qat_epochs=cfg["qat_epochs"],
                     batch_size=cfg["batch_size"], learning_rate=cfg["learning_rate"],
                     augment=augment, validation_data=(xv, yv) if len(yv) else None,
                     label_smoothing=cfg["label_smoothing"], mixup=cfg["mixup"],
-                    seed=seed, verbose=verbose)
+                    teacher=teacher, distill=cfg["distill"], seed=seed, verbose=verbose)
     train_seconds = time.perf_counter() - start
     # quantize_model clones the model: `net` keeps the float weights of phase 1.
     float_acc = (float((net.predict(xte, verbose=0).argmax(axis=1) == yte).mean())
@@ -248,6 +265,22 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
                      float_accuracy=float_acc, train_seconds=train_seconds,
                      seconds=time.perf_counter() - start, files=files, device=device,
                      prepared=(ds, clips, feats, settings))
+
+
+def _negative_slots(ds, clips, x, y, share):
+    """The training clips, features and labels with ``share`` x as many slots for hard
+    negatives (labelled ``_unknown_``), and the ``negatives`` array of ``audio_augment``."""
+    if "_unknown_" not in ds.labels:
+        from .errors import ParameterError
+        raise ParameterError(f"negatives= are trained as _unknown_, which is not a label of "
+                             f"this data set ({', '.join(ds.labels)}); use negatives=0.")
+    n = int(round(share * len(y)))
+    unknown = ds.labels.index("_unknown_")
+    slots = np.concatenate([np.asarray(y, np.int64), np.full(n, -1)])
+    clips = np.concatenate([clips, np.zeros((n, clips.shape[1]), np.float32)])
+    x = np.concatenate([x, np.repeat(x[:1] * 0, n, axis=0)])
+    y = np.concatenate([y, np.full(n, unknown, dtype=np.asarray(y).dtype)])
+    return clips, slots, x, y
 
 
 @dataclass

@@ -77,13 +77,15 @@ def _progress_callback(keras, total_epochs, desc, verbose):
     return Progress()
 
 
-def _sequence(keras, x, y, batch_size, augment, rng, mixup=0.0):
+def _sequence(keras, x, y, batch_size, augment, rng, mixup=0.0, teacher=None, distill=0.0):
     """Batches of (x, y), re-augmented at every epoch when ``augment`` is given.
 
     The next epoch's augmented examples are made in a worker thread while Keras trains
     on this epoch's (NumPy and the FFT release the GIL), from a generator of their own,
-    so a run is as repeatable as before. With ``mixup`` (y one-hot), each batch is mixed
-    with itself in a shuffled order, weights drawn from Beta(mixup, mixup).
+    so a run is as repeatable as before. With a ``teacher`` (y one-hot), the targets
+    are ``(1 - distill) * y + distill * teacher(x)`` on the epoch's augmented inputs.
+    With ``mixup`` (y one-hot), each batch is mixed with itself in a shuffled order,
+    weights drawn from Beta(mixup, mixup).
     """
     from concurrent.futures import ThreadPoolExecutor
     aug_rng = np.random.default_rng(rng.integers(2 ** 63))
@@ -102,9 +104,14 @@ def _sequence(keras, x, y, batch_size, augment, rng, mixup=0.0):
             self.order = rng.permutation(len(x))
             if self.pool is None:
                 self.xe = x
-                return
-            self.xe = self.next.result()
-            self.next = self.pool.submit(augment, x, seed=aug_rng)
+            else:
+                self.xe = self.next.result()
+                self.next = self.pool.submit(augment, x, seed=aug_rng)
+            if teacher is not None and (self.pool is not None or not hasattr(self, "ye")):
+                soft = teacher.predict(self.xe, batch_size=512, verbose=0).astype(np.float32)
+                self.ye = (1 - distill) * y + distill * soft
+            elif teacher is None:
+                self.ye = y
 
         def close(self):
             if self.pool is not None:
@@ -114,7 +121,7 @@ def _sequence(keras, x, y, batch_size, augment, rng, mixup=0.0):
 
         def __getitem__(self, i):
             idx = self.order[i * batch_size:(i + 1) * batch_size]
-            xb, yb = self.xe[idx], y[idx]
+            xb, yb = self.xe[idx], self.ye[idx]
             if mixup:
                 lam = rng.beta(mixup, mixup, size=len(idx)).astype(np.float32)
                 lam = np.maximum(lam, 1 - lam)       # the first example dominates
@@ -145,15 +152,15 @@ def _adapt_batchnorm(model, steps):
 
 
 def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_data,
-               desc, verbose, label_smoothing=0.0, mixup=0.0):
+               desc, verbose, label_smoothing=0.0, mixup=0.0, teacher=None, distill=0.0):
     from .models._keras import keras
     steps = epochs * int(np.ceil(len(x) / batch_size))
     if desc == "float":  # QAT starts from statistics that have already converged
         _adapt_batchnorm(model, steps)
     schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1),
                                                       alpha=0.05)
-    soft = bool(label_smoothing or mixup)
-    if soft:  # one-hot targets: smoothed, and mixed by mixup
+    soft = bool(label_smoothing or mixup or teacher is not None)
+    if soft:  # one-hot targets: smoothed, mixed by mixup, moved towards the teacher's
         classes = model.output_shape[-1]
         y = np.eye(classes, dtype=np.float32)[y]
         if validation_data is not None:
@@ -163,7 +170,8 @@ def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
-    batches = _sequence(keras, x, y, batch_size, augment, rng, mixup=mixup)
+    batches = _sequence(keras, x, y, batch_size, augment, rng, mixup=mixup, teacher=teacher,
+                        distill=distill)
     try:
         with _quiet.tensorflow_errors_only():  # no tf.function retracing warnings
             hist = model.fit(batches, epochs=epochs, validation_data=validation_data,
@@ -176,7 +184,8 @@ def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_
 
 def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         learning_rate=3e-3, qat_learning_rate=None, augment=None, repeat=1,
-        validation_data=None, label_smoothing=0.0, mixup=0.0, seed=0, verbose=True):
+        validation_data=None, label_smoothing=0.0, mixup=0.0, teacher=None, distill=0.5,
+        seed=0, verbose=True):
     """Train a tf_keras classifier, then fine-tune it with quantization-aware training.
 
     Phase 1 trains the float model for ``epochs`` with Adam and a cosine learning-rate
@@ -204,6 +213,10 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
             classes (0 to 1; 0.1 is usual): a less overconfident model.
         mixup: train on pairs of examples mixed with weights from Beta(mixup, mixup),
             targets mixed alike (0: off; 0.2-0.4 is usual).
+        teacher: a trained model with the same inputs and outputs (e.g. a wider float
+            model) to distil: the targets move ``distill`` of the way from the labels
+            to its probabilities on each epoch's (augmented) inputs.
+        distill: the teacher's share of the targets, in [0, 1].
         seed: seeds NumPy, Python and TensorFlow for a repeatable run.
         verbose: show a progress bar per phase.
 
@@ -229,6 +242,14 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         raise ModelError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}.")
     if not (isinstance(mixup, (int, float)) and mixup >= 0):
         raise ModelError(f"mixup must be a Beta parameter >= 0 (0: off), got {mixup!r}.")
+    if teacher is not None:
+        _check_keras(teacher)
+        if teacher.input_shape[1:] != shape or teacher.output_shape != model.output_shape:
+            raise ModelError(f"the teacher maps {teacher.input_shape[1:]} to "
+                             f"{teacher.output_shape[1:]}, the model {shape} to "
+                             f"{model.output_shape[1:]}: they must agree.")
+        if not (isinstance(distill, (int, float)) and 0 <= distill <= 1):
+            raise ModelError(f"distill must be in [0, 1], got {distill!r}.")
     if fast_mode():
         epochs = min(epochs, 3)
         qat_epochs = 1
@@ -241,7 +262,8 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
     start = time.perf_counter()
     common = dict(batch_size=batch_size, augment=augment, rng=rng,
                   validation_data=validation_data, verbose=verbose,
-                  label_smoothing=label_smoothing, mixup=mixup)
+                  label_smoothing=label_smoothing, mixup=mixup, teacher=teacher,
+                  distill=distill)
     curves = _run_phase(model, x, y, epochs=epochs, lr=learning_rate, desc="float", **common)
     qat_start = len(curves.get("loss", []))
     if qat and qat_epochs > 0:

@@ -347,9 +347,94 @@ def spec_augment(features, *, time_masks=2, time_width=6, freq_masks=2, freq_wid
     return np.where(mask, np.float32(value), x).astype(np.float32)
 
 
+def _word_spans(clips, sample_rate, frame=0.02, floor_db=30.0):
+    """(start, stop) sample of each clip's word: from the first to the last 20 ms frame
+    whose RMS is within ``floor_db`` of the clip's loudest frame."""
+    n = max(1, int(frame * sample_rate))
+    frames = clips.shape[1] // n
+    rms = np.sqrt(np.mean(clips[:, :frames * n].reshape(len(clips), frames, n) ** 2, axis=2))
+    loud = 20 * np.log10(np.maximum(rms, 1e-9) / np.maximum(rms.max(axis=1, keepdims=True),
+                                                             1e-9)) > -floor_db
+    first = np.argmax(loud, axis=1)
+    last = frames - 1 - np.argmax(loud[:, ::-1], axis=1)
+    return first * n, (last + 1) * n
+
+
+def hard_negatives(clips, labels, n, *, sample_rate=16000, share=(0.25, 0.5), seed=None):
+    """``n`` clips of speech that is no word of ``clips``: negatives for keyword spotting.
+
+    Two kinds, half each, made from randomly drawn clips that hold a word (a clip loud
+    from end to end, e.g. noise, is not drawn): a word cut short (only its
+    first or its last ``share`` of the spoken part is kept, the rest silent: what a
+    detector hears while a keyword begins or ends), and two words spliced (the first
+    part of one word joined to the last part of a word of another label, cut at 35 to
+    65% of each). The result is centred in the clip. Train them as ``_unknown_`` so that
+    the model learns that only a whole keyword is one (:func:`audio_augment`'s
+    ``negatives``).
+
+    Args:
+        clips: (m, samples) float32 audio, e.g. the training clips.
+        labels: their labels (ints, m of them): spliced words never share a label.
+        n: how many negatives to make.
+        sample_rate: of the clips.
+        share: (lowest, highest) share of a word kept in a cut word.
+        seed: int or numpy Generator.
+
+    Returns:
+        (n, samples) float32.
+
+    Raises:
+        ParameterError: ``share`` outside (0, 1], fewer than two labels, or n < 0.
+        DatasetError: clips not (m, samples) or labels not m long.
+
+    Example:
+        >>> fakes = hard_negatives(x_train, y_train, 200, seed=0)  # doctest: +SKIP
+    """
+    clips = _clips(clips)
+    labels = np.asarray(labels)
+    if labels.shape != (len(clips),):
+        raise DatasetError(f"expected {len(clips)} labels (one per clip), got shape "
+                           f"{labels.shape}.")
+    _number("n", n, 0, integer=True)
+    lo, hi = (_number("share", float(v), 0.0, 1.0) for v in share)
+    if not 0 < lo <= hi:
+        raise ParameterError(f"share must be (lowest, highest) with 0 < lowest <= highest <= 1,"
+                             f" got {share!r}.")
+    if len(np.unique(labels)) < 2:
+        raise ParameterError("hard_negatives splices words of different labels: pass clips "
+                             "of at least two labels.")
+    rng = _rng(seed)
+    start, stop = _word_spans(clips, sample_rate)
+    length = clips.shape[1]
+    words = np.flatnonzero(stop - start < 0.9 * length)  # not noise from end to end
+    if len(np.unique(labels[words])) < 2:
+        words = np.arange(len(clips))
+    out = np.zeros((n, length), np.float32)
+    for i in range(n):
+        a = int(words[rng.integers(len(words))])
+        s, e = int(start[a]), int(stop[a])
+        if i % 2 == 0:      # a word cut short: its beginning or its end
+            keep = max(1, int(round((e - s) * rng.uniform(lo, hi))))
+            piece = clips[a, s:s + keep] if rng.random() < 0.5 else clips[a, e - keep:e]
+        else:               # the first part of one word, the last part of another's
+            others = words[labels[words] != labels[a]]
+            b = int(others[rng.integers(len(others))])
+            cut_a = s + int((e - s) * rng.uniform(0.35, 0.65))
+            sb, eb = int(start[b]), int(stop[b])
+            cut_b = sb + int((eb - sb) * rng.uniform(0.35, 0.65))
+            first, last = clips[a, s:cut_a], clips[b, cut_b:eb]
+            rms = lambda v: float(np.sqrt(np.mean(v ** 2))) if len(v) else 0.0  # noqa: E731
+            if rms(last) > 0:   # the second speaker as loud as the first
+                last = last * (rms(first) / rms(last))
+            piece = np.concatenate([first, last])[:length]
+        at = (length - len(piece)) // 2
+        out[i, at:at + len(piece)] = piece
+    return out
+
+
 def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_shift=0.1,
                   time_masks=2, time_width=6, freq_masks=2, freq_width=2, speed=0.0,
-                  gain_db=0.0, variants=None):
+                  gain_db=0.0, variants=None, negatives=None):
     """An ``augment(x, seed)`` function for ``tinykit.train.fit`` built on the clips.
 
     At every epoch it changes the clips' speed (:func:`speed_perturb`, when ``speed``)
@@ -372,6 +457,10 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
             variants of each clip to make (the first ``variants`` epochs), after which every
             epoch draws one of them per clip at random (SpecAugment stays fresh): most of
             the variety at a fraction of the cost, as computing features dominates an epoch.
+        negatives: None, or the clips' integer labels with -1 marking slots for hard
+            negatives: each waveform variant fills every slot with a fresh
+            :func:`hard_negatives` clip made from the labelled clips (train the slots
+            as ``_unknown_``; what a slot's clip holds is not used).
 
     Returns:
         ``augment(x, seed=None) -> float32 array`` shaped like ``x``.
@@ -400,6 +489,14 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
 
     if variants is not None:
         _number("variants", variants, 1, integer=True)
+    if negatives is not None:
+        negatives = np.asarray(negatives)
+        if negatives.shape != (len(clips),) or not np.issubdtype(negatives.dtype, np.integer):
+            raise ParameterError(f"negatives must hold one integer label per clip ({len(clips)}),"
+                                 f" -1 for a hard-negative slot; got shape {negatives.shape}.")
+        slots = negatives < 0
+        if slots.any():
+            hard_negatives(clips[~slots], negatives[~slots], 0)  # checks the labels
     bank = []       # with variants: the waveform-level variants' features made so far
 
     def augment(x, seed=None):
@@ -409,7 +506,12 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
                                  f"(and repeat=1 to fit).")
         rng = _rng(seed)
         if variants is None or len(bank) < variants:
-            a = speed_perturb(clips, max_change=speed, seed=rng) if speed else clips
+            a = clips
+            if negatives is not None and slots.any():
+                a = clips.copy()
+                a[slots] = hard_negatives(clips[~slots], negatives[~slots], int(slots.sum()),
+                                          sample_rate=settings.sample_rate, seed=rng)
+            a = speed_perturb(a, max_change=speed, seed=rng) if speed else a
             a = random_gain(a, db=gain_db, seed=rng) if gain_db else a
             a = time_shift(a, max_shift=max_shift, sample_rate=settings.sample_rate, seed=rng)
             if noise and probability > 0:
