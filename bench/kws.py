@@ -463,6 +463,13 @@ def main(argv=None):
                         "epoch)")
     p.add_argument("--label-smoothing", type=float, default=D["label_smoothing"])
     p.add_argument("--mixup", type=float, default=D["mixup"], help="Beta parameter (0: off)")
+    p.add_argument("--negatives", type=float, default=D["negatives"],
+                   help="hard negatives (words cut short, spliced) added as _unknown_, as a "
+                        "share of the training clips")
+    p.add_argument("--teacher", type=int, default=D["teacher"],
+                   help="channels of a float DS-CNN teacher to distil (0: none)")
+    p.add_argument("--distill", type=float, default=D["distill"],
+                   help="the teacher's share of the targets")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--stream-groups", type=int, default=4,
@@ -505,7 +512,8 @@ def main(argv=None):
                          max_shift=args.max_shift, time_width=args.time_width,
                          freq_width=args.freq_width, speed=args.speed, gain_db=args.gain_db,
                          variants=args.variants or None,
-                         label_smoothing=args.label_smoothing, mixup=args.mixup)
+                         label_smoothing=args.label_smoothing, mixup=args.mixup,
+                         negatives=args.negatives, teacher=args.teacher, distill=args.distill)
         result = (folds_run(args, ds, overrides, data) if args.folds
                   else split_run(args, ds, overrides, data, t0))
     print(f"total {time.perf_counter() - t0:.0f} s")
