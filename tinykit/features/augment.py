@@ -396,7 +396,7 @@ def hard_negatives(clips, labels, n, *, sample_rate=16000, share=(0.25, 0.5), se
         raise DatasetError(f"expected {len(clips)} labels (one per clip), got shape "
                            f"{labels.shape}.")
     _number("n", n, 0, integer=True)
-    lo, hi = (_number("share", float(v), 0.0, 1.0) for v in share)
+    lo, hi = (_number("share", v, 0.0, 1.0) for v in share)
     if not 0 < lo <= hi:
         raise ParameterError(f"share must be (lowest, highest) with 0 < lowest <= highest <= 1,"
                              f" got {share!r}.")
