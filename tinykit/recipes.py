@@ -246,7 +246,8 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
             verbose=verbose)
     net = models.build(model, settings.shape, ds.num_classes, seed=seed, **options)
     qat = train.fit(net, x_fit, y_fit, qat=True, epochs=cfg["epochs"],
-                    qat_epochs=cfg["qat_epochs"], batch_size=cfg["batch_size"], learning_rate=cfg["learning_rate"],
+                    qat_epochs=cfg["qat_epochs"], batch_size=cfg["batch_size"],
+                    learning_rate=cfg["learning_rate"],
                     augment=augment, validation_data=(xv, yv) if len(yv) else None,
                     label_smoothing=cfg["label_smoothing"], mixup=cfg["mixup"],
                     teacher=teacher, distill=cfg["distill"], seed=seed, verbose=verbose)
