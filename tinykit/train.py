@@ -95,23 +95,25 @@ def _sequence(keras, x, y, batch_size, augment, rng, mixup=0.0, teacher=None, di
             super().__init__()
             self.pool = ThreadPoolExecutor(1) if augment is not None else None
             self.next = self.pool.submit(augment, x, seed=aug_rng) if self.pool else None
+            if self.pool is None:    # the same inputs, and targets, at every epoch
+                self._take(x)
             self.on_epoch_end()
 
         def __len__(self):
             return int(np.ceil(len(x) / batch_size))
 
+        def _take(self, xe):
+            """This epoch's inputs, and their targets (moved towards the teacher's)."""
+            self.xe, self.ye = xe, y
+            if teacher is not None:
+                soft = teacher.predict(xe, batch_size=512, verbose=0).astype(np.float32)
+                self.ye = (1 - distill) * y + distill * soft
+
         def on_epoch_end(self):
             self.order = rng.permutation(len(x))
-            if self.pool is None:
-                self.xe = x
-            else:
-                self.xe = self.next.result()
+            if self.pool is not None:
+                self._take(self.next.result())
                 self.next = self.pool.submit(augment, x, seed=aug_rng)
-            if teacher is not None and (self.pool is not None or not hasattr(self, "ye")):
-                soft = teacher.predict(self.xe, batch_size=512, verbose=0).astype(np.float32)
-                self.ye = (1 - distill) * y + distill * soft
-            elif teacher is None:
-                self.ye = y
 
         def close(self):
             if self.pool is not None:
