@@ -423,9 +423,10 @@ def hard_negatives(clips, labels, n, *, sample_rate=16000, share=(0.25, 0.5), se
             sb, eb = int(start[b]), int(stop[b])
             cut_b = sb + int((eb - sb) * rng.uniform(0.35, 0.65))
             first, last = clips[a, s:cut_a], clips[b, cut_b:eb]
-            rms = lambda v: float(np.sqrt(np.mean(v ** 2))) if len(v) else 0.0  # noqa: E731
-            if rms(last) > 0:   # the second speaker as loud as the first
-                last = last * (rms(first) / rms(last))
+            loud_a, loud_b = (float(np.sqrt(np.mean(v ** 2))) if len(v) else 0.0
+                              for v in (first, last))
+            if loud_b > 0:      # the second speaker as loud as the first
+                last = last * (loud_a / loud_b)
             piece = np.concatenate([first, last])[:length]
         at = (length - len(piece)) // 2
         out[i, at:at + len(piece)] = piece
