@@ -442,8 +442,9 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
     and loudness (:func:`random_gain`, when ``gain_db``), shifts them
     (:func:`time_shift`), mixes in background noise (:func:`mix_noise`, when ``noise``
     is given), computes their features with ``settings`` (normalised, when the
-    settings hold mean/std) and applies :func:`spec_augment`. ``x`` (the clean features given to ``fit``) is only
-    used for its length and shape: it must be the features of ``clips``, in order.
+    settings hold mean/std) and applies :func:`spec_augment`. ``x`` (the clean features
+    given to ``fit``) is only used for its length and shape: it must be the features of
+    ``clips``, in order.
 
     Args:
         clips: (n, samples) float32 training audio.
@@ -496,8 +497,9 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
             raise ParameterError(f"negatives must hold one integer label per clip ({len(clips)}),"
                                  f" -1 for a hard-negative slot; got shape {negatives.shape}.")
         slots = negatives < 0
+        sources, source_labels = clips[~slots], negatives[~slots]  # what negatives are cut from
         if slots.any():
-            hard_negatives(clips[~slots], negatives[~slots], 0)  # checks the labels
+            hard_negatives(sources, source_labels, 0)  # checks the labels
     bank = []       # with variants: the waveform-level variants' features made so far
 
     def augment(x, seed=None):
@@ -510,7 +512,7 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
             a = clips
             if negatives is not None and slots.any():
                 a = clips.copy()
-                a[slots] = hard_negatives(clips[~slots], negatives[~slots], int(slots.sum()),
+                a[slots] = hard_negatives(sources, source_labels, int(slots.sum()),
                                           sample_rate=settings.sample_rate, seed=rng)
             a = speed_perturb(a, max_change=speed, seed=rng) if speed else a
             a = random_gain(a, db=gain_db, seed=rng) if gain_db else a
