@@ -458,6 +458,10 @@ def main(argv=None):
     p.add_argument("--speed", type=float, default=D["speed"],
                    help="largest change of speed (speed perturbation)")
     p.add_argument("--gain-db", type=float, default=D["gain_db"], help="largest gain change, dB")
+    p.add_argument("--reverb", type=float, default=D["reverb"],
+                   help="share of clips played in a random room (synthetic reverberation)")
+    p.add_argument("--eq-db", type=float, default=D["eq_db"],
+                   help="largest boost or cut of a random microphone response, dB")
     p.add_argument("--variants", type=int, default=D["variants"],
                    help="waveform variants per clip made once, then drawn (0: afresh every "
                         "epoch)")
@@ -511,7 +515,7 @@ def main(argv=None):
                          noise_level=args.noise_level, noise_probability=args.noise_probability,
                          max_shift=args.max_shift, time_width=args.time_width,
                          freq_width=args.freq_width, speed=args.speed, gain_db=args.gain_db,
-                         variants=args.variants or None,
+                         reverb=args.reverb, eq_db=args.eq_db, variants=args.variants or None,
                          label_smoothing=args.label_smoothing, mixup=args.mixup,
                          negatives=args.negatives, teacher=args.teacher, distill=args.distill)
         result = (folds_run(args, ds, overrides, data) if args.folds

@@ -13,7 +13,8 @@ from tinykit.errors import DatasetError, ParameterError
 from tinykit.features import (AudioFeatures, ImuFeatures, audio_augment, audio_normalize,
                               dct_matrix, extract, fit_normalization, hard_negatives,
                               load_settings, log_mel,
-                              mel_filterbank, mfcc, mix_noise, random_gain,
+                              mel_filterbank, mfcc, mix_noise, random_eq, random_gain,
+                              reverberate,
                               settings_from_json, sparse_mel_filterbank, spec_augment,
                               speed_perturb, time_shift, window)
 
@@ -286,6 +287,45 @@ def test_speed_perturbation_moves_pitch_by_the_factor_about_the_middle():
         random_gain(x[:1], db=-3)
 
 
+def test_reverberation_decays_at_the_drawn_rt60_below_the_direct_sound():
+    x = np.zeros((40, 16000), np.float32)
+    x[:, 2000] = 0.5                                        # a click in each clip
+    out = reverberate(x, probability=1.0, rt60=(0.3, 0.3), drr_db=(10.0, 10.0), seed=0)
+    assert out.shape == x.shape and out.dtype == np.float32 and x[:, 2001:].max() == 0
+    rms = lambda a: np.sqrt(np.mean(a.astype(np.float64) ** 2, axis=-1))  # noqa: E731
+    assert np.allclose(rms(out), rms(x), rtol=1e-4)        # loudness kept
+    tail = out[:, 2001:].astype(np.float64) ** 2
+    # 60 dB in 0.3 s: 20 dB from 50-100 ms to 150-200 ms after the click
+    early, late = tail[:, 800:1600].sum(), tail[:, 2400:3200].sum()
+    assert 18 < 10 * np.log10(early / late) < 22
+    # the direct sound 10 dB above the tail
+    drr = 10 * np.log10(out[:, 2000].astype(np.float64) ** 2 / tail.sum(axis=1))
+    assert np.allclose(drr, 10.0, atol=0.3)
+    some = reverberate(x, probability=0.5, seed=1)
+    touched = (some != x).any(axis=1).mean()
+    assert 0.2 < touched < 0.8
+    assert np.array_equal(reverberate(x, probability=0.0, seed=0), x)
+    with pytest.raises(ParameterError, match="low <= high"):
+        reverberate(x, rt60=(0.6, 0.1))
+    with pytest.raises(ParameterError, match=r"probability must be a number in \[0.0, 1.0\]"):
+        reverberate(x, probability=1.5)
+
+
+def test_random_eq_colours_within_the_bounds_and_keeps_loudness():
+    x = np.random.default_rng(0).normal(0, 0.05, (20, 16000)).astype(np.float32)
+    out = random_eq(x, db=6.0, seed=0)
+    assert out.shape == x.shape and out.dtype == np.float32
+    rms = lambda a: np.sqrt(np.mean(a.astype(np.float64) ** 2, axis=-1))  # noqa: E731
+    assert np.allclose(rms(out), rms(x), rtol=1e-4)
+    response = 20 * np.log10(np.abs(np.fft.rfft(out)) / np.abs(np.fft.rfft(x)))[:, 100:]
+    spread = response.max(axis=1) - response.min(axis=1)
+    assert spread.max() <= 12.0 + 1e-3                     # a cut of 6 dB to a boost of 6
+    assert spread.min() > 2.0                              # and no clip left flat
+    assert np.array_equal(random_eq(x, db=0.0), x)
+    with pytest.raises(ParameterError, match="bands must be an integer >= 2"):
+        random_eq(x, bands=1)
+
+
 def test_spec_augment_masks_bands():
     x = np.ones((64, 49, 10), np.float32)
     m = spec_augment(x, time_masks=1, time_width=5, freq_masks=1, freq_width=2, seed=0)
@@ -303,7 +343,7 @@ def test_spec_augment_masks_bands():
 def test_audio_augment_makes_fresh_features(clips, ds):
     s = fit_normalization(mfcc(clips), AudioFeatures())
     x = extract(clips, s)
-    aug = audio_augment(clips, s, noise=ds.noise)
+    aug = audio_augment(clips, s, noise=ds.noise, reverb=0.5, eq_db=6.0)
     rng = np.random.default_rng(0)
     a1, a2 = aug(x, seed=rng), aug(x, seed=rng)
     assert a1.shape == x.shape and a1.dtype == np.float32
@@ -410,6 +450,8 @@ def test_bad_augmentation_arguments_raise_parameter_error(clips, ds):
         (lambda: audio_augment(a, s, time_masks=-1), "time_masks"),
         (lambda: audio_augment(a, s, speed=0.9), "max_change"),
         (lambda: audio_augment(a, s, gain_db=-1), "db must be"),
+        (lambda: audio_augment(a, s, reverb=1.2), "probability must be"),
+        (lambda: audio_augment(a, s, eq_db=-2), "db must be"),
         (lambda: audio_augment(a, {"kind": "mfcc"}), "settings must be a tinykit.features.AudioFeatures"),
     ]
     for call, message in cases:

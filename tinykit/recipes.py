@@ -133,8 +133,8 @@ KWS_DEFAULTS = dict(epochs=150, qat_epochs=15, batch_size=64, learning_rate=3e-3
                     dropout=0.2, l2=1e-4, kind="mfcc", fmax=4000.0, augment=True,
                     noise_level=0.1, noise_probability=0.8, max_shift=0.1, time_masks=2,
                     time_width=6, freq_masks=2, freq_width=2, speed=0.1, gain_db=6.0,
-                    variants=10, label_smoothing=0.0, mixup=0.0, negatives=0.0,
-                    teacher=0, distill=0.5)
+                    reverb=0.0, eq_db=0.0, variants=10, label_smoothing=0.0, mixup=0.0,
+                    negatives=0.0, teacher=0, distill=0.5)
 
 
 @dataclass
@@ -230,7 +230,8 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
             probability=cfg["noise_probability"], max_shift=cfg["max_shift"],
             time_masks=cfg["time_masks"], time_width=cfg["time_width"],
             freq_masks=cfg["freq_masks"], freq_width=cfg["freq_width"], speed=cfg["speed"],
-            gain_db=cfg["gain_db"], variants=cfg["variants"], negatives=slots)
+            gain_db=cfg["gain_db"], reverb=cfg["reverb"], eq_db=cfg["eq_db"],
+            variants=cfg["variants"], negatives=slots)
     elif cfg["negatives"]:
         from .errors import ParameterError
         raise ParameterError("negatives= are made afresh by the augmentation: set "

@@ -12,13 +12,13 @@ read back by :func:`load_settings`.
 """
 from .audio import (AudioFeatures, audio_normalize, dct_matrix, extract, fit_normalization,
                     log_mel, mel_filterbank, mfcc, sparse_mel_filterbank, window)
-from .augment import (audio_augment, hard_negatives, imu_augment, mix_noise, random_gain,
-                      spec_augment, speed_perturb, time_shift)
+from .augment import (audio_augment, hard_negatives, imu_augment, mix_noise, random_eq,
+                      random_gain, reverberate, spec_augment, speed_perturb, time_shift)
 from .imu import ImuFeatures, imu_normalize
 from .settings import load_settings, settings_from_json
 
 __all__ = ["AudioFeatures", "ImuFeatures", "audio_augment", "audio_normalize", "dct_matrix",
            "extract", "fit_normalization", "hard_negatives", "imu_augment", "imu_normalize",
-           "load_settings", "log_mel", "mel_filterbank", "mfcc", "mix_noise", "random_gain",
-           "settings_from_json", "sparse_mel_filterbank", "spec_augment", "speed_perturb",
+           "load_settings", "log_mel", "mel_filterbank", "mfcc", "mix_noise", "random_eq",
+           "random_gain", "reverberate", "settings_from_json", "sparse_mel_filterbank", "spec_augment", "speed_perturb",
            "time_shift", "window"]

@@ -208,6 +208,129 @@ def random_gain(clips, *, db=6.0, seed=None) -> np.ndarray:
     return np.clip(x * gains.astype(np.float32), -1.0, 1.0)
 
 
+def _same_loudness(out, x):
+    """``out`` scaled so that each row has the RMS of the same row of ``x``."""
+    rms = lambda a: np.sqrt(np.mean(a.astype(np.float64) ** 2, axis=1, keepdims=True))  # noqa: E731
+    scale = np.where(rms(out) > 1e-9, rms(x) / np.maximum(rms(out), 1e-9), 1.0)
+    return np.clip(out * scale, -1.0, 1.0).astype(np.float32)
+
+
+def reverberate(clips, *, probability=0.5, rt60=(0.1, 0.6), drr_db=(0.0, 12.0),
+                sample_rate=16000, seed=None) -> np.ndarray:
+    """Play clips in random rooms: each is convolved with a synthetic room impulse response.
+
+    The response is the direct sound followed, 1 to 5 ms later, by a diffuse tail of
+    Gaussian noise decaying by 60 dB in a reverberation time drawn from ``rt60`` (a
+    small room to a hall), the tail's energy below the direct sound's by a
+    direct-to-reverberant ratio drawn from ``drr_db`` (a speaker far from the
+    microphone has a low one). Speech Commands clips were recorded in many rooms on
+    many phones; other speakers' rooms are among the things a model has never heard.
+    The result keeps each clip's loudness (RMS) and length (the tail after the clip's
+    end is cut).
+
+    Args:
+        clips: (n, samples) float32 audio.
+        probability: share of clips that are reverberated, in [0, 1].
+        rt60: (shortest, longest) reverberation time, seconds (> 0).
+        drr_db: (lowest, highest) direct-to-reverberant ratio, dB.
+        sample_rate: Hz of the clips.
+        seed: None, an int or a numpy Generator.
+
+    Returns:
+        float32 array (n, samples).
+
+    Raises:
+        ParameterError: a probability, time or ratio out of range.
+        DatasetError: clips not (n, samples).
+
+    Example:
+        >>> x = np.zeros((2, 16000), np.float32); x[:, 8000] = 0.5
+        >>> y = reverberate(x, probability=1.0, seed=0)
+        >>> y.shape, bool(np.count_nonzero(y[0]) > 1000)
+        ((2, 16000), True)
+    """
+    _number("probability", probability, 0.0, 1.0)
+    t_lo, t_hi = (_number("rt60", v, 1e-3) for v in rt60)
+    d_lo, d_hi = (_number("drr_db", v, -30.0, 60.0) for v in drr_db)
+    if t_lo > t_hi or d_lo > d_hi:
+        raise ParameterError(f"rt60 and drr_db are (low, high) pairs with low <= high, got "
+                             f"rt60={tuple(rt60)}, drr_db={tuple(drr_db)}.")
+    if not _number("sample_rate", sample_rate) > 0:
+        raise ParameterError(f"sample_rate must be positive (Hz), got {sample_rate!r}.")
+    rng = _rng(seed)
+    x = _clips(clips)
+    out = x.copy()
+    n, length = x.shape
+    which = np.flatnonzero(rng.random(n) < probability)
+    taps = min(length, int(np.ceil(t_hi * sample_rate)))
+    size = 1 << int(np.ceil(np.log2(length + taps)))
+    for chunk in np.array_split(which, max(1, int(np.ceil(len(which) / 256)))):
+        if not len(chunk):
+            continue
+        m = len(chunk)
+        t60 = rng.uniform(t_lo, t_hi, size=(m, 1)) * sample_rate
+        delay = rng.integers(int(0.001 * sample_rate), int(0.005 * sample_rate) + 1, size=m)
+        k = np.arange(taps)[None, :]
+        tail = rng.normal(size=(m, taps)) * np.exp(-6.908 * (k - delay[:, None]) / t60)
+        tail[k < delay[:, None]] = 0.0
+        energy = np.sum(tail ** 2, axis=1, keepdims=True)
+        drr = rng.uniform(d_lo, d_hi, size=(m, 1))
+        rir = tail * np.sqrt(10.0 ** (-drr / 10.0) / np.maximum(energy, 1e-12))
+        rir[:, 0] = 1.0
+        wet = np.fft.irfft(np.fft.rfft(x[chunk], size) * np.fft.rfft(rir, size), size)
+        out[chunk] = _same_loudness(wet[:, :length], x[chunk])
+    return out
+
+
+def random_eq(clips, *, db=6.0, bands=6, sample_rate=16000, seed=None) -> np.ndarray:
+    """Colour each clip with a random smooth frequency response, as different microphones do.
+
+    The response is drawn in dB, uniformly in ``± db``, at ``bands`` frequencies spaced
+    evenly on a log scale from 100 Hz to half the sample rate, and interpolated
+    between them (linearly in log frequency): phones and laptops differ in bass
+    roll-off, presence peaks and treble. Loudness (RMS) is kept.
+
+    Args:
+        clips: (n, samples) float32 audio.
+        db: largest boost or cut, dB (>= 0; 0 returns a copy).
+        bands: frequencies the response is drawn at (an int >= 2).
+        sample_rate: Hz of the clips.
+        seed: None, an int or a numpy Generator.
+
+    Returns:
+        float32 array (n, samples).
+
+    Raises:
+        ParameterError: ``db`` negative, fewer than 2 bands, bad sample rate.
+        DatasetError: clips not (n, samples).
+
+    Example:
+        >>> x = np.random.default_rng(0).normal(0, 0.1, (2, 16000)).astype(np.float32)
+        >>> random_eq(x, db=6.0, seed=0).shape
+        (2, 16000)
+    """
+    _number("db", db)
+    _number("bands", bands, 2, integer=True)
+    if not _number("sample_rate", sample_rate) > 0:
+        raise ParameterError(f"sample_rate must be positive (Hz), got {sample_rate!r}.")
+    rng = _rng(seed)
+    x = _clips(clips)
+    if not db:
+        return x.copy()
+    n, length = x.shape
+    freqs = np.fft.rfftfreq(length, 1.0 / sample_rate)
+    nodes = np.log(np.geomspace(100.0, sample_rate / 2, bands))
+    where = np.log(np.maximum(freqs, 100.0))
+    out = np.empty_like(x)
+    for i in range(0, n, 256):
+        part = x[i:i + 256]
+        gains_db = rng.uniform(-db, db, size=(len(part), bands))
+        curve = np.stack([np.interp(where, nodes, g) for g in gains_db])
+        coloured = np.fft.irfft(np.fft.rfft(part) * 10.0 ** (curve / 20.0), length)
+        out[i:i + 256] = _same_loudness(coloured, part)
+    return out
+
+
 def time_shift(clips, *, max_shift=0.1, sample_rate=16000, seed=None) -> np.ndarray:
     """Shift each clip by a random time in [-max_shift, +max_shift] seconds, zero-filled.
 
@@ -435,11 +558,12 @@ def hard_negatives(clips, labels, n, *, sample_rate=16000, share=(0.25, 0.5), se
 
 def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_shift=0.1,
                   time_masks=2, time_width=6, freq_masks=2, freq_width=2, speed=0.0,
-                  gain_db=0.0, variants=None, negatives=None):
+                  gain_db=0.0, reverb=0.0, eq_db=0.0, variants=None, negatives=None):
     """An ``augment(x, seed)`` function for ``tinykit.train.fit`` built on the clips.
 
-    At every epoch it changes the clips' speed (:func:`speed_perturb`, when ``speed``)
-    and loudness (:func:`random_gain`, when ``gain_db``), shifts them
+    At every epoch it changes the clips' speed (:func:`speed_perturb`, when ``speed``),
+    room (:func:`reverberate`, when ``reverb``), microphone (:func:`random_eq`, when
+    ``eq_db``) and loudness (:func:`random_gain`, when ``gain_db``), shifts them
     (:func:`time_shift`), mixes in background noise (:func:`mix_noise`, when ``noise``
     is given), computes their features with ``settings`` (normalised, when the
     settings hold mean/std) and applies :func:`spec_augment`. ``x`` (the clean features
@@ -455,6 +579,8 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
         time_masks, time_width, freq_masks, freq_width: see :func:`spec_augment`.
         speed: largest change of speed (:func:`speed_perturb`'s ``max_change``).
         gain_db: largest change of loudness in dB (:func:`random_gain`).
+        reverb: share of clips played in a random room (:func:`reverberate`).
+        eq_db: largest boost or cut of a random microphone response (:func:`random_eq`).
         variants: None to make every epoch's waveforms afresh; or how many waveform-level
             variants of each clip to make (the first ``variants`` epochs), after which every
             epoch draws one of them per clip at random (SpecAugment stays fresh): most of
@@ -482,6 +608,8 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
     probe = np.zeros((1, settings.clip_samples), np.float32)
     speed_perturb(probe, max_change=speed, seed=0)
     random_gain(probe, db=gain_db, seed=0)
+    reverberate(probe, probability=reverb, sample_rate=settings.sample_rate, seed=0)
+    random_eq(probe, db=eq_db, sample_rate=settings.sample_rate, seed=0)
     time_shift(probe, max_shift=max_shift, sample_rate=settings.sample_rate, seed=0)
     if noise:
         mix_noise(probe, noise, level=level, probability=probability, seed=0)
@@ -515,6 +643,10 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
                 a[slots] = hard_negatives(sources, source_labels, int(slots.sum()),
                                           sample_rate=settings.sample_rate, seed=rng)
             a = speed_perturb(a, max_change=speed, seed=rng) if speed else a
+            if reverb:
+                a = reverberate(a, probability=reverb, sample_rate=settings.sample_rate,
+                                seed=rng)
+            a = random_eq(a, db=eq_db, sample_rate=settings.sample_rate, seed=rng) if eq_db else a
             a = random_gain(a, db=gain_db, seed=rng) if gain_db else a
             a = time_shift(a, max_shift=max_shift, sample_rate=settings.sample_rate, seed=rng)
             if noise and probability > 0:
