@@ -485,7 +485,7 @@ static inline void group_pair(uint32_t v, const uint32_t *pw, int32_t step, uint
 
 /* The window of one output pixel of tk_fast_conv_direct. */
 typedef struct {
-    const int8_t *in;        /* its first row in the input */
+    const int8_t *in;        /* value lo of its first row (the first in the input) */
     ptrdiff_t row_step;      /* input values from one window row to the next */
     int32_t rows;            /* the window rows in the input */
     int32_t groups;          /* groups of 4 values per window row (the filter's) */
@@ -504,7 +504,7 @@ __attribute__((noinline)) static void rows_pair(conv_direct *d, const uint32_t *
     const int32_t ga = (d->lo + 3) / 4, n = d->hi / 4 - ga;    /* the groups wholly in */
     const ptrdiff_t src_skip = d->row_step - 4 * n;
     const int32_t w_skip = 2 * (d->groups - n);
-    const int8_t *src = d->in + 4 * ga;
+    const int8_t *src = d->in + (4 * ga - d->lo);
     pw += 2 * ga;
     for (int32_t k = n > 0 ? d->rows * n : 0, left = n; k > 0; k--) {
         group_pair(load32(src), pw, 2, zp2, acc);
@@ -529,7 +529,7 @@ __attribute__((noinline)) COLD static void cut_pair(conv_direct *d, const uint32
     const uint32_t zp4 = bytes4(-(int32_t)d->zp2);
     const int32_t a = left ? s : 0, b = left ? 0 : 32 - s;
     const uint32_t m = left ? zp4 >> (32 - s) : zp4 << s;
-    const int8_t *src = d->in + (left ? cut : cut - 4);
+    const int8_t *src = d->in + ((left ? cut : cut - 4) - d->lo);
     int32_t acc[2] = {d->acc[0], d->acc[1]};
     pw += cut / 4 * 2;
     for (int32_t r = d->rows; r > 0; r--, src += d->row_step, pw += 2 * d->groups) {
@@ -554,7 +554,7 @@ __attribute__((noinline)) COLD static void edges_pair(conv_direct *d, const uint
             }
             uint32_t v = 0;
             for (int32_t k = i + 3; k >= i; k--) {
-                v = v << 8 | (k >= d->lo && k < d->hi ? (uint8_t)row[k]
+                v = v << 8 | (k >= d->lo && k < d->hi ? (uint8_t)row[k - d->lo]
                                                       : (uint8_t)-(int32_t)d->zp2);
             }
             group_pair(v, pw, step, d->zp2, d->acc);
@@ -584,9 +584,10 @@ __attribute__((noinline)) COLD static void pixel_direct(const tk_conv_params *p,
     d.zp2 = minus_zero_point(rq->input_zero_point);
     d.lo = x0 < 0 ? -x0 * c : 0;
     d.hi = (x0 + kw > iw ? iw - x0 : kw) * c;
-    /* Before the input by the left padding, if any: only values in [lo, hi) are read. */
+    /* Only values in [lo, hi) of the window are read: no pointer is formed before the
+     * row when the window starts in the left padding. */
     d.in = input + (size_t)(q / pixels) * ih * iw * c + (size_t)(y0 + ra * dh) * iw * c;
-    d.in += x0 * c;
+    d.in += x0 < 0 ? 0 : x0 * c;
     output += (size_t)q * oc;
     for (int32_t o = 0; o < oc; o += 2) {
         const int32_t step = o + 1 < oc ? 2 : 1;
