@@ -474,6 +474,8 @@ def main(argv=None):
                    help="channels of a float DS-CNN teacher to distil (0: none)")
     p.add_argument("--distill", type=float, default=D["distill"],
                    help="the teacher's share of the targets")
+    p.add_argument("--unknown-weight", type=float, default=D["unknown_weight"],
+                   help="loss weight of _unknown_ examples (1: as every class)")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--stream-groups", type=int, default=4,
@@ -517,7 +519,8 @@ def main(argv=None):
                          freq_width=args.freq_width, speed=args.speed, gain_db=args.gain_db,
                          reverb=args.reverb, eq_db=args.eq_db, variants=args.variants or None,
                          label_smoothing=args.label_smoothing, mixup=args.mixup,
-                         negatives=args.negatives, teacher=args.teacher, distill=args.distill)
+                         negatives=args.negatives, teacher=args.teacher, distill=args.distill,
+                         unknown_weight=args.unknown_weight)
         result = (folds_run(args, ds, overrides, data) if args.folds
                   else split_run(args, ds, overrides, data, t0))
     print(f"total {time.perf_counter() - t0:.0f} s")

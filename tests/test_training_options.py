@@ -94,3 +94,28 @@ def test_a_distilled_model_learns_and_a_mismatched_teacher_is_refused(monkeypatc
                   verbose=False)
     with pytest.raises(ModelError, match=r"distill must be in \[0, 1\]"):
         train.fit(net, x, y, teacher=teacher, distill=1.5, verbose=False)
+
+
+def test_class_weights_weigh_each_example_and_move_the_decisions(monkeypatch):
+    from tinykit.models._keras import keras
+    x, y = _data(32)
+    weights = train._example_weights({0: 3.0}, y, 3)
+    batches = train._sequence(keras, x, y, 16, None, np.random.default_rng(0), weights=weights)
+    _, yb, wb = batches[0]
+    np.testing.assert_array_equal(wb, np.where(yb == 0, 3.0, 1.0))
+    batches.close()
+    monkeypatch.setenv("TINYKIT_FAST", "0")
+    rng = np.random.default_rng(1)
+    noise = rng.normal(0, 1, (96, 12, 4)).astype(np.float32)   # nothing tells the classes
+    share = {}
+    for w in (1.0, 8.0):
+        net = models.build("tiny_conv", (12, 4), 3, seed=0)
+        net = train.fit(net, noise, np.arange(96) % 3, qat=False, epochs=6, batch_size=16,
+                        class_weight={0: w}, seed=5, verbose=False)
+        share[w] = (net.predict(noise, verbose=0).argmax(axis=1) == 0).mean()
+    assert share[8.0] > 0.8 and share[8.0] > share[1.0] + 0.3
+    net = models.build("tiny_conv", (12, 4), 3, seed=0)
+    with pytest.raises(ModelError, match=r"class_weight names class 3; the model's classes"):
+        train.fit(net, noise, np.arange(96) % 3, class_weight={3: 2.0}, verbose=False)
+    with pytest.raises(ModelError, match=r"class_weight\[0\] must be a positive number"):
+        train.fit(net, noise, np.arange(96) % 3, class_weight={0: 0}, verbose=False)

@@ -77,7 +77,26 @@ def _progress_callback(keras, total_epochs, desc, verbose):
     return Progress()
 
 
-def _sequence(keras, x, y, batch_size, augment, rng, mixup=0.0, teacher=None, distill=0.0):
+def _example_weights(class_weight, y, classes):
+    """Each example's loss weight from ``{class: weight}``, or None (all 1)."""
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict):
+        raise ModelError(f"class_weight must be a dict {{class: weight}}, got "
+                         f"{type(class_weight).__name__}.")
+    table = np.ones(classes, np.float32)
+    for k, v in class_weight.items():
+        if not (isinstance(k, (int, np.integer)) and 0 <= k < classes):
+            raise ModelError(f"class_weight names class {k!r}; the model's classes are "
+                             f"0..{classes - 1}.")
+        if not (isinstance(v, (int, float)) and v > 0):
+            raise ModelError(f"class_weight[{k}] must be a positive number, got {v!r}.")
+        table[k] = v
+    return table[y]
+
+
+def _sequence(keras, x, y, batch_size, augment, rng, mixup=0.0, teacher=None, distill=0.0,
+              weights=None):
     """Batches of (x, y), re-augmented at every epoch when ``augment`` is given.
 
     The next epoch's augmented examples are made in a worker thread while Keras trains
@@ -85,7 +104,8 @@ def _sequence(keras, x, y, batch_size, augment, rng, mixup=0.0, teacher=None, di
     so a run is as repeatable as before. With a ``teacher`` (y one-hot), the targets
     are ``(1 - distill) * y + distill * teacher(x)`` on the epoch's augmented inputs.
     With ``mixup`` (y one-hot), each batch is mixed with itself in a shuffled order,
-    weights drawn from Beta(mixup, mixup).
+    weights drawn from Beta(mixup, mixup). With ``weights`` (one per example), batches
+    carry them as Keras sample weights (a mixed example keeps its first example's).
     """
     from concurrent.futures import ThreadPoolExecutor
     aug_rng = np.random.default_rng(rng.integers(2 ** 63))
@@ -131,7 +151,7 @@ def _sequence(keras, x, y, batch_size, augment, rng, mixup=0.0, teacher=None, di
                 xl = lam.reshape((-1,) + (1,) * (xb.ndim - 1))
                 xb = xl * xb + (1 - xl) * xb[other]
                 yb = lam[:, None] * yb + (1 - lam[:, None]) * yb[other]
-            return xb, yb
+            return (xb, yb) if weights is None else (xb, yb, weights[idx])
 
     return Batches()
 
@@ -154,7 +174,8 @@ def _adapt_batchnorm(model, steps):
 
 
 def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_data,
-               desc, verbose, label_smoothing=0.0, mixup=0.0, teacher=None, distill=0.0):
+               desc, verbose, label_smoothing=0.0, mixup=0.0, teacher=None, distill=0.0,
+               weights=None):
     from .models._keras import keras
     steps = epochs * int(np.ceil(len(x) / batch_size))
     if desc == "float":  # QAT starts from statistics that have already converged
@@ -173,7 +194,7 @@ def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_
         loss = keras.losses.SparseCategoricalCrossentropy()
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
     batches = _sequence(keras, x, y, batch_size, augment, rng, mixup=mixup, teacher=teacher,
-                        distill=distill)
+                        distill=distill, weights=weights)
     try:
         with _quiet.tensorflow_errors_only():  # no tf.function retracing warnings
             hist = model.fit(batches, epochs=epochs, validation_data=validation_data,
@@ -187,7 +208,7 @@ def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_
 def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         learning_rate=3e-3, qat_learning_rate=None, augment=None, repeat=1,
         validation_data=None, label_smoothing=0.0, mixup=0.0, teacher=None, distill=0.5,
-        seed=0, verbose=True):
+        class_weight=None, seed=0, verbose=True):
     """Train a tf_keras classifier, then fine-tune it with quantization-aware training.
 
     Phase 1 trains the float model for ``epochs`` with Adam and a cosine learning-rate
@@ -219,6 +240,9 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
             model) to distil: the targets move ``distill`` of the way from the labels
             to its probabilities on each epoch's (augmented) inputs.
         distill: the teacher's share of the targets, in [0, 1].
+        class_weight: ``{class: weight}`` (classes not named weigh 1): each example's
+            loss is multiplied by its class's weight, e.g. ``{unknown: 2.0}`` for a
+            model that should say "none of these" more readily.
         seed: seeds NumPy, Python and TensorFlow for a repeatable run.
         verbose: show a progress bar per phase.
 
@@ -227,8 +251,9 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         :func:`tinykit.convert.to_int8`. Learning curves: :func:`history`.
 
     Raises:
-        ModelError: not a tf_keras model, labels out of range, NaN inputs, or a layer
-            QAT cannot quantize (the message names it).
+        ModelError: not a tf_keras model, labels out of range, NaN inputs, a class
+            weight that is not a positive number of a class of the model, or a layer QAT
+            cannot quantize (the message names it).
 
     Example:
         >>> model = fit(gesture_cnn((119, 6), 5), x, y, qat=True)  # doctest: +SKIP
@@ -252,6 +277,7 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
                              f"{model.output_shape[1:]}: they must agree.")
         if not (isinstance(distill, (int, float)) and 0 <= distill <= 1):
             raise ModelError(f"distill must be in [0, 1], got {distill!r}.")
+    weights = _example_weights(class_weight, y, model.output_shape[-1])
     if fast_mode():
         epochs = min(epochs, 3)
         qat_epochs = 1
@@ -261,11 +287,12 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
     rng = np.random.default_rng(seed)
     if repeat > 1:
         x, y = np.repeat(x, repeat, axis=0), np.repeat(y, repeat, axis=0)
+        weights = None if weights is None else np.repeat(weights, repeat)
     start = time.perf_counter()
     common = dict(batch_size=batch_size, augment=augment, rng=rng,
                   validation_data=validation_data, verbose=verbose,
                   label_smoothing=label_smoothing, mixup=mixup, teacher=teacher,
-                  distill=distill)
+                  distill=distill, weights=weights)
     curves = _run_phase(model, x, y, epochs=epochs, lr=learning_rate, desc="float", **common)
     qat_start = len(curves.get("loss", []))
     if qat and qat_epochs > 0:
