@@ -476,6 +476,8 @@ def main(argv=None):
                    help="the teacher's share of the targets")
     p.add_argument("--unknown-weight", type=float, default=D["unknown_weight"],
                    help="loss weight of _unknown_ examples (1: as every class)")
+    p.add_argument("--average", type=float, default=D["average"],
+                   help="decay of a moving average of the weights (0: off; 0.999 is usual)")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--stream-groups", type=int, default=4,
@@ -520,7 +522,7 @@ def main(argv=None):
                          reverb=args.reverb, eq_db=args.eq_db, variants=args.variants or None,
                          label_smoothing=args.label_smoothing, mixup=args.mixup,
                          negatives=args.negatives, teacher=args.teacher, distill=args.distill,
-                         unknown_weight=args.unknown_weight)
+                         unknown_weight=args.unknown_weight, average=args.average)
         result = (folds_run(args, ds, overrides, data) if args.folds
                   else split_run(args, ds, overrides, data, t0))
     print(f"total {time.perf_counter() - t0:.0f} s")

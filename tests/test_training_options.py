@@ -3,7 +3,7 @@ thread while Keras trains (a run stays repeatable)."""
 import numpy as np
 import pytest
 
-from tinykit import models, recipes, train
+from tinykit import convert, models, recipes, train
 from tinykit.errors import ModelError, ParameterError
 
 
@@ -119,3 +119,37 @@ def test_class_weights_weigh_each_example_and_move_the_decisions(monkeypatch):
         train.fit(net, noise, np.arange(96) % 3, class_weight={3: 2.0}, verbose=False)
     with pytest.raises(ModelError, match=r"class_weight\[0\] must be a positive number"):
         train.fit(net, noise, np.arange(96) % 3, class_weight={0: 0}, verbose=False)
+
+
+def test_the_moving_average_of_the_weights_is_what_a_phase_returns(monkeypatch):
+    from tinykit.models._keras import keras
+    net = models.build("tiny_conv", (12, 4), 3, seed=0)
+    avg = train._moving_average(keras, 0.5)
+    avg.set_model(net)
+    start = net.get_weights()
+    avg.on_train_begin()
+    seen = []
+    for step in range(1, 40):
+        now = [w + step for w in start]            # the weights after each step
+        net.set_weights(now)
+        avg.on_train_batch_end(step)
+        seen.append(now)
+    avg.on_train_end()
+    expect = [w.astype(np.float64) for w in start]
+    for step, now in enumerate(seen, 1):
+        d = min(0.5, (1 + step) / (10 + step))
+        expect = [d * e + (1 - d) * w for e, w in zip(expect, now)]
+    for got, want in zip(net.get_weights(), expect):
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert not np.allclose(net.get_weights()[0], seen[-1][0])
+    monkeypatch.setenv("TINYKIT_FAST", "0")
+    a, x, y = _fit(average=0.9)
+    b, _, _ = _fit()
+    assert (a.predict(x, verbose=0).argmax(axis=1) == y).mean() > 0.6
+    assert not np.allclose(a.get_weights()[0], b.get_weights()[0])
+    # QAT's ranges (NumPy scalars) are averaged too: the int8 model still works
+    q = train.fit(models.build("tiny_conv", (12, 4), 3, seed=0), x, y, qat=True, epochs=4,
+                  qat_epochs=2, batch_size=16, average=0.9, seed=5, verbose=False)
+    assert convert.verify(convert.to_int8(q, representative=x), x, y).int8_accuracy > 0.6
+    with pytest.raises(ModelError, match=r"average must be a decay in \[0, 1\)"):
+        _fit(average=1.0)

@@ -134,7 +134,7 @@ KWS_DEFAULTS = dict(epochs=150, qat_epochs=15, batch_size=64, learning_rate=3e-3
                     noise_level=0.1, noise_probability=0.8, max_shift=0.1, time_masks=2,
                     time_width=6, freq_masks=2, freq_width=2, speed=0.1, gain_db=6.0,
                     reverb=0.0, eq_db=0.0, variants=10, label_smoothing=0.0, mixup=0.0,
-                    negatives=0.0, teacher=0, distill=0.5, unknown_weight=1.0)
+                    negatives=0.0, teacher=0, distill=0.5, unknown_weight=1.0, average=0.0)
 
 
 @dataclass
@@ -256,7 +256,7 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
                     augment=augment, validation_data=(xv, yv) if len(yv) else None,
                     label_smoothing=cfg["label_smoothing"], mixup=cfg["mixup"],
                     teacher=teacher, distill=cfg["distill"], class_weight=class_weight,
-                    seed=seed, verbose=verbose)
+                    average=cfg["average"], seed=seed, verbose=verbose)
     train_seconds = time.perf_counter() - start
     # quantize_model clones the model: `net` keeps the float weights of phase 1.
     float_acc = (float((net.predict(xte, verbose=0).argmax(axis=1) == yte).mean())

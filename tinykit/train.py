@@ -156,6 +156,35 @@ def _sequence(keras, x, y, batch_size, augment, rng, mixup=0.0, teacher=None, di
     return Batches()
 
 
+def _moving_average(keras, decay):
+    """A Keras callback keeping an exponential moving average of the model's float
+    weights (BatchNorm's statistics and QAT's ranges too) after every step, and putting
+    it in the model when training ends. The decay starts low, ``(1 + t) / (10 + t)`` at
+    step t, up to ``decay``, so that the average soon forgets the starting weights."""
+
+    class Average(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.steps = 0
+            # np.array: QAT's ranges come as NumPy scalars, which cannot change in place
+            self.shadow = [np.array(w, np.float64) if w.dtype.kind == "f" else None
+                           for w in self.model.get_weights()]
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+            d = min(decay, (1 + self.steps) / (10 + self.steps))
+            for s, w in zip(self.shadow, self.model.get_weights()):
+                if s is not None:
+                    s *= d
+                    s += (1 - d) * w
+
+        def on_train_end(self, logs=None):
+            now = self.model.get_weights()
+            self.model.set_weights([w if s is None else s.astype(np.asarray(w).dtype)
+                                    for s, w in zip(self.shadow, now)])
+
+    return Average()
+
+
 def _adapt_batchnorm(model, steps):
     """Lower BatchNorm momentum when training is short.
 
@@ -175,7 +204,7 @@ def _adapt_batchnorm(model, steps):
 
 def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_data,
                desc, verbose, label_smoothing=0.0, mixup=0.0, teacher=None, distill=0.0,
-               weights=None):
+               weights=None, average=0.0):
     from .models._keras import keras
     steps = epochs * int(np.ceil(len(x) / batch_size))
     if desc == "float":  # QAT starts from statistics that have already converged
@@ -199,7 +228,8 @@ def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_
         with _quiet.tensorflow_errors_only():  # no tf.function retracing warnings
             hist = model.fit(batches, epochs=epochs, validation_data=validation_data,
                              verbose=0, shuffle=False,
-                             callbacks=[_progress_callback(keras, epochs, desc, verbose)])
+                             callbacks=[_progress_callback(keras, epochs, desc, verbose)] +
+                             ([_moving_average(keras, average)] if average else []))
     finally:
         batches.close()
     return hist.history
@@ -208,7 +238,7 @@ def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_
 def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         learning_rate=3e-3, qat_learning_rate=None, augment=None, repeat=1,
         validation_data=None, label_smoothing=0.0, mixup=0.0, teacher=None, distill=0.5,
-        class_weight=None, seed=0, verbose=True):
+        class_weight=None, average=0.0, seed=0, verbose=True):
     """Train a tf_keras classifier, then fine-tune it with quantization-aware training.
 
     Phase 1 trains the float model for ``epochs`` with Adam and a cosine learning-rate
@@ -243,6 +273,9 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         class_weight: ``{class: weight}`` (classes not named weigh 1): each example's
             loss is multiplied by its class's weight, e.g. ``{unknown: 2.0}`` for a
             model that should say "none of these" more readily.
+        average: 0 (off), or the decay of an exponential moving average of the weights
+            (e.g. 0.999, about the last 1,000 steps) kept through each phase and taken as
+            the phase's result: a model from a flatter region than the last step's.
         seed: seeds NumPy, Python and TensorFlow for a repeatable run.
         verbose: show a progress bar per phase.
 
@@ -278,6 +311,8 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         if not (isinstance(distill, (int, float)) and 0 <= distill <= 1):
             raise ModelError(f"distill must be in [0, 1], got {distill!r}.")
     weights = _example_weights(class_weight, y, model.output_shape[-1])
+    if not (isinstance(average, (int, float)) and 0 <= average < 1):
+        raise ModelError(f"average must be a decay in [0, 1) (0: off), got {average!r}.")
     if fast_mode():
         epochs = min(epochs, 3)
         qat_epochs = 1
@@ -292,7 +327,7 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
     common = dict(batch_size=batch_size, augment=augment, rng=rng,
                   validation_data=validation_data, verbose=verbose,
                   label_smoothing=label_smoothing, mixup=mixup, teacher=teacher,
-                  distill=distill, weights=weights)
+                  distill=distill, weights=weights, average=average)
     curves = _run_phase(model, x, y, epochs=epochs, lr=learning_rate, desc="float", **common)
     qat_start = len(curves.get("loss", []))
     if qat and qat_epochs > 0:
