@@ -365,8 +365,9 @@ __attribute__((noinline)) static void product(const uint32_t *pair, int32_t grou
 {
     const uint32_t lo4 = bytes4(rq->activation_min), hi4 = bytes4(rq->activation_max);
     const int clamp = rq->activation_min > INT8_MIN || rq->activation_max < INT8_MAX;
-    const int fast = rq->fast && rq->count != 1;
+    const int fast = rq->fast;
     const int32_t rc = 1 + 2 * rq->output_zero_point;
+    const int32_t each = rq->count == 1 ? 0 : -1;      /* per channel: every bit of o */
     const uint32_t *pw = filter;
     int32_t o = 0;
     for (; o + 1 < channels; o += 2) {
@@ -377,8 +378,9 @@ __attribute__((noinline)) static void product(const uint32_t *pair, int32_t grou
         pw += 2 * groups;
         uint32_t v;
         if (fast) {
-            const int32_t m0 = rq->multiplier[o], s0 = rq->shift[o];
-            const int32_t m1 = rq->multiplier[o + 1], s1 = rq->shift[o + 1];
+            const int32_t k0 = o & each, k1 = (o + 1) & each;
+            const int32_t m0 = rq->multiplier[k0], s0 = rq->shift[k0];
+            const int32_t m1 = rq->multiplier[k1], s1 = rq->shift[k1];
             v = pack4(short_form(acc[0][0], m0, s0, rc), short_form(acc[0][1], m1, s1, rc),
                       short_form(acc[1][0], m0, s0, rc), short_form(acc[1][1], m1, s1, rc));
         } else {
