@@ -5,9 +5,9 @@
 
 Runs ``tinykit.recipes.kws`` (the code the demo and the notebook use): Speech Commands
 (12 classes), 49x10 MFCC normalised with training statistics, DS-CNN trained with fresh
-augmentation every epoch (speed and loudness changes, background noise, time shift,
-SpecAugment) then quantization-aware fine-tuning, int8 accuracy on the TFLite Micro
-interpreter.
+augmentation every epoch (speed, microphone response and loudness changes, background
+noise, time shift, SpecAugment; ``_unknown_`` weighing twice in the loss) then
+quantization-aware fine-tuning, int8 accuracy on the TFLite Micro interpreter.
 
 By default (``--folds 5``) the estimate comes from K speaker-grouped folds of every clip
 (``tinykit.recipes.cross_validate``: no speaker on both sides): int8 accuracy per fold,
