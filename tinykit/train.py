@@ -7,6 +7,7 @@ curves of both phases are in ``model.tinykit_history`` (see :func:`history`).
 """
 from __future__ import annotations
 
+import numbers
 import os
 import time
 
@@ -86,10 +87,11 @@ def _example_weights(class_weight, y, classes):
                          f"{type(class_weight).__name__}.")
     table = np.ones(classes, np.float32)
     for k, v in class_weight.items():
-        if not (isinstance(k, (int, np.integer)) and 0 <= k < classes):
+        if not (isinstance(k, numbers.Integral) and not isinstance(k, bool) and
+                0 <= k < classes):
             raise ModelError(f"class_weight names class {k!r}; the model's classes are "
                              f"0..{classes - 1}.")
-        if not (isinstance(v, (int, float)) and v > 0):
+        if not (isinstance(v, numbers.Real) and not isinstance(v, bool) and v > 0):
             raise ModelError(f"class_weight[{k}] must be a positive number, got {v!r}.")
         table[k] = v
     return table[y]
@@ -311,7 +313,7 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         if not (isinstance(distill, (int, float)) and 0 <= distill <= 1):
             raise ModelError(f"distill must be in [0, 1], got {distill!r}.")
     weights = _example_weights(class_weight, y, model.output_shape[-1])
-    if not (isinstance(average, (int, float)) and 0 <= average < 1):
+    if not (isinstance(average, numbers.Real) and 0 <= average < 1):
         raise ModelError(f"average must be a decay in [0, 1) (0: off), got {average!r}.")
     if fast_mode():
         epochs = min(epochs, 3)

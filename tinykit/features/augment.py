@@ -326,6 +326,7 @@ def random_eq(clips, *, db=6.0, bands=6, sample_rate=16000, seed=None) -> np.nda
         part = x[i:i + 256]
         gains_db = rng.uniform(-db, db, size=(len(part), bands))
         curve = np.stack([np.interp(where, nodes, g) for g in gains_db])
+        # circular filtering: a smooth response's impulse response lasts a few ms
         coloured = np.fft.irfft(np.fft.rfft(part) * 10.0 ** (curve / 20.0), length)
         out[i:i + 256] = _same_loudness(coloured, part)
     return out
