@@ -47,6 +47,13 @@ def _number(name, value, lo=0.0, hi=None, integer=False):
     return value
 
 
+def _sample_rate(value):
+    """``value`` if it is a positive number (Hz), else ParameterError."""
+    if not _number("sample_rate", value) > 0:
+        raise ParameterError(f"sample_rate must be positive (Hz), got {value!r}.")
+    return value
+
+
 def _clips(clips):
     x = np.asarray(clips, np.float32)
     if x.ndim != 2:
@@ -255,8 +262,7 @@ def reverberate(clips, *, probability=0.5, rt60=(0.1, 0.6), drr_db=(0.0, 12.0),
     if t_lo > t_hi or d_lo > d_hi:
         raise ParameterError(f"rt60 and drr_db are (low, high) pairs with low <= high, got "
                              f"rt60={tuple(rt60)}, drr_db={tuple(drr_db)}.")
-    if not _number("sample_rate", sample_rate) > 0:
-        raise ParameterError(f"sample_rate must be positive (Hz), got {sample_rate!r}.")
+    _sample_rate(sample_rate)
     rng = _rng(seed)
     x = _clips(clips)
     out = x.copy()
@@ -311,8 +317,7 @@ def random_eq(clips, *, db=6.0, bands=6, sample_rate=16000, seed=None) -> np.nda
     """
     _number("db", db)
     _number("bands", bands, 2, integer=True)
-    if not _number("sample_rate", sample_rate) > 0:
-        raise ParameterError(f"sample_rate must be positive (Hz), got {sample_rate!r}.")
+    _sample_rate(sample_rate)
     rng = _rng(seed)
     x = _clips(clips)
     if not db:
@@ -354,8 +359,7 @@ def time_shift(clips, *, max_shift=0.1, sample_rate=16000, seed=None) -> np.ndar
         (4, 16000)
     """
     _number("max_shift", max_shift)
-    if not _number("sample_rate", sample_rate) > 0:
-        raise ParameterError(f"sample_rate must be positive (Hz), got {sample_rate!r}.")
+    _sample_rate(sample_rate)
     rng = _rng(seed)
     x = _clips(clips)
     n, length = x.shape
