@@ -450,6 +450,9 @@ def main(argv=None):
     p.add_argument("--dropout", type=float, default=D["dropout"])
     p.add_argument("--l2", type=float, default=D["l2"])
     p.add_argument("--fmax", type=float, default=D["fmax"])
+    p.add_argument("--n-mfcc", type=int, default=D["n_mfcc"], help="MFCC coefficients per frame")
+    p.add_argument("--first-strides", type=int, nargs=2, default=D["first_strides"],
+                   help="strides (time, frequency) of the DS-CNN's first convolution")
     p.add_argument("--noise-level", type=float, default=D["noise_level"])
     p.add_argument("--noise-probability", type=float, default=D["noise_probability"])
     p.add_argument("--max-shift", type=float, default=D["max_shift"], help="seconds")
@@ -515,7 +518,8 @@ def main(argv=None):
         overrides = dict(epochs=args.epochs, qat_epochs=args.qat_epochs,
                          batch_size=args.batch_size, learning_rate=args.lr,
                          filters=args.filters, dropout=args.dropout,
-                         l2=args.l2, fmax=args.fmax, augment=not args.no_augment,
+                         l2=args.l2, fmax=args.fmax, n_mfcc=args.n_mfcc,
+                         first_strides=tuple(args.first_strides), augment=not args.no_augment,
                          noise_level=args.noise_level, noise_probability=args.noise_probability,
                          max_shift=args.max_shift, time_width=args.time_width,
                          freq_width=args.freq_width, speed=args.speed, gain_db=args.gain_db,

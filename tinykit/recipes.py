@@ -137,7 +137,8 @@ def gesture(data="magic_wand", *, model="gesture_cnn", seed=0, out=None, board="
 #: (87.8% ± 3.2, paired 0.0), a moving average of the weights ``average=0.999`` on top
 #: of eq_db (89.0% ± 3.0, paired +0.3, streams the same).
 KWS_DEFAULTS = dict(epochs=150, qat_epochs=15, batch_size=64, learning_rate=3e-3, filters=64,
-                    dropout=0.2, l2=1e-4, kind="mfcc", fmax=4000.0, augment=True,
+                    dropout=0.2, l2=1e-4, kind="mfcc", fmax=4000.0, n_mfcc=10,
+                    first_strides=(2, 2), augment=True,
                     noise_level=0.1, noise_probability=0.8, max_shift=0.1, time_masks=2,
                     time_width=6, freq_masks=2, freq_width=2, speed=0.1, gain_db=6.0,
                     reverb=0.0, eq_db=6.0, variants=10, label_smoothing=0.0, mixup=0.0,
@@ -220,7 +221,8 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
         if all_clips:
             ds = datasets.pooled(ds)
         clips = {s: ds.audio(s) for s in ("train", "val", "test")}
-        settings = features.AudioFeatures(kind=cfg["kind"], fmax=cfg["fmax"])
+        settings = features.AudioFeatures(kind=cfg["kind"], fmax=cfg["fmax"],
+                                          n_mfcc=cfg["n_mfcc"])
         settings = features.fit_normalization(
             features.extract(clips["train"][0], settings, normalized=False), settings)
         feats = {s: (features.extract(x, settings), y) for s, (x, y) in clips.items()}
@@ -244,8 +246,8 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
         from .errors import ParameterError
         raise ParameterError("negatives= are made afresh by the augmentation: set "
                              "augment=True, or negatives=0.")
-    options = ({"filters": cfg["filters"], "dropout": cfg["dropout"], "l2": cfg["l2"]}
-               if model == "ds_cnn" else {})
+    options = ({"filters": cfg["filters"], "dropout": cfg["dropout"], "l2": cfg["l2"],
+                "first_strides": tuple(cfg["first_strides"])} if model == "ds_cnn" else {})
     teacher = None
     if cfg["teacher"]:
         teacher = train.fit(
