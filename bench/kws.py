@@ -452,6 +452,7 @@ def main(argv=None):
     p.add_argument("--fmax", type=float, default=D["fmax"])
     p.add_argument("--n-mfcc", type=int, default=D["n_mfcc"], help="MFCC coefficients per frame")
     p.add_argument("--first-strides", type=int, nargs=2, default=D["first_strides"],
+                   metavar=("TIME", "FREQ"),
                    help="strides (time, frequency) of the DS-CNN's first convolution")
     p.add_argument("--noise-level", type=float, default=D["noise_level"])
     p.add_argument("--noise-probability", type=float, default=D["noise_probability"])
