@@ -520,7 +520,7 @@ def main(argv=None):
                          batch_size=args.batch_size, learning_rate=args.lr,
                          filters=args.filters, dropout=args.dropout,
                          l2=args.l2, fmax=args.fmax, n_mfcc=args.n_mfcc,
-                         first_strides=tuple(args.first_strides), augment=not args.no_augment,
+                         first_strides=args.first_strides, augment=not args.no_augment,
                          noise_level=args.noise_level, noise_probability=args.noise_probability,
                          max_shift=args.max_shift, time_width=args.time_width,
                          freq_width=args.freq_width, speed=args.speed, gain_db=args.gain_db,

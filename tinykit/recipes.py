@@ -189,8 +189,9 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
     Features (MFCC 49x10 by default) are normalised with training statistics; every
     epoch sees freshly augmented clips (speed, microphone response and loudness
     changes, time shift, background noise, SpecAugment masks) and ``_unknown_`` weighs
-    ``unknown_weight`` in the loss; then quantization-aware fine-tuning, int8 conversion and verification on
-    the TFLite Micro interpreter (accuracy on the speaker-disjoint test split, arena).
+    ``unknown_weight`` in the loss; then quantization-aware fine-tuning, int8 conversion
+    and verification on the TFLite Micro interpreter (accuracy on the speaker-disjoint
+    test split, arena).
 
     Args:
         data: a Speech Commands folder or the bundled ``"speech_commands"`` sample.
