@@ -447,6 +447,8 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=D["batch_size"])
     p.add_argument("--lr", type=float, default=D["learning_rate"])
     p.add_argument("--filters", type=int, default=D["filters"], help="DS-CNN channels")
+    p.add_argument("--blocks", type=int, default=D["blocks"],
+                   help="DS-CNN depthwise-separable blocks")
     p.add_argument("--dropout", type=float, default=D["dropout"])
     p.add_argument("--l2", type=float, default=D["l2"])
     p.add_argument("--fmax", type=float, default=D["fmax"])
@@ -518,7 +520,7 @@ def main(argv=None):
     else:
         overrides = dict(epochs=args.epochs, qat_epochs=args.qat_epochs,
                          batch_size=args.batch_size, learning_rate=args.lr,
-                         filters=args.filters, dropout=args.dropout,
+                         filters=args.filters, blocks=args.blocks, dropout=args.dropout,
                          l2=args.l2, fmax=args.fmax, n_mfcc=args.n_mfcc,
                          first_strides=args.first_strides, augment=not args.no_augment,
                          noise_level=args.noise_level, noise_probability=args.noise_probability,

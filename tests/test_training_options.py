@@ -1,5 +1,7 @@
 """train.fit's options: label smoothing, mixup, and the augmentation made in a worker
 thread while Keras trains (a run stays repeatable)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -163,3 +165,13 @@ def test_the_recipe_passes_feature_size_and_first_strides_on(monkeypatch):
     conv0 = r.float_model.get_layer("conv0")
     assert conv0.strides == (2, 3) and conv0.output_shape[1:3] == (25, 5)
     assert tuple(r.tflite.input.shape) == (1, 49, 13)
+
+
+def test_the_recipe_passes_blocks_on_and_refuses_malformed_strides(monkeypatch):
+    monkeypatch.setenv("TINYKIT_FAST", "1")
+    r = recipes.kws("speech_commands", filters=8, blocks=2, augment=False, verbose=False)
+    names = [layer.name for layer in r.float_model.layers]
+    assert sum(re.fullmatch(r"dw\d+", n) is not None for n in names) == 2 and r.float_model.count_params() < 2000
+    for bad in (2, (2,), (2, 0), (2.5, 2), "22"):
+        with pytest.raises(ParameterError, match="first_strides=.*two positive whole numbers"):
+            recipes.kws("speech_commands", first_strides=bad, verbose=False)

@@ -141,7 +141,7 @@ def gesture(data="magic_wand", *, model="gesture_cnn", seed=0, out=None, board="
 #: one threshold step), ``n_mfcc=20, fmax=8000, first_strides=(2, 4)`` (87.7% ± 3.8).
 #: Those feature sizes keep the first feature map 25x5 and so the flash and arena.
 KWS_DEFAULTS = dict(epochs=150, qat_epochs=15, batch_size=64, learning_rate=3e-3, filters=64,
-                    dropout=0.2, l2=1e-4, kind="mfcc", fmax=4000.0, n_mfcc=10,
+                    blocks=4, dropout=0.2, l2=1e-4, kind="mfcc", fmax=4000.0, n_mfcc=10,
                     first_strides=(2, 2), augment=True,
                     noise_level=0.1, noise_probability=0.8, max_shift=0.1, time_masks=2,
                     time_width=6, freq_masks=2, freq_width=2, speed=0.1, gain_db=6.0,
@@ -220,6 +220,12 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
         raise ParameterError(f"kws() has no setting {', '.join(unknown)}; the settings are "
                              f"{', '.join(KWS_DEFAULTS)}.")
     cfg = {**KWS_DEFAULTS, **overrides}
+    strides = cfg["first_strides"]
+    if (np.ndim(strides) != 1 or len(strides) != 2
+            or not all(isinstance(s, (int, np.integer)) and s > 0 for s in strides)):
+        from .errors import ParameterError
+        raise ParameterError(f"first_strides={strides!r}: give two positive whole numbers "
+                             f"(time, frequency), e.g. first_strides=(2, 2).")
     start = time.perf_counter()
     if prepared is None:
         ds = datasets.load(data, seed=seed) if isinstance(data, (str, Path)) else data
@@ -251,8 +257,8 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
         from .errors import ParameterError
         raise ParameterError("negatives= are made afresh by the augmentation: set "
                              "augment=True, or negatives=0.")
-    options = ({"filters": cfg["filters"], "dropout": cfg["dropout"], "l2": cfg["l2"],
-                "first_strides": tuple(cfg["first_strides"])} if model == "ds_cnn" else {})
+    options = ({"filters": cfg["filters"], "blocks": cfg["blocks"], "dropout": cfg["dropout"],
+                "l2": cfg["l2"], "first_strides": tuple(int(s) for s in strides)} if model == "ds_cnn" else {})
     teacher = None
     if cfg["teacher"]:
         teacher = train.fit(
