@@ -260,8 +260,9 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
         from .errors import ParameterError
         raise ParameterError("negatives= are made afresh by the augmentation: set "
                              "augment=True, or negatives=0.")
-    options = ({"filters": cfg["filters"], "blocks": cfg["blocks"], "dropout": cfg["dropout"],
-                "l2": cfg["l2"], "first_strides": tuple(int(s) for s in strides)} if model == "ds_cnn" else {})
+    options = {} if model != "ds_cnn" else {
+        "filters": cfg["filters"], "blocks": cfg["blocks"], "dropout": cfg["dropout"],
+        "l2": cfg["l2"], "first_strides": tuple(int(s) for s in strides)}
     teacher = None
     if cfg["teacher"]:
         teacher = train.fit(
