@@ -15,6 +15,7 @@ import numpy as np
 
 from . import convert, datasets, deploy, features, models, streaming, train
 from .deploy.listen import EVERY, MARGIN, MIN_RUNS, SUPPRESS, THRESHOLD, WINDOW
+from .errors import ParameterError
 
 #: Training defaults of the gesture recipe, measured with bench/gesture.py on magic_wand.
 #: The model's shape comes from its builder (``gesture_cnn``: filters (16, 24, 32),
@@ -219,14 +220,12 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
     """
     unknown = sorted(set(overrides) - set(KWS_DEFAULTS))
     if unknown:
-        from .errors import ParameterError
         raise ParameterError(f"kws() has no setting {', '.join(unknown)}; the settings are "
                              f"{', '.join(KWS_DEFAULTS)}.")
     cfg = {**KWS_DEFAULTS, **overrides}
     strides = cfg["first_strides"]
     if (np.ndim(strides) != 1 or len(strides) != 2
             or not all(isinstance(s, (int, np.integer)) and s > 0 for s in strides)):
-        from .errors import ParameterError
         raise ParameterError(f"first_strides={strides!r}: give two positive whole numbers "
                              f"(time, frequency), e.g. first_strides=(2, 2).")
     start = time.perf_counter()
@@ -257,7 +256,6 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
             gain_db=cfg["gain_db"], reverb=cfg["reverb"], eq_db=cfg["eq_db"],
             variants=cfg["variants"], negatives=slots)
     elif cfg["negatives"]:
-        from .errors import ParameterError
         raise ParameterError("negatives= are made afresh by the augmentation: set "
                              "augment=True, or negatives=0.")
     options = {} if model != "ds_cnn" else {
@@ -307,7 +305,6 @@ def _negative_slots(ds, clips, x, y, share):
     """The training clips, features and labels with ``share`` x as many slots for hard
     negatives (labelled ``_unknown_``), and the ``negatives`` array of ``audio_augment``."""
     if "_unknown_" not in ds.labels:
-        from .errors import ParameterError
         raise ParameterError(f"negatives= are trained as _unknown_, which is not a label of "
                              f"this data set ({', '.join(ds.labels)}); use negatives=0.")
     n = int(round(share * len(y)))
@@ -386,7 +383,6 @@ def cross_validate(recipe, data, *, folds=5, seed=0, each=None, verbose=False, *
     """
     runs = {"gesture": gesture, "kws": kws}
     if recipe not in runs:
-        from .errors import ParameterError
         raise ParameterError(f"recipe={recipe!r}: cross_validate runs {sorted(runs)}.")
     start = time.perf_counter()
     ds = datasets.load(data, seed=seed) if isinstance(data, (str, Path)) else data
