@@ -17,7 +17,9 @@ noise; their ``_unknown_`` words, ``_silence_`` clips and stretches of every noi
 which hold no keyword); the detector's operating point is chosen on the pooled sweep of
 the folds (``streaming.sweep``: the highest hit rate with at most ``--max-false-alarms``
 per hour of keyword-free audio, among ``--windows`` x ``--suppress`` x ``--min-runs`` x
-``--margins``) and reported per fold. Then the final model trains on every clip
+``--margins``) and reported per fold; ``stream_choice.nested`` scores each fold at the
+point chosen on the other folds alone (the estimate for speakers the choice has not
+seen). Then the final model trains on every clip
 (``tinykit.datasets.pooled``) and is saved with that operating point (``--save``);
 ``--test-dir`` (a folder of other speakers, same layout) is its test set: clip accuracy
 and streams. The tiny_conv baseline trains once on the speaker-disjoint hash split.
@@ -34,7 +36,7 @@ final model on ``--test-dir``), ``flash_bytes``, ``arena_bytes`` (the final mode
 ``seconds``, ``stream`` (``hit_rate``, ``false_alarms_per_hour_keyword_free``,
 ``wrong_word_per_hour``, ``threshold``: the saved operating point, on the held-out
 folds' streams), ``test_dir_stream`` (same keys), ``stream_choice`` (the sweep, the
-operating point and each fold at it).
+operating point, each fold at it and ``nested``).
 """
 import argparse
 import dataclasses
@@ -276,36 +278,39 @@ def held_out_posteriors(args, ds):
     return each
 
 
-def nested_choice(posts, labels, detector, args):
-    """Whether a threshold per keyword (``streaming.keyword_thresholds``) beats one
-    threshold on speakers the choice has not seen: each fold is scored at the operating
-    point chosen on the other folds' streams (the detector's window, suppression, min runs
-    and margin), both ways; the per-keyword thresholds are kept only if, pooled over the
-    folds, they hit more keywords with no more false alarms per hour (or within budget)."""
-    knobs = dict(window=detector.window, suppress=detector.suppress,
-                 min_runs=detector.min_runs, margin=detector.margin)
-    single, mixed = [], []
+def nested_choice(posts, labels, args):
+    """How the operating point holds on speakers its choice has not seen: each fold is
+    scored at the point :func:`choose_detector` picks on the other folds' streams (window,
+    suppression, min runs, margin and threshold), and with a threshold per keyword
+    (``streaming.keyword_thresholds``) chosen there on the same knobs; the per-keyword
+    thresholds are kept only if, pooled over the folds, they hit more keywords with no
+    more false alarms per hour (or within budget)."""
+    single, mixed, chosen = [], [], []
     for i in range(len(posts)):
-        others = [p for j, group in enumerate(posts) if j != i for p in group]
-        rows = streaming.sweep(others, labels, **knobs)
-        one = streaming.operating_point(rows, args.max_false_alarms)
-        mix = streaming.keyword_thresholds(rows, args.max_false_alarms)["thresholds"]
-        single.append(streaming.sweep(posts[i], labels, thresholds=(one["threshold"],),
+        detector, point = choose_detector(posts[:i] + posts[i + 1:], labels, args)[:2]
+        knobs = dict(window=detector.window, suppress=detector.suppress,
+                     min_runs=detector.min_runs, margin=detector.margin)
+        mix = streaming.keyword_thresholds(point["rows"], args.max_false_alarms)["thresholds"]
+        single.append(streaming.sweep(posts[i], labels, thresholds=(detector.threshold,),
                                       **knobs)[0])
-        mixed.append(streaming.sweep(posts[i], labels, thresholds=(one["threshold"],),
+        mixed.append(streaming.sweep(posts[i], labels, thresholds=(detector.threshold,),
                                      keyword_thresholds=mix, **knobs)[0])
+        chosen.append({"threshold": detector.threshold, **knobs})
     a, b = streaming.pool(single), streaming.pool(mixed)
     fa = lambda r: r["false_alarms_per_hour_keyword_free"] or 0.0  # noqa: E731
     keep = b["hits"] > a["hits"] and fa(b) <= max(args.max_false_alarms, fa(a))
     return {"single": {k: a[k] for k in KEYS}, "per_keyword": {k: b[k] for k in KEYS},
-            "keep_per_keyword": bool(keep)}
+            "keep_per_keyword": bool(keep), "chosen": chosen}
 
 
 def nested_text(nested):
     row = lambda r: (f"hit rate {pct(r['hit_rate'])}, "  # noqa: E731
                      f"{r['false_alarms_per_hour_keyword_free']:.1f} false alarms/h keyword-free,"
                      f" {r['wrong_word_per_hour']:.1f} wrong words/h")
-    return (f"each fold at the point chosen on the others: one threshold {row(nested['single'])}; "
+    points = ", ".join(f"{c['window']:g} s/{c['min_runs']}/{c['margin']:g}/{c['threshold']:g}"
+                       for c in nested["chosen"])
+    return (f"each fold at the point chosen on the others (window/min runs/margin/threshold: "
+            f"{points}): one threshold {row(nested['single'])}; "
             f"a threshold per keyword {row(nested['per_keyword'])}: "
             + ("kept" if nested["keep_per_keyword"] else "not kept"))
 
@@ -322,7 +327,7 @@ def folds_run(args, ds, overrides, data):
     posts = [e["posts"] for e in cv.extras]
     chosen = choose_detector(posts, ds.labels, args)
     detector, point = chosen[0], chosen[1]
-    nested = nested_choice(posts, ds.labels, detector, args)
+    nested = nested_choice(posts, ds.labels, args)
     if nested["keep_per_keyword"]:
         mix = streaming.keyword_thresholds(point["rows"], args.max_false_alarms)["thresholds"]
         detector = dataclasses.replace(detector, thresholds=tuple(sorted(
@@ -490,7 +495,7 @@ def main(argv=None):
                    help="groups of validation speakers the operating point is checked on")
     p.add_argument("--max-false-alarms", type=float, default=10.0,
                    help="false alarms per hour of keyword-free audio the operating point allows")
-    p.add_argument("--windows", type=float, nargs="+", default=[0.3, 0.5],
+    p.add_argument("--windows", type=float, nargs="+", default=[0.3, 0.5, 0.7, 1.0],
                    help="smoothing windows (s) the operating point is chosen among")
     p.add_argument("--min-runs", type=int, nargs="+", default=[1, 2],
                    help="model runs a keyword must last, tried in the choice")
