@@ -1,4 +1,5 @@
-"""End to end on the bundled sample: bench/kws.py trains, converts and reports."""
+"""bench/kws.py: end to end on the bundled sample (slow), and its nested check of the
+operating point."""
 import argparse
 import importlib.util
 import json
