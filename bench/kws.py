@@ -145,6 +145,16 @@ def val_posteriors(tfl, settings, ds, x, y, args):
     return posts
 
 
+def at_detector(posts, labels, detector):
+    """The pooled scores of ``posts`` (``(times, probs, truth)``) at ``detector``'s
+    operating point: its threshold, window, suppression, min runs, margin and
+    per-keyword thresholds."""
+    return streaming.sweep(posts, labels, thresholds=(detector.threshold,),
+                           window=detector.window, suppress=detector.suppress,
+                           min_runs=detector.min_runs, margin=detector.margin,
+                           keyword_thresholds=dict(detector.thresholds))[0]
+
+
 def choose_detector(posts, labels, args):
     """The operating point on the pooled streams of ``posts`` (one list of posteriors
     per group of speakers) with the highest hit rate within ``--max-false-alarms``, among
@@ -161,9 +171,8 @@ def choose_detector(posts, labels, args):
         tried.append({**point, **knobs, "rows": rows})
     point = streaming.operating_point(tried, args.max_false_alarms)
     sweep = {k: point[k] for k in ("window", "suppress", "min_runs", "margin")}
-    per_group = [streaming.sweep(group, labels, thresholds=(point["threshold"],), **sweep)[0]
-                 for group in posts]
     detector = streaming.KeywordDetector(threshold=point["threshold"], every=base.every, **sweep)
+    per_group = [at_detector(group, labels, detector) for group in posts]
     spread = {}
     for k in KEYS:
         values = [r[k] for r in per_group if r[k] is not None]
@@ -288,14 +297,12 @@ def nested_choice(posts, labels, args):
     single, mixed, chosen = [], [], []
     for i in range(len(posts)):
         detector, point = choose_detector(posts[:i] + posts[i + 1:], labels, args)[:2]
-        knobs = dict(window=detector.window, suppress=detector.suppress,
-                     min_runs=detector.min_runs, margin=detector.margin)
         mix = streaming.keyword_thresholds(point["rows"], args.max_false_alarms)["thresholds"]
-        single.append(streaming.sweep(posts[i], labels, thresholds=(detector.threshold,),
-                                      **knobs)[0])
-        mixed.append(streaming.sweep(posts[i], labels, thresholds=(detector.threshold,),
-                                     keyword_thresholds=mix, **knobs)[0])
-        chosen.append({"threshold": detector.threshold, **knobs})
+        single.append(at_detector(posts[i], labels, detector))
+        mixed.append(at_detector(posts[i], labels,
+                                 dataclasses.replace(detector, thresholds=mix)))
+        chosen.append({k: getattr(detector, k)
+                       for k in ("threshold", "window", "suppress", "min_runs", "margin")})
     a, b = streaming.pool(single), streaming.pool(mixed)
     fa = lambda r: r["false_alarms_per_hour_keyword_free"] or 0.0  # noqa: E731
     keep = b["hits"] > a["hits"] and fa(b) <= max(args.max_false_alarms, fa(a))
@@ -332,10 +339,7 @@ def folds_run(args, ds, overrides, data):
         mix = streaming.keyword_thresholds(point["rows"], args.max_false_alarms)["thresholds"]
         detector = dataclasses.replace(detector, thresholds=tuple(sorted(
             (k, v) for k, v in mix.items() if v != detector.threshold)))
-    at = streaming.sweep([p for group in posts for p in group], ds.labels,
-                         thresholds=(detector.threshold,), window=detector.window,
-                         suppress=detector.suppress, min_runs=detector.min_runs,
-                         margin=detector.margin, keyword_thresholds=dict(detector.thresholds))[0]
+    at = at_detector([p for group in posts for p in group], ds.labels, detector)
     stream = {**stream_entry(at, detector), "thresholds": dict(detector.thresholds)}
     other = load_other(args.test_dir, ds.labels) if args.test_dir else None
     final = recipes.kws(datasets.pooled(ds, test=other), seed=args.seed, out=args.save,
