@@ -145,16 +145,6 @@ def val_posteriors(tfl, settings, ds, x, y, args):
     return posts
 
 
-def at_detector(posts, labels, detector):
-    """The pooled scores of ``posts`` (``(times, probs, truth)``) at ``detector``'s
-    operating point: its threshold, window, suppression, min runs, margin and
-    per-keyword thresholds."""
-    return streaming.sweep(posts, labels, thresholds=(detector.threshold,),
-                           window=detector.window, suppress=detector.suppress,
-                           min_runs=detector.min_runs, margin=detector.margin,
-                           keyword_thresholds=dict(detector.thresholds))[0]
-
-
 def choose_detector(posts, labels, args):
     """The operating point on the pooled streams of ``posts`` (one list of posteriors
     per group of speakers) with the highest hit rate within ``--max-false-alarms``, among
@@ -172,7 +162,7 @@ def choose_detector(posts, labels, args):
     point = streaming.operating_point(tried, args.max_false_alarms)
     sweep = {k: point[k] for k in ("window", "suppress", "min_runs", "margin")}
     detector = streaming.KeywordDetector(threshold=point["threshold"], every=base.every, **sweep)
-    per_group = [at_detector(group, labels, detector) for group in posts]
+    per_group = [detector.sweep(group, labels)[0] for group in posts]
     spread = {}
     for k in KEYS:
         values = [r[k] for r in per_group if r[k] is not None]
@@ -298,9 +288,8 @@ def nested_choice(posts, labels, args):
     for i in range(len(posts)):
         detector, point = choose_detector(posts[:i] + posts[i + 1:], labels, args)[:2]
         mix = streaming.keyword_thresholds(point["rows"], args.max_false_alarms)["thresholds"]
-        single.append(at_detector(posts[i], labels, detector))
-        mixed.append(at_detector(posts[i], labels,
-                                 dataclasses.replace(detector, thresholds=mix)))
+        single.append(detector.sweep(posts[i], labels)[0])
+        mixed.append(dataclasses.replace(detector, thresholds=mix).sweep(posts[i], labels)[0])
         chosen.append({k: getattr(detector, k)
                        for k in ("threshold", "window", "suppress", "min_runs", "margin")})
     a, b = streaming.pool(single), streaming.pool(mixed)
@@ -339,7 +328,7 @@ def folds_run(args, ds, overrides, data):
         mix = streaming.keyword_thresholds(point["rows"], args.max_false_alarms)["thresholds"]
         detector = dataclasses.replace(detector, thresholds=tuple(sorted(
             (k, v) for k, v in mix.items() if v != detector.threshold)))
-    at = at_detector([p for group in posts for p in group], ds.labels, detector)
+    at = detector.sweep([p for group in posts for p in group], ds.labels)[0]
     stream = {**stream_entry(at, detector), "thresholds": dict(detector.thresholds)}
     other = load_other(args.test_dir, ds.labels) if args.test_dir else None
     final = recipes.kws(datasets.pooled(ds, test=other), seed=args.seed, out=args.save,

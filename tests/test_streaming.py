@@ -1,4 +1,6 @@
 """Streaming keyword detection: windows, smoothing, peak picking, suppression, scoring."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -346,6 +348,25 @@ def test_the_sweep_stays_monotone_with_the_new_settings():
     assert one["hits"] == streaming.evaluate(found, truth, duration=float(t[-1]))["hits"]
     with pytest.raises(streaming.ParameterError, match="min_runs"):
         streaming.sweep(streams, LABELS, min_runs=0)
+
+
+def test_a_detector_scores_streams_at_its_own_settings():
+    """KeywordDetector.sweep is streaming.sweep with every one of the detector's settings
+    (window, suppression, min runs, margin, per-keyword thresholds): changing any of them
+    changes the row, and the default row is the one at its own threshold."""
+    streams = [_noisy_stream(seed) for seed in range(3)]
+    d = streaming.KeywordDetector(threshold=0.3, window=0.1, suppress=0.5, min_runs=1,
+                                  margin=0.0, thresholds={"no": 0.35})
+    kw = dict(window=0.1, suppress=0.5, min_runs=1, margin=0.0,
+              keyword_thresholds={"no": 0.35})
+    (row,) = d.sweep(streams, LABELS)
+    assert row == streaming.sweep(streams, LABELS, thresholds=(0.3,), **kw)[0]
+    assert d.sweep(streams, LABELS, thresholds=(0.4, 0.6)) == streaming.sweep(
+        streams, LABELS, thresholds=(0.4, 0.6), **kw)
+    for change in (dict(window=1.0), dict(suppress=3.0), dict(min_runs=4), dict(margin=0.3),
+                   dict(thresholds={"no": 0.9}), dict(threshold=0.9)):
+        other = dataclasses.replace(d, **change).sweep(streams, LABELS)[0]
+        assert other["false_alarms"] < row["false_alarms"], change
 
 
 def _two_streams():

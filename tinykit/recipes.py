@@ -528,9 +528,7 @@ def kws_sweep(model, settings, labels, streams, *, detector=None,
     stride = d.options(settings)["stride"]
     posts = [(*streaming.posteriors(audio, model, settings, stride=stride), truth)
              for audio, truth in streams]
-    return streaming.sweep(posts, labels, thresholds=thresholds, window=d.window,
-                           suppress=d.suppress, min_runs=d.min_runs, margin=d.margin,
-                           keyword_thresholds=dict(d.thresholds))
+    return d.sweep(posts, labels, thresholds)
 
 
 def kws_on_device(model, settings, labels, audio, truth=(), *, every=EVERY,

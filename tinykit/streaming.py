@@ -689,6 +689,20 @@ class KeywordDetector(Settings):
                 "min_runs": self.min_runs, "margin": self.margin,
                 "thresholds": dict(self.thresholds)}
 
+    def sweep(self, streams, labels, thresholds=None):
+        """:func:`sweep` of ``streams`` (``(times, probs, truth)``) with this detector's
+        window, suppression, min runs, margin and per-keyword thresholds, over
+        ``thresholds`` (default: its own threshold alone, so the one row is its scores at
+        its operating point).
+
+        Example:
+            >>> row = KeywordDetector(threshold=0.8).sweep(posts, labels)[0]  # doctest: +SKIP
+        """
+        return sweep(streams, labels,
+                     thresholds=(self.threshold,) if thresholds is None else thresholds,
+                     window=self.window, suppress=self.suppress, min_runs=self.min_runs,
+                     margin=self.margin, keyword_thresholds=dict(self.thresholds))
+
     def device_options(self):
         """Keyword arguments of ``tinykit.deploy.listen.listen`` and the keyword sketch's
         ``settings`` of ``tinykit.deploy.generate``."""
