@@ -40,7 +40,6 @@ operating point, each fold at it and ``nested``).
 """
 import argparse
 import dataclasses
-import itertools
 import json
 import os
 import sys
@@ -126,8 +125,8 @@ def stream_scores(tfl, settings, labels, x, y, noise, detector, seed):
     """The int8 model's detections at the saved operating point on the streams of the
     clips (x, y): the keys of the issue, and the counts behind them."""
     streams = recipes.kws_streams(x, y, labels, noise=noise, seed=seed)
-    row = recipes.kws_sweep(tfl, settings, labels, streams, detector=detector,
-                            thresholds=(detector.threshold,))[0]
+    row = detector.sweep(recipes.kws_posteriors(tfl, settings, streams, detector=detector),
+                         labels)[0]
     return {**stream_entry(row, detector),
             "keyword_stream_seconds": len(streams[0][0]) / settings.sample_rate,
             "keyword_free_stream_seconds": len(streams[1][0]) / settings.sample_rate}
@@ -136,32 +135,19 @@ def stream_scores(tfl, settings, labels, x, y, noise, detector, seed):
 def val_posteriors(tfl, settings, ds, x, y, args):
     """Posteriors of the validation speakers' streams, cut into ``--stream-groups``
     groups of speakers: one list of ``(times, probs, truth)`` per group."""
-    stride = streaming.KeywordDetector().options(settings)["stride"]
-    posts = []
-    for g in speaker_groups(ds, "val", args.stream_groups):
-        streams = recipes.kws_streams(x[g], y[g], ds.labels, noise=ds.noise, seed=args.seed)
-        posts.append([(*streaming.posteriors(a, tfl, settings, stride=stride), t)
-                      for a, t in streams])
-    return posts
+    return [recipes.kws_posteriors(tfl, settings, recipes.kws_streams(
+        x[g], y[g], ds.labels, noise=ds.noise, seed=args.seed))
+        for g in speaker_groups(ds, "val", args.stream_groups)]
 
 
 def choose_detector(posts, labels, args):
-    """The operating point on the pooled streams of ``posts`` (one list of posteriors
-    per group of speakers) with the highest hit rate within ``--max-false-alarms``, among
-    every ``--windows`` x ``--suppress`` x ``--min-runs`` x ``--margins``, and how each
-    group fares at it."""
-    base = streaming.KeywordDetector()
-    pooled = [p for group in posts for p in group]
-    tried = []
-    for window, suppress, min_runs, margin in itertools.product(
-            args.windows, args.suppress, args.min_runs, args.margins):
-        knobs = dict(window=window, suppress=suppress, min_runs=min_runs, margin=margin)
-        rows = streaming.sweep(pooled, labels, **knobs)
-        point = streaming.operating_point(rows, args.max_false_alarms)
-        tried.append({**point, **knobs, "rows": rows})
-    point = streaming.operating_point(tried, args.max_false_alarms)
-    sweep = {k: point[k] for k in ("window", "suppress", "min_runs", "margin")}
-    detector = streaming.KeywordDetector(threshold=point["threshold"], every=base.every, **sweep)
+    """``streaming.choose_detector`` on the pooled streams of ``posts`` (one list of
+    posteriors per group of speakers) with ``--max-false-alarms``, ``--windows``,
+    ``--suppress``, ``--min-runs`` and ``--margins``, and how each group fares at it."""
+    detector, point, tried = streaming.choose_detector(
+        [p for group in posts for p in group], labels,
+        max_false_alarms_per_hour=args.max_false_alarms, windows=args.windows,
+        suppress=args.suppress, min_runs=args.min_runs, margins=args.margins)
     per_group = [detector.sweep(group, labels)[0] for group in posts]
     spread = {}
     for k in KEYS:
@@ -267,9 +253,7 @@ def held_out_posteriors(args, ds):
     def each(fold, result):
         x, y = result.prepared[1]["test"]
         streams = recipes.kws_streams(x, y, ds.labels, noise=ds.noise, seed=args.seed)
-        stride = streaming.KeywordDetector().options(result.settings)["stride"]
-        posts = [(*streaming.posteriors(a, result.tflite, result.settings, stride=stride), t)
-                 for a, t in streams]
+        posts = recipes.kws_posteriors(result.tflite, result.settings, streams)
         if not args.quiet:
             print(f"fold {fold.index + 1}: int8 {pct(result.report.int8_accuracy)}, float "
                   f"{pct(result.report.float_accuracy)}, {result.seconds:.0f} s", flush=True)
@@ -488,11 +472,11 @@ def main(argv=None):
                    help="groups of validation speakers the operating point is checked on")
     p.add_argument("--max-false-alarms", type=float, default=10.0,
                    help="false alarms per hour of keyword-free audio the operating point allows")
-    p.add_argument("--windows", type=float, nargs="+", default=[0.3, 0.5, 0.7, 1.0],
+    p.add_argument("--windows", type=float, nargs="+", default=list(streaming.WINDOWS),
                    help="smoothing windows (s) the operating point is chosen among")
-    p.add_argument("--min-runs", type=int, nargs="+", default=[1, 2],
+    p.add_argument("--min-runs", type=int, nargs="+", default=list(streaming.MIN_RUNS),
                    help="model runs a keyword must last, tried in the choice")
-    p.add_argument("--margins", type=float, nargs="+", default=[0.0, 0.3],
+    p.add_argument("--margins", type=float, nargs="+", default=list(streaming.MARGINS),
                    help="margins over the runner-up class, tried in the choice")
     p.add_argument("--suppress", type=float, nargs="+", default=[1.0],
                    help="suppression times (s) the operating point is chosen among")

@@ -215,6 +215,21 @@ def test_kws_streams_keep_keywords_out_of_the_keyword_free_stream():
     assert 2 * 16000 + 3 * 16000 <= len(quiet) <= 2 * 16000 + 3 * 2 * 16000
 
 
+def test_kws_posteriors_run_the_model_over_each_stream_at_the_detectors_stride():
+    from tinykit import recipes
+    settings = AudioFeatures()
+    clips = np.random.default_rng(0).normal(0, 0.3, size=(4, 16000)).astype(np.float32)
+    streams = recipes.kws_streams(clips, [2, 0, 3, 1], LABELS)
+    posts = recipes.kws_posteriors(LoudnessModel(), settings, streams)
+    assert [p[2] for p in posts] == [s[1] for s in streams]
+    assert np.diff(posts[0][0])[0] == pytest.approx(0.1)
+    slow = recipes.kws_posteriors(LoudnessModel(), settings, streams,
+                                  detector=streaming.KeywordDetector(every=10))
+    assert np.diff(slow[1][0])[0] == pytest.approx(0.2)
+    times, probs = streaming.posteriors(streams[1][0], LoudnessModel(), settings, stride=0.2)
+    assert np.array_equal(slow[1][0], times) and np.array_equal(slow[1][1], probs)
+
+
 # -- min_runs, margin and per-keyword thresholds ---------------------------------------
 def _rows(*spans, n=20):
     """Smoothed rows (n, 4) over LABELS, 0.1 s apart: silence at 0.5 everywhere but in
@@ -387,6 +402,32 @@ def _two_streams():
         p[:, 0] = 1.0 - p[:, 1:].sum(axis=1)
         out.append((times, p, t))
     return out
+
+
+def test_the_chosen_detector_is_the_best_point_of_every_setting_within_the_budget():
+    """choose_detector against a search by hand over the same windows, min runs,
+    margins and thresholds: the same hit rate within budget, a detector that scores
+    what the point promised, and settings other than the first tried when they win."""
+    streams = _two_streams() + [_noisy_stream(seed) for seed in range(2)]
+    grid = dict(windows=(0.1, 0.5, 1.0), min_runs=(1, 3), margins=(0.0, 0.2))
+    chosen_windows = set()
+    for budget in (60.0, 100.0):
+        detector, point, tried = streaming.choose_detector(
+            streams, LABELS, max_false_alarms_per_hour=budget, **grid)
+        assert len(tried) == 12
+        by_hand = max(r["hit_rate"] for w in grid["windows"] for m in grid["min_runs"]
+                      for g in grid["margins"]
+                      for r in streaming.sweep(streams, LABELS, window=w, min_runs=m, margin=g)
+                      if r["false_alarms_per_hour_keyword_free"] <= budget)
+        assert point["hit_rate"] == by_hand
+        row = detector.sweep(streams, LABELS)[0]
+        assert (row["hits"], row["false_alarms"]) == (point["hits"], point["false_alarms"])
+        assert row["false_alarms_per_hour_keyword_free"] <= budget
+        assert point["rows"] == detector.sweep(streams, LABELS, streaming.THRESHOLDS)
+        chosen_windows.add((detector.window, detector.min_runs))
+    assert chosen_windows - {(0.1, 1)}
+    with pytest.raises(streaming.ParameterError, match="at least one"):
+        streaming.choose_detector(streams, LABELS, windows=())
 
 
 def test_a_threshold_per_keyword_hits_more_within_the_same_false_alarm_budget():

@@ -498,7 +498,7 @@ def kws_streams(x, y, labels, *, noise=(), seed=0):
     (:func:`tinykit.streaming.keyword_free_stream`).
 
     Returns:
-        ``[(audio, truth), (keyword_free_audio, [])]``, for :func:`kws_sweep`.
+        ``[(audio, truth), (keyword_free_audio, [])]``, for :func:`kws_posteriors`.
 
     Example:
         >>> x, y = result.prepared[1]["val"]  # doctest: +SKIP
@@ -511,24 +511,20 @@ def kws_streams(x, y, labels, *, noise=(), seed=0):
     return [(audio, truth), (quiet, none)]
 
 
-def kws_sweep(model, settings, labels, streams, *, detector=None,
-              thresholds=streaming.THRESHOLDS):
-    """:func:`tinykit.streaming.sweep` of ``model`` over ``streams`` (``[(audio, truth)]``,
-    e.g. :func:`kws_streams`), the posteriors computed once per stream with the
-    ``detector``'s stride, window, suppression, ``min_runs``, margin and per-keyword
-    thresholds (default ``KeywordDetector()``); its per-keyword thresholds stay fixed,
-    the swept threshold is every other keyword's.
+def kws_posteriors(model, settings, streams, *, detector=None):
+    """:func:`tinykit.streaming.posteriors` of ``model`` over each of ``streams``
+    (``[(audio, truth)]``, e.g. :func:`kws_streams`) at the ``detector``'s stride (default
+    ``KeywordDetector()``): the ``(times, probs, truth)`` that
+    :func:`tinykit.streaming.choose_detector` and ``KeywordDetector.sweep`` score.
 
     Example:
-        >>> rows = kws_sweep(result.tflite, result.settings, ds.labels, streams)  # doctest: +SKIP
-        >>> point = streaming.operating_point(rows, max_false_alarms_per_hour=10)  # doctest: +SKIP
-        >>> detector = streaming.KeywordDetector(threshold=point["threshold"])  # doctest: +SKIP
+        >>> posts = kws_posteriors(result.tflite, result.settings, streams)  # doctest: +SKIP
+        >>> detector, point, tried = streaming.choose_detector(posts, ds.labels)  # doctest: +SKIP
+        >>> rows = detector.sweep(posts, ds.labels, streaming.THRESHOLDS)  # doctest: +SKIP
     """
-    d = detector or streaming.KeywordDetector()
-    stride = d.options(settings)["stride"]
-    posts = [(*streaming.posteriors(audio, model, settings, stride=stride), truth)
-             for audio, truth in streams]
-    return d.sweep(posts, labels, thresholds)
+    stride = (detector or streaming.KeywordDetector()).options(settings)["stride"]
+    return [(*streaming.posteriors(audio, model, settings, stride=stride), truth)
+            for audio, truth in streams]
 
 
 def kws_on_device(model, settings, labels, audio, truth=(), *, every=EVERY,
