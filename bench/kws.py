@@ -478,7 +478,8 @@ def main(argv=None):
                    help="model runs a keyword must last, tried in the choice")
     p.add_argument("--margins", type=float, nargs="+", default=list(streaming.MARGINS),
                    help="margins over the runner-up class, tried in the choice")
-    p.add_argument("--suppress", type=float, nargs="+", default=[1.0],
+    p.add_argument("--suppress", type=float, nargs="+",
+                   default=list(streaming.SUPPRESS_TIMES),
                    help="suppression times (s) the operating point is chosen among")
     p.add_argument("--save", help="folder for the exported model, feature settings, C tables")
     p.add_argument("--quiet", action="store_true")

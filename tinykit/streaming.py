@@ -721,10 +721,12 @@ class KeywordDetector(Settings):
 #: within 10 false alarms per hour: window 0.3 s 73.8%, 0.5 s 81.1%, 0.7 s 81.4%,
 #: 1.0 s 81.1%; with the whole grid 82.0%. So the default window (0.5 s) stays.
 WINDOWS, MIN_RUNS, MARGINS = (0.3, 0.5, 0.7, 1.0), (1, 2), (0.0, 0.3)
+#: The repeat suppression times (s) it tries: the detector's default alone.
+SUPPRESS_TIMES = (KeywordDetector.suppress,)
 
 
 def choose_detector(streams, labels, *, max_false_alarms_per_hour=10.0, windows=WINDOWS,
-                    suppress=(1.0,), min_runs=MIN_RUNS, margins=MARGINS,
+                    suppress=SUPPRESS_TIMES, min_runs=MIN_RUNS, margins=MARGINS,
                     thresholds=THRESHOLDS, every=KeywordDetector.every):
     """The detector with the highest hit rate within a false-alarm budget: every
     ``windows`` x ``suppress`` x ``min_runs`` x ``margins`` is swept over ``thresholds``
