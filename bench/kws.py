@@ -2,6 +2,7 @@
 """Keyword-spotting benchmark: DS-CNN with QAT vs the tiny_conv baseline, int8 on TFLM.
 
     python bench/kws.py [--data DIR] [--test-dir DIR] [--json FILE] [--seed N] [--folds K]
+                        [--cuts R]
 
 Runs ``tinykit.recipes.kws`` (the code the demo and the notebook use): Speech Commands
 (12 classes), 49x10 MFCC normalised with training statistics, DS-CNN trained with fresh
@@ -19,7 +20,11 @@ the folds (``streaming.sweep``: the highest hit rate with at most ``--max-false-
 per hour of keyword-free audio, among ``--windows`` x ``--suppress`` x ``--min-runs`` x
 ``--margins``) and reported per fold; ``stream_choice.nested`` scores each fold at the
 point chosen on the other folds alone (the estimate for speakers the choice has not
-seen). Then the final model trains on every clip
+seen). ``--cuts R`` repeats the folds on R cuts of the clips (seeds ``--seed``,
+``--seed`` + 1 ...; R times the time, so over the 45-min budget for R > 1): the mean
+over every fold of every cut and each cut's mean (``fold_cut_means``); the nested
+check then chooses each fold's point on the other folds of its own cut (which alone
+never saw its speakers). Then the final model trains on every clip
 (``tinykit.datasets.pooled``) and is saved with that operating point (``--save``);
 ``--test-dir`` (a folder of other speakers, same layout) is its test set: clip accuracy
 and streams. The tiny_conv baseline trains once on the speaker-disjoint hash split.
@@ -29,8 +34,8 @@ the validation speakers' streams (``--stream-groups`` groups). ``--model DIR`` m
 the streams of a model saved by an earlier ``--save`` instead of training one.
 
 Prints a table and writes JSON with ``fold_accuracy_mean``, ``fold_accuracy_std``,
-``fold_accuracies``, ``worst_speakers``, ``int8_accuracy`` (the fold mean; with
-``--folds 0`` the test split's), ``float_accuracy``, ``qat_accuracy``,
+``fold_accuracies``, ``fold_cut_means``, ``worst_speakers``, ``int8_accuracy`` (the fold
+mean; with ``--folds 0`` the test split's), ``float_accuracy``, ``qat_accuracy``,
 ``baseline_int8_accuracy``, ``test_dir_accuracy`` and ``test_dir_float_accuracy`` (the
 final model on ``--test-dir``), ``flash_bytes``, ``arena_bytes`` (the final model),
 ``seconds``, ``stream`` (``hit_rate``, ``false_alarms_per_hour_keyword_free``,
@@ -261,16 +266,20 @@ def held_out_posteriors(args, ds):
     return each
 
 
-def nested_choice(posts, labels, args):
+def nested_choice(posts, labels, args, per_cut=None):
     """How the operating point holds on speakers its choice has not seen: each fold is
     scored at the point :func:`choose_detector` picks on the other folds' streams (window,
     suppression, min runs, margin and threshold), and with a threshold per keyword
     (``streaming.keyword_thresholds``) chosen there on the same knobs; the per-keyword
     thresholds are kept only if, pooled over the folds, they hit more keywords with no
-    more false alarms per hour (or within budget)."""
+    more false alarms per hour (or within budget). With several cuts (``posts`` cut after
+    cut, ``per_cut`` folds each) the others are the folds of the fold's own cut: other
+    cuts hold its speakers."""
+    per_cut = per_cut or len(posts)
     single, mixed, chosen = [], [], []
     for i in range(len(posts)):
-        detector, point = choose_detector(posts[:i] + posts[i + 1:], labels, args)[:2]
+        others = [p for j, p in enumerate(posts) if j // per_cut == i // per_cut and j != i]
+        detector, point = choose_detector(others, labels, args)[:2]
         mix = streaming.keyword_thresholds(point["rows"], args.max_false_alarms)["thresholds"]
         single.append(detector.sweep(posts[i], labels)[0])
         mixed.append(dataclasses.replace(detector, thresholds=mix).sweep(posts[i], labels)[0])
@@ -300,14 +309,14 @@ def folds_run(args, ds, overrides, data):
     operating point on their held-out speakers' streams; the final model is trained on
     every clip, saved with that point and scored on ``--test-dir``."""
     t0 = time.perf_counter()
-    cv = recipes.cross_validate("kws", ds, folds=args.folds, seed=args.seed,
+    cv = recipes.cross_validate("kws", ds, folds=args.folds, seed=args.seed, cuts=args.cuts,
                                 each=held_out_posteriors(args, ds), verbose=not args.quiet,
                                 **overrides)
     fold_rows = [e["record"] for e in cv.extras]
     posts = [e["posts"] for e in cv.extras]
     chosen = choose_detector(posts, ds.labels, args)
     detector, point = chosen[0], chosen[1]
-    nested = nested_choice(posts, ds.labels, args)
+    nested = nested_choice(posts, ds.labels, args, per_cut=args.folds)
     if nested["keep_per_keyword"]:
         mix = streaming.keyword_thresholds(point["rows"], args.max_false_alarms)["thresholds"]
         detector = dataclasses.replace(detector, thresholds=tuple(sorted(
@@ -334,7 +343,9 @@ def folds_run(args, ds, overrides, data):
     cols = ("model", "float_accuracy", "qat_accuracy", "int8_accuracy", "flash_bytes",
             "arena_bytes", "seconds")
     print(" ".join(f"{c:>14}" for c in ("run",) + cols))
-    named = [(f"fold {i + 1}", r) for i, r in enumerate(fold_rows)]
+    named = [(f"fold {i + 1}" if args.cuts == 1 else
+              f"fold {i // args.folds + 1}.{i % args.folds + 1}", r)
+             for i, r in enumerate(fold_rows)]
     named += [("final (all)", final_row)] + ([("tiny_conv split", base)] if base else [])
     for name, r in named:
         cells = [pct(r[c]) if c.endswith("accuracy") else f"{r[c]:.0f}" if c == "seconds"
@@ -349,10 +360,12 @@ def folds_run(args, ds, overrides, data):
                     + stream_lines((("the held-out folds", stream),
                                     (args.test_dir, test_dir_stream)))))
     mean = lambda key: float(np.mean([r[key] for r in fold_rows]))  # noqa: E731
+    split = f"{args.folds} grouped folds" + (f", {args.cuts} cuts" if args.cuts > 1 else "")
     return {
         "float_accuracy": mean("float_accuracy"), "qat_accuracy": mean("qat_accuracy"),
         "int8_accuracy": cv.mean, "fold_accuracy_mean": cv.mean, "fold_accuracy_std": cv.std,
         "fold_accuracies": cv.accuracies, "fold_float_accuracies": cv.float_accuracies,
+        "fold_cut_means": cv.cut_means,
         "worst_speakers": [list(w) for w in cv.worst(10)], "fold_seconds": cv.seconds,
         "baseline_int8_accuracy": base["int8_accuracy"] if base else None,
         "test_dir_accuracy": final.report.int8_accuracy if other is not None else None,
@@ -361,10 +374,10 @@ def folds_run(args, ds, overrides, data):
         "flash_bytes": final_row["flash_bytes"], "arena_bytes": final_row["arena_bytes"],
         "seconds": time.perf_counter() - t0, "train_seconds": final_row["train_seconds"],
         "stream": stream, "test_dir_stream": test_dir_stream,
-        "stream_choice": {**choice_json(*chosen, args, f"{args.folds} grouped folds"),
+        "stream_choice": {**choice_json(*chosen, args, split),
                           "nested": nested, "detector": detector.to_dict()},
         "train_clips": len(final.prepared[1]["train"][1]),
-        "data": str(data), "seed": args.seed, "split": f"{args.folds} grouped folds",
+        "data": str(data), "seed": args.seed, "split": split,
         "settings": final.settings.to_dict(), "args": vars(args),
         "runs": fold_rows + [final_row] + ([base] if base else [])}
 
@@ -454,6 +467,8 @@ def main(argv=None):
                    help="waveform variants per clip made once, then drawn (0: afresh every "
                         "epoch)")
     p.add_argument("--label-smoothing", type=float, default=D["label_smoothing"])
+    p.add_argument("--focal", type=float, default=D["focal"],
+                   help="gamma of the focal loss (0: cross-entropy)")
     p.add_argument("--mixup", type=float, default=D["mixup"], help="Beta parameter (0: off)")
     p.add_argument("--negatives", type=float, default=D["negatives"],
                    help="hard negatives (words cut short, spliced) added as _unknown_, as a "
@@ -488,7 +503,12 @@ def main(argv=None):
     p.add_argument("--folds", type=int, default=5,
                    help="speaker-grouped folds measuring the recipe and its operating point; "
                         "the final model then trains on every clip (0: one split instead)")
+    p.add_argument("--cuts", type=int, default=1,
+                   help="cuts of the clips into --folds folds (seeds --seed, --seed + 1 ...): "
+                        "the estimate's mean over all, at that many times the time")
     args = p.parse_args(argv)
+    if args.cuts < 1:
+        p.error(f"--cuts {args.cuts}: give 1 or more cuts of the clips into folds")
     if tinykit.train.fast_mode():
         print("note: TINYKIT_FAST is set: training is cut to a few epochs")
 
@@ -512,7 +532,8 @@ def main(argv=None):
                          reverb=args.reverb, eq_db=args.eq_db, variants=args.variants or None,
                          label_smoothing=args.label_smoothing, mixup=args.mixup,
                          negatives=args.negatives, teacher=args.teacher, distill=args.distill,
-                         unknown_weight=args.unknown_weight, average=args.average)
+                         unknown_weight=args.unknown_weight, average=args.average,
+                         focal=args.focal)
         result = (folds_run(args, ds, overrides, data) if args.folds
                   else split_run(args, ds, overrides, data, t0))
     print(f"total {time.perf_counter() - t0:.0f} s")

@@ -88,18 +88,36 @@ def test_pooled_trains_on_every_item_and_tests_on_another_folder():
     assert len(w.y_train) == len(w.y_test) == 125 and len(w.sources_test) == 125
 
 
-@pytest.mark.slow    # two trainings: about 20 s alone, minutes on a busy machine
-def test_cross_validation_scores_every_gesture_once(monkeypatch):
+@pytest.mark.slow    # four trainings: about 40 s alone, minutes on a busy machine
+def test_cross_validation_scores_every_gesture_once_per_cut(monkeypatch):
     monkeypatch.setenv("TINYKIT_FAST", "1")
-    cv = recipes.cross_validate("gesture", "magic_wand", folds=2, epochs=1, repeat=1,
-                                each=lambda fold, r: (fold.index, len(r.dataset.y_test)))
-    assert len(cv.accuracies) == 2 and all(0 <= a <= 1 for a in cv.accuracies)
-    assert [i for i, _ in cv.extras] == [0, 1] and sum(n for _, n in cv.extras) == 125
-    assert sum(t for _, t in cv.per_group.values()) == 125      # 100 train + 25 test
+    cv = recipes.cross_validate(
+        "gesture", "magic_wand", folds=2, cuts=2, epochs=1, repeat=1,
+        each=lambda fold, r: (fold.index, tuple(sorted(r.dataset.sources_test))))
+    assert len(cv.accuracies) == 4 and all(0 <= a <= 1 for a in cv.accuracies)
+    assert [i for i, _ in cv.extras] == [0, 1, 0, 1]              # cut after cut
+    first, second = ({s for _, t in cv.extras[c:c + 2] for s in t} for c in (0, 2))
+    assert len(first) == len(second) == 125                       # each cut tests all
+    assert cv.extras[0][1] not in (cv.extras[2][1], cv.extras[3][1])  # other folds
+    assert sum(t for _, t in cv.per_group.values()) == 250      # every gesture twice
     assert cv.mean == pytest.approx(np.mean(cv.accuracies))
-    assert "grouped folds" in cv.summary()
+    assert cv.cut_means == pytest.approx([np.mean(cv.accuracies[:2]),
+                                          np.mean(cv.accuracies[2:])])
+    assert "2 cuts of the data into 2 grouped folds" in cv.summary()
     with pytest.raises(ParameterError, match="cross_validate runs"):
         recipes.cross_validate("resnet", "magic_wand")
+
+
+def test_cuts_are_summarised_and_checked():
+    cv = recipes.CrossValidation("kws", 2, [0.8, 0.9, 0.7, 0.6], [0.8] * 4, {}, 1.0, cuts=2)
+    assert cv.cut_means == pytest.approx([0.85, 0.65])
+    assert cv.mean == pytest.approx(0.75)
+    assert "each cut's mean: 85.0%, 65.0% (range 20.0 points)" in cv.summary()
+    single = recipes.CrossValidation("kws", 4, [0.8, 0.9, 0.7, 0.6], [0.8] * 4, {}, 1.0)
+    assert single.cut_means == pytest.approx([0.75]) and "cut" not in single.summary()
+    for bad in (0, 1.5, True):
+        with pytest.raises(ParameterError, match=f"cuts={bad!r}"):
+            recipes.cross_validate("kws", "speech_commands", cuts=bad)
 
 
 def test_the_final_keyword_model_trains_on_every_clip(monkeypatch):

@@ -16,13 +16,13 @@ def _bench(root):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(2400)      # 2 folds, the final model and the baseline: minutes when busy
+@pytest.mark.timeout(2400)      # 2 cuts x 2 folds, the final model, the baseline: minutes
 def test_bench_runs_on_bundled_sample(root, tmp_path, monkeypatch):
     pytest.importorskip("tinykit.train")
     monkeypatch.setenv("TINYKIT_FAST", "0")
     out = tmp_path / "kws.json"
     res = _bench(root).main(["--data", "speech_commands", "--epochs", "8", "--qat-epochs", "2",
-                             "--folds", "2",
+                             "--folds", "2", "--cuts", "2",
                              "--json", str(out), "--save", str(tmp_path / "model"), "--quiet",
                              "--test-dir", str(root / "datasets" / "speech_commands")])
     saved = json.loads(out.read_text())
@@ -33,10 +33,13 @@ def test_bench_runs_on_bundled_sample(root, tmp_path, monkeypatch):
     # int8 on TFLM agrees with the QAT Keras model it came from
     assert res["runs"][0]["int8_float_agreement"] >= 0.9
     assert saved["test_dir_clips"] == 300
-    # the folds measured the recipe; the final model learned from every clip
-    assert len(saved["fold_accuracies"]) == 2 and saved["train_clips"] == 300
-    assert saved["fold_accuracy_mean"] == pytest.approx(sum(saved["fold_accuracies"]) / 2)
-    assert saved["fold_accuracy_std"] >= 0 and saved["stream_choice"]["groups"] == 2
+    # two cuts of 2 folds measured the recipe; the final model learned from every clip
+    folds = saved["fold_accuracies"]
+    assert len(folds) == 4 and saved["train_clips"] == 300
+    assert saved["fold_accuracy_mean"] == pytest.approx(sum(folds) / 4)
+    assert saved["fold_cut_means"] == pytest.approx([sum(folds[:2]) / 2, sum(folds[2:]) / 2])
+    assert saved["fold_accuracy_std"] >= 0 and saved["stream_choice"]["groups"] == 4
+    assert len(saved["stream_choice"]["nested"]["chosen"]) == 4
     for name in ("stream", "test_dir_stream"):
         sc = saved[name]
         assert set(sc) >= {"hit_rate", "false_alarms_per_hour_keyword_free",
@@ -83,3 +86,10 @@ def test_the_nested_check_chooses_every_setting_without_the_fold_it_scores(root)
     assert nested["single"]["hit_rate"] == 0.5
     assert nested["single"]["false_alarms_per_hour_keyword_free"] > args.max_false_alarms
     assert "0.3 s/1/0/0.7" in bench.nested_text(nested)
+    # Two cuts of the same speakers: each fold is scored at the point chosen on its own
+    # cut's other folds; a copy of its speakers in the other cut does not choose it.
+    twice = bench.nested_choice(posts + posts, labels, args, per_cut=2)
+    assert twice["chosen"] == nested["chosen"] * 2
+    assert twice["single"]["hit_rate"] == 0.5
+    leaky = bench.nested_choice(posts + posts, labels, args)
+    assert leaky["chosen"] != twice["chosen"]

@@ -115,6 +115,16 @@ def test_cross_validation_shows_folds_mean_band_and_worst_groups():
     assert right.get_xlabel() and np.allclose(right.lines[0].get_xdata(), 80)
 
 
+def test_cross_validation_labels_each_cuts_folds():
+    import dataclasses
+    cv = dataclasses.replace(_cross_validation(), folds=2, accuracies=[0.8, 0.9, 0.7, 0.6],
+                             float_accuracies=[None] * 4, cuts=2)
+    left = plots.cross_validation(cv).axes[0]
+    assert [t.get_text() for t in left.get_xticklabels()] == ["1.1", "1.2", "2.1", "2.2"]
+    assert "75.0% ± 11.2 over 2 cuts x 2 grouped folds" in left.get_title()
+    assert "cut.fold" in left.get_xlabel()
+
+
 def test_cross_validation_names_gestures_and_refuses_bad_arguments():
     import dataclasses
     from tinykit.errors import ParameterError

@@ -1,4 +1,4 @@
-"""train.fit's options: label smoothing, mixup, and the augmentation made in a worker
+"""train.fit's options: label smoothing, mixup, the focal loss, and the augmentation made in a
 thread while Keras trains (a run stays repeatable)."""
 import re
 
@@ -176,3 +176,19 @@ def test_the_recipe_passes_blocks_on_and_refuses_malformed_strides(monkeypatch):
     for bad in (2, (2,), (2, 0), (2.5, 2), "22"):
         with pytest.raises(ParameterError, match="first_strides=.*two positive whole numbers"):
             recipes.kws("speech_commands", first_strides=bad, verbose=False)
+
+
+def test_the_focal_loss_weighs_each_example_by_how_wrong_it_is(monkeypatch):
+    monkeypatch.setenv("TINYKIT_FAST", "0")
+    net, x, y = _fit(focal=2.0)
+    assert (net.predict(x, verbose=0).argmax(axis=1) == y).mean() > 0.6
+    # the loss the model trained with: cross-entropy times (1 - p)^2, p its label's share
+    p = np.float32([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3]])
+    target = np.eye(3, dtype=np.float32)[[0, 2]]
+    each = -(1 - np.float32([0.7, 0.3])) ** 2 * np.log([0.7, 0.3])
+    assert float(net.loss(target, p)) == pytest.approx(each.mean(), rel=1e-4)
+    plain, _, _ = _fit()
+    assert not all(np.array_equal(a, b) for a, b in zip(net.get_weights(), plain.get_weights()))
+    for bad in (-1.0, True, "2"):
+        with pytest.raises(ModelError, match="focal must be the focal loss' gamma >= 0"):
+            train.fit(models.build("tiny_conv", (12, 4), 3), x, y, focal=bad, verbose=False)

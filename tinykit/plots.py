@@ -425,13 +425,19 @@ def cross_validation(cv, worst=8):
     if floats:
         left.plot(*zip(*floats), "o", color="black", ms=5, label="float (Keras)")
     left.axhline(mean, color="tab:red", ls="--", lw=1.5, label=f"mean int8 {mean:.1f}%")
-    left.set_xticks(folds, [f"fold {f}" for f in folds])
+    if cv.cuts > 1:        # cut.fold: each cut's folds in turn
+        left.set_xticks(folds, [f"{(f - 1) // cv.folds + 1}.{(f - 1) % cv.folds + 1}"
+                                for f in folds], fontsize=7)
+    else:
+        left.set_xticks(folds, [f"fold {f}" for f in folds])
     left.set_ylim(0, 130)                                  # room for the legend above
     left.set_yticks(range(0, 101, 20))
-    left.set_xlabel("held-out fold (groups no other fold has)")
+    left.set_xlabel("held-out fold (groups no other fold has)" if cv.cuts == 1 else
+                    "held-out fold (cut.fold; a cut's folds share no group)")
     left.set_ylabel("accuracy on the held-out fold (%)")
-    left.set_title(f"{cv.recipe}: {mean:.1f}% ± {std:.1f} over {len(acc)} grouped folds",
-                   fontsize=10)
+    over = f"{len(acc)} grouped folds" if cv.cuts == 1 else \
+        f"{cv.cuts} cuts x {cv.folds} grouped folds"
+    left.set_title(f"{cv.recipe}: {mean:.1f}% ± {std:.1f} over {over}", fontsize=10)
     left.grid(axis="y", alpha=0.3)
     left.legend(fontsize=7, loc="upper left", ncol=2)
 

@@ -206,21 +206,23 @@ def _adapt_batchnorm(model, steps):
 
 def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_data,
                desc, verbose, label_smoothing=0.0, mixup=0.0, teacher=None, distill=0.0,
-               weights=None, average=0.0):
+               weights=None, average=0.0, focal=0.0):
     from .models._keras import keras
     steps = epochs * int(np.ceil(len(x) / batch_size))
     if desc == "float":  # QAT starts from statistics that have already converged
         _adapt_batchnorm(model, steps)
     schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1),
                                                       alpha=0.05)
-    soft = bool(label_smoothing or mixup or teacher is not None)
+    soft = bool(label_smoothing or mixup or focal or teacher is not None)
     if soft:  # one-hot targets: smoothed, mixed by mixup, moved towards the teacher's
         classes = model.output_shape[-1]
         y = np.eye(classes, dtype=np.float32)[y]
         if validation_data is not None:
             validation_data = (validation_data[0],
                                np.eye(classes, dtype=np.float32)[validation_data[1]])
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+        loss = (keras.losses.CategoricalFocalCrossentropy(
+                    alpha=1.0, gamma=focal, label_smoothing=label_smoothing) if focal else
+                keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing))
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
@@ -240,7 +242,7 @@ def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_
 def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         learning_rate=3e-3, qat_learning_rate=None, augment=None, repeat=1,
         validation_data=None, label_smoothing=0.0, mixup=0.0, teacher=None, distill=0.5,
-        class_weight=None, average=0.0, seed=0, verbose=True):
+        class_weight=None, average=0.0, focal=0.0, seed=0, verbose=True):
     """Train a tf_keras classifier, then fine-tune it with quantization-aware training.
 
     Phase 1 trains the float model for ``epochs`` with Adam and a cosine learning-rate
@@ -278,6 +280,10 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         average: 0 (off), or the decay of an exponential moving average of the weights
             (e.g. 0.999, about the last 1,000 steps) kept through each phase and taken as
             the phase's result: a model from a flatter region than the last step's.
+        focal: 0 (cross-entropy), or the exponent gamma of the focal loss (Lin et al.
+            2017; 2 is usual): each example's cross-entropy times (1 - p)^gamma, p the
+            probability given to its label, so examples the model already gets right
+            weigh less and the confusable ones more.
         seed: seeds NumPy, Python and TensorFlow for a repeatable run.
         verbose: show a progress bar per phase.
 
@@ -313,6 +319,9 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
         if not (isinstance(distill, (int, float)) and 0 <= distill <= 1):
             raise ModelError(f"distill must be in [0, 1], got {distill!r}.")
     weights = _example_weights(class_weight, y, model.output_shape[-1])
+    if isinstance(focal, bool) or not (isinstance(focal, numbers.Real) and focal >= 0):
+        raise ModelError(f"focal must be the focal loss' gamma >= 0 (0: cross-entropy), "
+                         f"got {focal!r}.")
     if not (isinstance(average, numbers.Real) and 0 <= average < 1):
         raise ModelError(f"average must be a decay in [0, 1) (0: off), got {average!r}.")
     if fast_mode():
@@ -329,7 +338,7 @@ def fit(model, x, y, *, qat=True, epochs=60, qat_epochs=None, batch_size=32,
     common = dict(batch_size=batch_size, augment=augment, rng=rng,
                   validation_data=validation_data, verbose=verbose,
                   label_smoothing=label_smoothing, mixup=mixup, teacher=teacher,
-                  distill=distill, weights=weights, average=average)
+                  distill=distill, weights=weights, average=average, focal=focal)
     curves = _run_phase(model, x, y, epochs=epochs, lr=learning_rate, desc="float", **common)
     qat_start = len(curves.get("loss", []))
     if qat and qat_epochs > 0:
