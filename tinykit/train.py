@@ -214,7 +214,7 @@ def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_
     schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1),
                                                       alpha=0.05)
     soft = bool(label_smoothing or mixup or focal or teacher is not None)
-    if soft:  # one-hot targets: smoothed, mixed by mixup, moved towards the teacher's
+    if soft:  # one-hot targets (smoothed, mixed by mixup, moved towards the teacher's)
         classes = model.output_shape[-1]
         y = np.eye(classes, dtype=np.float32)[y]
         if validation_data is not None:
