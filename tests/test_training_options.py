@@ -1,5 +1,5 @@
-"""train.fit's options: label smoothing, mixup, the focal loss, and the augmentation made in a
-thread while Keras trains (a run stays repeatable)."""
+"""train.fit's options: label smoothing, mixup, the focal loss, and the augmentation made
+in a worker thread while Keras trains (a run stays repeatable)."""
 import re
 
 import numpy as np
