@@ -343,9 +343,7 @@ def folds_run(args, ds, overrides, data):
     cols = ("model", "float_accuracy", "qat_accuracy", "int8_accuracy", "flash_bytes",
             "arena_bytes", "seconds")
     print(" ".join(f"{c:>14}" for c in ("run",) + cols))
-    named = [(f"fold {i + 1}" if args.cuts == 1 else
-              f"fold {i // args.folds + 1}.{i % args.folds + 1}", r)
-             for i, r in enumerate(fold_rows)]
+    named = [(f"fold {n}", r) for n, r in zip(cv.fold_labels, fold_rows)]
     named += [("final (all)", final_row)] + ([("tiny_conv split", base)] if base else [])
     for name, r in named:
         cells = [pct(r[c]) if c.endswith("accuracy") else f"{r[c]:.0f}" if c == "seconds"

@@ -111,10 +111,12 @@ def test_cross_validation_scores_every_gesture_once_per_cut(monkeypatch):
 def test_cuts_are_summarised_and_checked():
     cv = recipes.CrossValidation("kws", 2, [0.8, 0.9, 0.7, 0.6], [0.8] * 4, {}, 1.0, cuts=2)
     assert cv.cut_means == pytest.approx([0.85, 0.65])
+    assert cv.fold_labels == ["1.1", "1.2", "2.1", "2.2"]
     assert cv.mean == pytest.approx(0.75)
     assert "each cut's mean: 85.0%, 65.0% (range 20.0 points)" in cv.summary()
     single = recipes.CrossValidation("kws", 4, [0.8, 0.9, 0.7, 0.6], [0.8] * 4, {}, 1.0)
     assert single.cut_means == pytest.approx([0.75]) and "cut" not in single.summary()
+    assert single.fold_labels == ["1", "2", "3", "4"]
     for bad in (0, 1.5, True):
         with pytest.raises(ParameterError, match=f"cuts={bad!r}"):
             recipes.cross_validate("kws", "speech_commands", cuts=bad)

@@ -426,10 +426,9 @@ def cross_validation(cv, worst=8):
         left.plot(*zip(*floats), "o", color="black", ms=5, label="float (Keras)")
     left.axhline(mean, color="tab:red", ls="--", lw=1.5, label=f"mean int8 {mean:.1f}%")
     if cv.cuts > 1:        # cut.fold: each cut's folds in turn
-        left.set_xticks(folds, [f"{(f - 1) // cv.folds + 1}.{(f - 1) % cv.folds + 1}"
-                                for f in folds], fontsize=7)
+        left.set_xticks(folds, cv.fold_labels, fontsize=7)
     else:
-        left.set_xticks(folds, [f"fold {f}" for f in folds])
+        left.set_xticks(folds, [f"fold {n}" for n in cv.fold_labels])
     left.set_ylim(0, 130)                                  # room for the legend above
     left.set_yticks(range(0, 101, 20))
     left.set_xlabel("held-out fold (groups no other fold has)" if cv.cuts == 1 else

@@ -362,6 +362,15 @@ class CrossValidation:
         return [float(np.mean(self.accuracies[c * self.folds:(c + 1) * self.folds]))
                 for c in range(self.cuts)]
 
+    @property
+    def fold_labels(self) -> list:
+        """Each fold's name, in the order of ``accuracies``: "1", "2" ... or, with
+        several cuts, cut.fold ("1.1", "1.2" ... "2.1" ...)."""
+        n = len(self.accuracies)
+        if self.cuts == 1:
+            return [str(i + 1) for i in range(n)]
+        return [f"{i // self.folds + 1}.{i % self.folds + 1}" for i in range(n)]
+
     def worst(self, n=5) -> list:
         """The ``n`` groups with the lowest accuracy: ``(group, accuracy, items)``."""
         rows = [(g, c / t, t) for g, (c, t) in self.per_group.items() if t]
