@@ -122,6 +122,21 @@ def test_cuts_are_summarised_and_checked():
             recipes.cross_validate("kws", "speech_commands", cuts=bad)
 
 
+def test_the_worst_groups_are_those_surest_to_be_weak():
+    """A speaker with 3 of 10 clips right is surely weak; one whose single clip was
+    missed may not be: the table ranks by the upper end of a 95% interval."""
+    groups = {"one_missed": (0, 1), "three_of_ten": (3, 10), "nine_of_ten": (9, 10),
+              "half_of_two": (1, 2), "none_of_two": (0, 2), "empty": (0, 0)}
+    cv = recipes.CrossValidation("kws", 2, [0.5, 0.9], [0.5, 0.9], groups, 1.0)
+    rows = cv.worst(6)
+    assert [g for g, _, _ in rows] == ["three_of_ten", "none_of_two", "one_missed",
+                                       "half_of_two", "nine_of_ten"]
+    assert rows[0][1:] == (pytest.approx(0.3), 10)
+    summary = cv.summary().splitlines()
+    assert [line.split()[1] for line in summary[1:]] == [
+        "three_of_ten", "none_of_two", "one_missed", "half_of_two", "nine_of_ten"]
+
+
 def test_the_final_keyword_model_trains_on_every_clip(monkeypatch):
     monkeypatch.setenv("TINYKIT_FAST", "1")
     r = recipes.kws("speech_commands", model="tiny_conv", all_clips=True, verbose=False)

@@ -111,7 +111,7 @@ def test_cross_validation_shows_folds_mean_band_and_worst_groups():
     assert [t.get_text() for t in right.get_yticklabels()] == [
         "speaker_c (2 clips)", "speaker_a (4 clips)", "speaker_d (10 clips)"]
     assert right.yaxis_inverted() and "0% (0/2)" in _texts(right)
-    assert right.get_title() == "the 3 speakers with the lowest accuracy (of 4)"
+    assert right.get_title() == "the 3 weakest speakers (of 4)"
     assert right.get_xlabel() and np.allclose(right.lines[0].get_xdata(), 80)
 
 
@@ -133,7 +133,7 @@ def test_cross_validation_names_gestures_and_refuses_bad_arguments():
     right = plots.cross_validation(cv).axes[1]
     assert [t.get_text() for t in right.get_yticklabels()] == [
         "test/Revelio.csv:3 (1 gesture)", "train/Revelio.csv:7 (1 gesture)"]
-    assert right.get_title() == "the 2 gestures with the lowest accuracy (of 2)"
+    assert right.get_title() == "the 2 weakest gestures (of 2)"
     with pytest.raises(ParameterError, match="worst=0"):
         plots.cross_validation(cv, worst=0)
     with pytest.raises(ParameterError, match="no fold"):

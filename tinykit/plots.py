@@ -390,8 +390,9 @@ def cross_validation(cv, worst=8):
     Left, the int8 (TFLM) accuracy of each fold (bars, the value on each) and the float
     model's (dots), with the mean over folds (dashed line) and ± one standard
     deviation (band). Right, the ``worst`` groups (speakers, recordings or gestures)
-    with the lowest accuracy over the fold that tested them, worst on top, each named
-    with its number of items and share right; the dashed line is the mean over folds.
+    surest to be weak over the fold that tested them (:meth:`CrossValidation.worst
+    <tinykit.recipes.CrossValidation.worst>`), worst on top, each named with its number
+    of items and share right; the dashed line is the mean over folds.
 
     Args:
         cv: a :class:`tinykit.recipes.CrossValidation`.
@@ -464,9 +465,9 @@ def cross_validation(cv, worst=8):
         right.set_yticks([])
     right.axvline(mean, color="tab:red", ls="--", lw=1.5)
     right.set_xlim(0, 105)
-    right.set_xlabel("accuracy over the group's items (%); dashed: the folds' mean")
-    right.set_title(f"the {len(rows)} {kind} with the lowest accuracy "
-                    f"(of {len(cv.per_group)})", fontsize=10)
+    right.set_xlabel("accuracy over the group's items (%); dashed: the folds' mean\n"
+                     "(ranked by the upper end of a 95% interval: CrossValidation.worst)")
+    right.set_title(f"the {len(rows)} weakest {kind} (of {len(cv.per_group)})", fontsize=10)
     right.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
