@@ -358,7 +358,6 @@ def folds_run(args, ds, overrides, data):
                     + stream_lines((("the held-out folds", stream),
                                     (args.test_dir, test_dir_stream)))))
     mean = lambda key: float(np.mean([r[key] for r in fold_rows]))  # noqa: E731
-    split = f"{args.folds} grouped folds" + (f", {args.cuts} cuts" if args.cuts > 1 else "")
     return {
         "float_accuracy": mean("float_accuracy"), "qat_accuracy": mean("qat_accuracy"),
         "int8_accuracy": cv.mean, "fold_accuracy_mean": cv.mean, "fold_accuracy_std": cv.std,
@@ -372,10 +371,10 @@ def folds_run(args, ds, overrides, data):
         "flash_bytes": final_row["flash_bytes"], "arena_bytes": final_row["arena_bytes"],
         "seconds": time.perf_counter() - t0, "train_seconds": final_row["train_seconds"],
         "stream": stream, "test_dir_stream": test_dir_stream,
-        "stream_choice": {**choice_json(*chosen, args, split),
+        "stream_choice": {**choice_json(*chosen, args, cv.split),
                           "nested": nested, "detector": detector.to_dict()},
         "train_clips": len(final.prepared[1]["train"][1]),
-        "data": str(data), "seed": args.seed, "split": split,
+        "data": str(data), "seed": args.seed, "split": cv.split,
         "settings": final.settings.to_dict(), "args": vars(args),
         "runs": fold_rows + [final_row] + ([base] if base else [])}
 

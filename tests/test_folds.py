@@ -103,7 +103,7 @@ def test_cross_validation_scores_every_gesture_once_per_cut(monkeypatch):
     assert cv.mean == pytest.approx(np.mean(cv.accuracies))
     assert cv.cut_means == pytest.approx([np.mean(cv.accuracies[:2]),
                                           np.mean(cv.accuracies[2:])])
-    assert "2 cuts of the data into 2 grouped folds" in cv.summary()
+    assert "2 cuts x 2 grouped folds" in cv.summary()
     with pytest.raises(ParameterError, match="cross_validate runs"):
         recipes.cross_validate("resnet", "magic_wand")
 
@@ -117,6 +117,7 @@ def test_cuts_are_summarised_and_checked():
     single = recipes.CrossValidation("kws", 4, [0.8, 0.9, 0.7, 0.6], [0.8] * 4, {}, 1.0)
     assert single.cut_means == pytest.approx([0.75]) and "cut" not in single.summary()
     assert single.fold_labels == ["1", "2", "3", "4"]
+    assert (cv.split, single.split) == ("2 cuts x 2 grouped folds", "4 grouped folds")
     for bad in (0, 1.5, True):
         with pytest.raises(ParameterError, match=f"cuts={bad!r}"):
             recipes.cross_validate("kws", "speech_commands", cuts=bad)

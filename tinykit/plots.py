@@ -435,9 +435,7 @@ def cross_validation(cv, worst=8):
     left.set_xlabel("held-out fold (groups no other fold has)" if cv.cuts == 1 else
                     "held-out fold (cut.fold; a cut's folds share no group)")
     left.set_ylabel("accuracy on the held-out fold (%)")
-    over = f"{len(acc)} grouped folds" if cv.cuts == 1 else \
-        f"{cv.cuts} cuts x {cv.folds} grouped folds"
-    left.set_title(f"{cv.recipe}: {mean:.1f}% ± {std:.1f} over {over}", fontsize=10)
+    left.set_title(f"{cv.recipe}: {mean:.1f}% ± {std:.1f} over {cv.split}", fontsize=10)
     left.grid(axis="y", alpha=0.3)
     left.legend(fontsize=7, loc="upper left", ncol=2)
 

@@ -371,6 +371,13 @@ class CrossValidation:
             return [str(i + 1) for i in range(n)]
         return [f"{i // self.folds + 1}.{i % self.folds + 1}" for i in range(n)]
 
+    @property
+    def split(self) -> str:
+        """How the data was cut, in words: "5 grouped folds", "3 cuts x 5 grouped folds"
+        (the summary's, the plot's and bench/kws.py's)."""
+        over = f"{len(self.accuracies) // self.cuts} grouped folds"
+        return over if self.cuts == 1 else f"{self.cuts} cuts x {over}"
+
     def worst(self, n=5) -> list:
         """The ``n`` groups surest to be weak: ``(group, accuracy, items)``.
 
@@ -394,10 +401,7 @@ class CrossValidation:
         return sorted(rows, key=lambda r: (upper(r[1], r[2]), r[1]))[:n]
 
     def summary(self) -> str:
-        over = f"{self.folds} grouped folds"
-        if self.cuts > 1:
-            over = f"{self.cuts} cuts of the data into {over}"
-        lines = [f"{self.recipe}: int8 accuracy over {over} "
+        lines = [f"{self.recipe}: int8 accuracy over {self.split} "
                  f"{100 * self.mean:.1f}% ± {100 * self.std:.1f} (folds: "
                  + ", ".join(f"{100 * a:.1f}%" for a in self.accuracies)
                  + f"); float {100 * float(np.mean(self.float_accuracies)):.1f}%; "
