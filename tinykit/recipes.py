@@ -382,9 +382,10 @@ class CrossValidation:
         """The ``n`` groups surest to be weak: ``(group, accuracy, items)``.
 
         Groups are ranked by the upper end of the 95% Wilson interval of their accuracy,
-        then by accuracy: a speaker with 3 of 10 clips right (at most 60% likely) comes
-        before one whose single clip was missed (up to 79%), so groups of one item, such
-        as Speech Commands' ``_silence_`` clips, do not fill the table by chance.
+        then by accuracy: a speaker with 3 of 10 clips right (accuracy at most 60%, 95%
+        interval) comes before one whose single clip was missed (at most 79%), so groups
+        of one item, such as Speech Commands' ``_silence_`` clips, do not fill the table
+        by chance.
 
         Example:
             >>> cv = CrossValidation("kws", 2, [0.5, 0.9], [None, None],
