@@ -375,7 +375,7 @@ class CrossValidation:
     def split(self) -> str:
         """How the data was cut, in words: "5 grouped folds", "3 cuts x 5 grouped folds"
         (the summary's, the plot's and bench/kws.py's)."""
-        over = f"{len(self.accuracies) // self.cuts} grouped folds"
+        over = f"{self.folds} grouped folds"
         return over if self.cuts == 1 else f"{self.cuts} cuts x {over}"
 
     def worst(self, n=5) -> list:
