@@ -478,6 +478,9 @@ def main(argv=None):
                    help="loss weight of _unknown_ examples (1: as every class)")
     p.add_argument("--average", type=float, default=D["average"],
                    help="decay of a moving average of the weights (0: off; 0.999 is usual)")
+    p.add_argument("--spoken-unknown", type=float, default=D["spoken_unknown"],
+                   help="other words said by espeak-ng, added as _unknown_, as a share of "
+                        "the training clips (0: none)")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--stream-groups", type=int, default=4,
@@ -530,7 +533,7 @@ def main(argv=None):
                          label_smoothing=args.label_smoothing, mixup=args.mixup,
                          negatives=args.negatives, teacher=args.teacher, distill=args.distill,
                          unknown_weight=args.unknown_weight, average=args.average,
-                         focal=args.focal)
+                         focal=args.focal, spoken_unknown=args.spoken_unknown)
         result = (folds_run(args, ds, overrides, data) if args.folds
                   else split_run(args, ds, overrides, data, t0))
     print(f"total {time.perf_counter() - t0:.0f} s")

@@ -2,7 +2,8 @@
 # Installs, from Debian, the system tools tinykit uses for the emulated board:
 # the Arm cross compiler with newlib, QEMU (board mps2-an386) and socat; and the
 # flash tools of real boards (tinykit.deploy.flash): bossac, OpenOCD, dfu-util and
-# gdb-multiarch (loads firmware over a GDB stub: QEMU's, or a probe's).
+# gdb-multiarch (loads firmware over a GDB stub: QEMU's, or a probe's); and espeak-ng,
+# the speech synthesizer of tinykit.datasets.speak (spoken words for keyword training).
 # Does nothing when they are already there.
 set -e
 missing=""
@@ -14,6 +15,7 @@ command -v bossac >/dev/null 2>&1 || missing="$missing bossa-cli"
 command -v openocd >/dev/null 2>&1 || missing="$missing openocd"
 command -v dfu-util >/dev/null 2>&1 || missing="$missing dfu-util"
 command -v gdb-multiarch >/dev/null 2>&1 || missing="$missing gdb-multiarch"
+command -v espeak-ng >/dev/null 2>&1 || missing="$missing espeak-ng"
 [ -z "$missing" ] && exit 0
 echo "installing:$missing"
 SUDO=""

@@ -23,6 +23,9 @@ TOOL_HINTS = {
                 ".uf2 file to the RPI-RP2 drive by hand.",
     "dfu-util": "Install it with `apt install dfu-util` or `brew install dfu-util`.",
     "qemu-system-arm": "Install it with `sh boards/install-tools.sh` (Debian's qemu-system-arm).",
+    "espeak-ng": "Install it with `sh boards/install-tools.sh` (Debian's espeak-ng; "
+                 "`brew install espeak-ng` on macOS), or train the keyword spotter "
+                 "without spoken words: `recipes.kws(..., spoken_unknown=0)`.",
     "make": "Install it with `apt install make` (or your system's build tools).",
     "gcc": "Install a C compiler for this machine: `apt install gcc` (or build-essential), "
            "Xcode's command line tools on macOS.",

@@ -13,6 +13,8 @@ from .audio import Clips, read_wav, read_wavs
 from .speech_commands import (KWS12_WORDS, SpeechCommands, download_speech_commands,
                               load_speech_commands)
 from .folds import Fold, grouped_folds, pooled
+from . import spoken
+from .spoken import Spoken, speak
 
 # Bundled samples live in the repository's top-level datasets/ folder, carried in the
 # package as tinykit/_datasets; TINYKIT_DATA points elsewhere.
@@ -56,4 +58,5 @@ def load(name_or_path, **kwargs):
 
 __all__ = ["ImuDataset", "load_imu", "still_gestures", "read_imu_csv", "IMU_COLUMNS", "load", "bundled",
            "data_root", "SpeechCommands", "load_speech_commands", "download_speech_commands",
-           "KWS12_WORDS", "read_wav", "read_wavs", "Clips", "Fold", "grouped_folds", "pooled"]
+           "KWS12_WORDS", "read_wav", "read_wavs", "Clips", "Fold", "grouped_folds", "pooled",
+           "spoken", "Spoken", "speak"]
