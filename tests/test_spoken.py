@@ -41,11 +41,15 @@ def test_training_clips_gain_other_words_as_unknown(bundled_dir):
     assert not set(datasets.spoken.OTHER_WORDS) & set(keywords)
 
 
-def test_spoken_unknown_needs_an_unknown_label(bundled_dir):
+def test_spoken_unknown_needs_a_share_and_an_unknown_label(bundled_dir):
     ds = datasets.load(bundled_dir / "speech_commands", unknown=False)
     x, y = ds.audio("train")
     with pytest.raises(ParameterError, match="spoken_unknown=0"):
         recipes._with_spoken(ds, x, y, 0.05, seed=0, verbose=False)
+    ds = datasets.load(bundled_dir / "speech_commands")
+    for bad in (-0.1, "0.35", float("nan")):
+        with pytest.raises(ParameterError, match="a number >= 0"):
+            recipes._with_spoken(ds, x, y, bad, seed=0, verbose=False)
 
 
 def test_bad_words_and_a_missing_synthesizer_say_what_to_do(monkeypatch):

@@ -333,6 +333,9 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
 def _with_spoken(ds, x, y, share, *, seed, verbose):
     """The training clips and labels with ``share`` x as many clips of other words
     (:data:`tinykit.datasets.spoken.OTHER_WORDS`) said by espeak-ng, as ``_unknown_``."""
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not share >= 0:
+        raise ParameterError(f"spoken_unknown={share!r}: give the spoken words' share of the "
+                             f"training clips, a number >= 0 (0.35: a third as many).")
     if "_unknown_" not in ds.labels:
         raise ParameterError(f"spoken_unknown= clips are trained as _unknown_, which is not a "
                              f"label of this data set ({', '.join(ds.labels)}); use "

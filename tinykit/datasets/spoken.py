@@ -1,8 +1,8 @@
 """Spoken words from a speech synthesizer (espeak-ng): more, and more varied, clips for a
 keyword spotter where recordings are few.
 
-Each clip is one word said by espeak-ng in a voice drawn at random (7 English accents
-times 38 voice variants), at a random speed (110-229 words a minute) and pitch, trimmed
+Each clip is one word said by espeak-ng in a voice drawn at random (7 English accents,
+each plain or in one of 38 variants), at a random speed (110-229 words a minute) and pitch, trimmed
 of silence, placed at a random point of a 1 s clip and scaled to a random peak between
 -20 and -1 dB of full scale (the span of Speech Commands' clips). A formant synthesizer
 sounds like no person; what the clips add is words and accents the recordings lack.
