@@ -48,19 +48,25 @@ def require_tool(tool) -> str:
     return path
 
 
-def run_tool(cmd, *, what, timeout, cwd=None, check=True) -> subprocess.CompletedProcess:
-    """Run an external program with a deadline, capturing its text output.
+def run_tool(cmd, *, what, timeout, cwd=None, check=True, text=True, error=DeployError,
+             hint="") -> subprocess.CompletedProcess:
+    """Run an external program with a deadline, capturing its output (text, or bytes with
+    ``text=False``).
 
     Raises:
-        DeployError: it ran past ``timeout`` seconds, or (with ``check``) exited with an
-            error; the message names ``what`` and gives its last lines.
+        DeployError (or ``error``): it ran past ``timeout`` seconds, or (with ``check``)
+            exited with an error; the message names ``what``, gives its last lines and
+            ends with ``hint``.
     """
     cmd = [str(c) for c in cmd]
     try:
-        result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=text, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise DeployError(f"{what} did not finish within {timeout} s: {' '.join(cmd)}") from None
+        raise error(f"{what} did not finish within {timeout} s: {' '.join(cmd)}") from None
     if check and result.returncode != 0:
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
-        raise DeployError(f"{what} failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}")
+        out = result.stderr or result.stdout
+        out = out if text else out.decode(errors="replace")
+        tail = "\n".join(out.strip().splitlines()[-15:])
+        raise error(f"{what} failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}"
+                    + (f"\n{hint}" if hint else ""))
     return result

@@ -15,13 +15,12 @@ Example:
 from __future__ import annotations
 
 import io
-import subprocess
 import wave
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._tools import require_tool
+from .._tools import require_tool, run_tool
 from ..errors import DatasetError, ParameterError
 from .audio import SAMPLE_RATE
 
@@ -67,15 +66,12 @@ def say(word, voice="en-us", *, speed=160, pitch=50, sample_rate=SAMPLE_RATE,
     import librosa
     cmd = [require_tool("espeak-ng"), "-v", voice, "-s", str(int(speed)), "-p",
            str(int(pitch)), "--stdout", word]
-    try:
-        out = subprocess.run(cmd, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise DatasetError(f"espeak-ng did not say {word!r} within {timeout} s.") from None
-    if out.returncode != 0 or not out.stdout:
-        why = out.stderr.decode(errors="replace").strip().rstrip(".") or "no audio"
-        raise DatasetError(f"espeak-ng could not say {word!r} in voice {voice!r}: {why}. "
-                           f"`espeak-ng --voices=en` lists the voices.")
-    with wave.open(io.BytesIO(out.stdout)) as w:
+    out = run_tool(cmd, what=f"espeak-ng saying {word!r} in voice {voice!r}", timeout=timeout,
+                   text=False, error=DatasetError,
+                   hint="`espeak-ng --voices=en` lists the voices.").stdout
+    if not out:
+        raise DatasetError(f"espeak-ng said nothing for {word!r} in voice {voice!r}.")
+    with wave.open(io.BytesIO(out)) as w:
         rate = w.getframerate()
         audio = np.frombuffer(w.readframes(w.getnframes()), np.int16) / np.float32(32768)
     audio = librosa.resample(audio.astype(np.float32), orig_sr=rate, target_sr=sample_rate)
