@@ -167,8 +167,8 @@ def gesture(data="magic_wand", *, model="gesture_cnn", seed=0, out=None, board="
 #: 2.1 (-0.8 and -0.3). Not kept: the keywords said by espeak-ng as well (500 clips):
 #: 88.1% ± 3.0 and streams 81.5% (seed 0), no better than without either; twice as
 #: many other words, 0.7: 87.9% ± 3.2, streams 77.9% (seed 0); half of them said by flite
-#: (80.0%), ``unknown_weight=1`` (89.6% ± 2.7, streams 76.4%). Every fold and every change
-#: tried: bench/kws.md.
+#: (streams 80.0% where the same run's recipe gives 84.0%), ``unknown_weight=1`` (89.6% ±
+#: 2.7 against 88.0% ± 3.3, streams 76.4%). Every fold and every change tried: bench/kws.md.
 KWS_DEFAULTS = dict(epochs=150, qat_epochs=15, batch_size=64, learning_rate=3e-3, filters=64,
                     blocks=4, dropout=0.2, l2=1e-4, kind="mfcc", fmax=4000.0, n_mfcc=10,
                     first_strides=(2, 2), augment=True,
