@@ -69,13 +69,14 @@ def say(word, voice="en-us", *, speed=160, pitch=50, sample_rate=SAMPLE_RATE,
     out = run_tool(cmd, what=f"espeak-ng saying {word!r} in voice {voice!r}", timeout=timeout,
                    text=False, error=DatasetError,
                    hint="`espeak-ng --voices=en` lists the voices.").stdout
-    if not out:
-        raise DatasetError(f"espeak-ng said nothing for {word!r} in voice {voice!r}.")
-    with wave.open(io.BytesIO(out)) as w:
-        rate = w.getframerate()
-        audio = np.frombuffer(w.readframes(w.getnframes()), np.int16) / np.float32(32768)
-    audio = librosa.resample(audio.astype(np.float32), orig_sr=rate, target_sr=sample_rate)
-    audio, _ = librosa.effects.trim(audio, top_db=40)
+    audio = np.zeros(0, np.float32)
+    if out:
+        with wave.open(io.BytesIO(out)) as w:
+            rate = w.getframerate()
+            audio = np.frombuffer(w.readframes(w.getnframes()), np.int16) / np.float32(32768)
+        audio = librosa.resample(audio.astype(np.float32), orig_sr=rate,
+                                 target_sr=sample_rate)
+        audio, _ = librosa.effects.trim(audio, top_db=40)
     if not np.any(audio):
         raise DatasetError(f"espeak-ng said nothing for {word!r} in voice {voice!r}.")
     return audio
