@@ -120,55 +120,15 @@ def gesture(data="magic_wand", *, model="gesture_cnn", seed=0, out=None, board="
                          seconds=time.perf_counter() - start, settings={**cfg, "model": name})
 
 
-#: Defaults of the keyword-spotting recipe (DS-CNN on 49x10 MFCC, QAT).
-#: Measured with bench/kws.py on the Speech Commands clips of ../shared/data: 90 epochs beat
-#: 60 by ~3 points (one split); on 5 speaker-grouped folds of all 2,887 clips speed
-#: (±10%) and loudness (±6 dB) changes, drawn from 10 variants per clip, give int8 87.3% ±
-#: 3.2 against 86.0% ± 3.3 without them (same folds: +1.3 points, 3 folds of 5 up).
-#: 150 + 15 epochs instead of 90 + 10, same folds: 87.8% ± 4.2 (paired +0.6, noise) but a
-#: surer model on streams: hit rate 79.4% against 70.0% at <= 10 false alarms per hour of
-#: keyword-free audio. Not kept (same folds): hard negatives ``negatives=0.1`` (85.5% ±
-#: 4.7), a DS-CNN-128 teacher distilled ``teacher=128`` (86.7% ± 3.9, twice the time),
-#: 220 + 20 epochs (88.3% ± 4.7; streams 73.4% at <= 10 false alarms per hour).
-#: Random microphone responses ``eq_db=6`` (``features.random_eq``): 88.8% ± 3.0 (paired
-#: +1.0, 3 folds of 5 up), streams unchanged; with ``_unknown_`` weighing twice in the
-#: loss ``unknown_weight=2``: 89.3% ± 3.8 (paired with 150 epochs +1.5, 4 folds of 5
-#: up) and the best streams so far (hit rate 78.8% / 84.2% / 89.1% within 10 / 20 / 40
-#: false alarms per hour against 79.4% / 83.6% / 87.2%). Not kept: rooms ``reverb=0.5``
-#: (87.8% ± 3.2, paired 0.0), a moving average of the weights ``average=0.999`` on top
-#: of eq_db (89.0% ± 3.0, paired +0.3, streams the same), and none of these on top of
-#: the kept recipe: ``unknown_weight=4`` (87.1% ± 3.8), ``average=0.999`` (89.3% ± 3.9),
-#: ``n_mfcc=13, first_strides=(2, 3)`` (89.3% ± 3.7; 80.4% at <= 10 false alarms per hour,
-#: one threshold step), ``n_mfcc=20, fmax=8000, first_strides=(2, 4)`` (87.7% ± 3.8).
-#: Those feature sizes keep the first feature map 25x5 and so the flash and arena.
-#: Not kept either (same folds, later): ``filters=56, blocks=5`` (88.9% ± 3.6; 47,632 B
-#: flash, 23,216 B arena), ``speed=0.2`` (89.6% ± 3.9, paired +0.3, streams the same) and
-#: it with 13 MFCC as above (88.0% ± 4.3), ``noise_level=0.2`` (89.3% ± 3.4, paired 0.0),
-#: ``max_shift=0.2`` (88.3% ± 3.6, every fold lower, though the best streams yet: 80.9% /
-#: 86.1% within 10 / 20 false alarms per hour), ``max_shift=0.15`` (89.5% ± 4.2, paired
-#: +0.2, streams the same), ``max_shift=0.2`` with 13 MFCC as above (88.0% ± 3.7).
-#: Kept: stronger microphone responses ``eq_db=10`` (was 6): 89.7% ± 2.5 (paired +0.4;
-#: the weakest fold +3.2, two folds lower by 0.7 and 1.6) and better streams: 82.0%
-#: against 79.5% of keywords with 9.4 false alarms per hour when each fold is scored at
-#: the operating point chosen on the other folds (bench/kws.py's nested check). Not
-#: kept: ``eq_db=14`` (89.9% ± 2.9, paired with 10 +0.2; nested streams 78.4% / 11.1).
-#: A second cut of the folds (``cross_validate(seed=1)``) kept eq_db 10 for its streams:
-#: 79.5% against 77.6% nested (+1.9, seed 0: +2.5), while its clips were 88.2% ± 2.8
-#: against 89.2% ± 2.3 for eq_db 6 (-1.0, seed 0: +0.4): a cut of the folds alone moves
-#: the mean by 1.5 points, more than any change measured on one cut (a third cut, seed 2:
-#: 90.0% ± 2.7; the three cuts' mean 89.3%).
-#: Kept: other words said by espeak-ng (``datasets.speak``) added to the training clips
-#: as ``_unknown_``, 0.35 times as many as the recordings (~800 clips a fold),
-#: ``spoken_unknown=0.35``, for the streams: on two cuts (seeds 0 and 1) 84.8% and 81.0%
-#: of keywords within 10 false alarms per hour at one point chosen on all folds (were
-#: 81.7% and 79.2%), 84.6% / 10.3 and 81.3% / 10.2 per hour with each fold at the point
-#: chosen on the others (were 82.0% / 9.4 and 79.5% / 9.3); at the old point (0.7 s,
-#: 0.75) 4 keyword-free false alarms where there were 10. Clips 88.9% ± 2.9 and 87.9% ±
-#: 2.1 (-0.8 and -0.3). Not kept: the keywords said by espeak-ng as well (500 clips):
-#: 88.1% ± 3.0 and streams 81.5% (seed 0), no better than without either; twice as
-#: many other words, 0.7: 87.9% ± 3.2, streams 77.9% (seed 0); half of them said by flite
-#: (streams 80.0% where the same run's recipe gives 84.0%), ``unknown_weight=1`` (89.6% ±
-#: 2.7 against 88.0% ± 3.3, streams 76.4%). Every fold and every change tried: bench/kws.md.
+#: Defaults of the keyword-spotting recipe (DS-CNN on 49x10 MFCC, QAT), each chosen on 5
+#: speaker-grouped folds of the 2,887 Speech Commands clips of ../shared/data and on the
+#: held-out folds' keyword streams (bench/kws.py): 150 + 15 epochs; speed (±10%),
+#: loudness (±6 dB) and microphone-response (±10 dB) changes drawn from 10 variants per
+#: clip; ``_unknown_`` weighing twice in the loss; other words said by espeak-ng as
+#: ``_unknown_``, 0.35 times as many as the recordings (for the streams: +1.8 to +4.4
+#: points of keywords within 10 false alarms per hour on three cuts of the folds, at -0.3
+#: to -1.8 points of clip accuracy). Every fold, cut and change tried, kept or not, with
+#: its figures: bench/kws.md.
 KWS_DEFAULTS = dict(epochs=150, qat_epochs=15, batch_size=64, learning_rate=3e-3, filters=64,
                     blocks=4, dropout=0.2, l2=1e-4, kind="mfcc", fmax=4000.0, n_mfcc=10,
                     first_strides=(2, 2), augment=True,
