@@ -233,3 +233,17 @@ def test_run_host_compiles_once_per_model(small_softmax, tmp_path):
     assert list(tmp_path.glob("*/tk_model_host")) == builds
     assert builds[0].stat().st_mtime_ns == stamp
     np.testing.assert_array_equal(np.concatenate([first, second]), convert.run_tflm(tfl, rep[:9]))
+
+
+@needs_cc
+def test_a_failing_or_short_host_run_is_a_deploy_error(small_softmax, tmp_path):
+    tfl, rep = small_softmax
+    run_host(tfl, rep[:2], build_dir=tmp_path)
+    exe, = tmp_path.glob("*/tk_model_host")
+    exe.write_text("#!/bin/sh\necho 'read 0 inputs' >&2\nexit 3\n")
+    with pytest.raises(DeployError, match=r"the plain-C model on 2 inputs failed \(exit 3\)"
+                                          r"(.|\n)*read 0 inputs"):
+        run_host(tfl, rep[:2], build_dir=tmp_path)
+    exe.write_text("#!/bin/sh\nhead -c 5\n")      # echoes its first 5 input bytes, no more
+    with pytest.raises(DeployError, match=r"wrote 5 output bytes for 2 inputs"):
+        run_host(tfl, rep[:2], build_dir=tmp_path)

@@ -49,9 +49,9 @@ def require_tool(tool) -> str:
 
 
 def run_tool(cmd, *, what, timeout, cwd=None, check=True, text=True, error=DeployError,
-             hint="") -> subprocess.CompletedProcess:
+             hint="", input=None) -> subprocess.CompletedProcess:
     """Run an external program with a deadline, capturing its output (text, or bytes with
-    ``text=False``).
+    ``text=False``), feeding it ``input`` (str, or bytes with ``text=False``) on stdin.
 
     Raises:
         DeployError (or ``error``): it ran past ``timeout`` seconds, or (with ``check``)
@@ -60,7 +60,8 @@ def run_tool(cmd, *, what, timeout, cwd=None, check=True, text=True, error=Deplo
     """
     cmd = [str(c) for c in cmd]
     try:
-        result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=text, timeout=timeout)
+        result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=text, timeout=timeout,
+                                input=input)
     except subprocess.TimeoutExpired:
         raise error(f"{what} did not finish within {timeout} s: {' '.join(cmd)}") from None
     if check and result.returncode != 0:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .._resources import runtime_dir
+from .._tools import run_tool
 from ..errors import DeployError, ParameterError
 from ..features import AudioFeatures, _record, dct_matrix, sparse_mel_filterbank, window
 from . import codegen
@@ -359,7 +359,6 @@ def _host_program(files, build_dir):
     exe = folder / "frontend_host"
     if exe.exists():
         return exe
-    from .._tools import run_tool
     codegen.write(folder, files)
     partial = folder / f"frontend_host.{os.getpid()}.tmp"
     cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-I", runtime, "-I", folder,
@@ -407,15 +406,8 @@ def run_host(clips, settings, model, *, stream=False, build_dir=None) -> Fronten
         generator=_GENERATOR + ".run_host", inputs="the host harness",
         includes=("stdio.h", "string.h", '"tk_audio_frontend.h"'))
     exe = _host_program(files, build_dir)
-    try:
-        done = subprocess.run([str(exe)] + (["stream"] if stream else []),
-                              input=pcm.tobytes(), capture_output=True, timeout=_RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise DeployError(f"the C front end did not finish {len(pcm)} clips in "
-                          f"{_RUN_TIMEOUT} s.") from None
-    if done.returncode != 0:
-        raise DeployError(f"the C front end failed (exit {done.returncode}): "
-                          f"{done.stderr.decode(errors='replace').strip()[-300:]}")
+    done = run_tool([exe] + (["stream"] if stream else []), text=False, input=pcm.tobytes(),
+                    what=f"the C front end on {len(pcm)} clips", timeout=_RUN_TIMEOUT)
     return _parse_host(done.stdout, len(pcm), s, stream)
 
 

@@ -33,7 +33,6 @@ import hashlib
 import math
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from .._resources import runtime_dir
+from .._tools import require_tool, run_tool
 from ..errors import DeployError
 from . import codegen
 
@@ -607,7 +607,6 @@ _RUN_TIMEOUT = 600
 
 
 def _host_cc():
-    from .._tools import require_tool
     for tool in ("gcc", "cc"):
         if shutil.which(tool):
             return shutil.which(tool)
@@ -662,25 +661,11 @@ def run_host(tfl, x, *, build_dir=None, kernels="dsp") -> np.ndarray:
         cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-I", str(RUNTIME_DIR),
                "-I", str(folder), str(folder / "main.c"), str(folder / "tk_model.c"),
                *(str(RUNTIME_DIR / f) for f in RUNTIME_SOURCES), "-o", str(partial)]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=_COMPILE_TIMEOUT)
-        except subprocess.TimeoutExpired as exc:
-            raise DeployError(f"compiling the plain-C model took more than {_COMPILE_TIMEOUT} "
-                              f"s ({cc}); the machine may be overloaded.") from exc
-        if done.returncode != 0:
-            tail = "\n".join(done.stderr.strip().splitlines()[-12:])
-            raise DeployError(f"compiling the plain-C model with {cc} failed:\n{tail}")
+        run_tool(cmd, what="compiling the plain-C model", timeout=_COMPILE_TIMEOUT)
         os.replace(partial, exe)  # whole programs only, even with several callers
     q = np.ascontiguousarray(quantize_inputs(tfl, x), np.int8)
-    try:
-        done = subprocess.run([str(exe)], input=q.tobytes(), capture_output=True,
-                              timeout=_RUN_TIMEOUT)
-    except subprocess.TimeoutExpired as exc:
-        raise DeployError(f"the plain-C model did not finish {len(q)} inputs in "
-                          f"{_RUN_TIMEOUT} s.") from exc
-    if done.returncode != 0:
-        raise DeployError(f"the plain-C model failed (exit {done.returncode}): "
-                          f"{done.stderr.decode(errors='replace').strip()[-300:]}")
+    done = run_tool([exe], what=f"the plain-C model on {len(q)} inputs", timeout=_RUN_TIMEOUT,
+                    text=False, input=q.tobytes())
     out = np.frombuffer(done.stdout, np.int8)
     if out.size != len(q) * info["output_size"]:
         raise DeployError(f"the plain-C model wrote {out.size} output bytes for {len(q)} "
