@@ -481,6 +481,9 @@ def main(argv=None):
     p.add_argument("--spoken-unknown", type=float, default=D["spoken_unknown"],
                    help="other words said by espeak-ng, added as _unknown_, as a share of "
                         "the training clips (0: none)")
+    p.add_argument("--spoken-phrases", type=float, default=D["spoken_phrases"],
+                   help="share of the spoken clips that are 2-3 words run together, cut at "
+                        "the clip's edges")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--stream-groups", type=int, default=4,
@@ -533,7 +536,8 @@ def main(argv=None):
                          label_smoothing=args.label_smoothing, mixup=args.mixup,
                          negatives=args.negatives, teacher=args.teacher, distill=args.distill,
                          unknown_weight=args.unknown_weight, average=args.average,
-                         focal=args.focal, spoken_unknown=args.spoken_unknown)
+                         focal=args.focal, spoken_unknown=args.spoken_unknown,
+                         spoken_phrases=args.spoken_phrases)
         result = (folds_run(args, ds, overrides, data) if args.folds
                   else split_run(args, ds, overrides, data, t0))
     print(f"total {time.perf_counter() - t0:.0f} s")

@@ -28,6 +28,23 @@ def test_speak_says_each_word_in_turn_within_the_clip_and_repeats_with_its_seed(
 
 
 @needs_espeak
+def test_phrases_run_words_together_cut_at_the_edges_after_the_same_single_words():
+    words = ["bed", "bird", "yes", "tree"]
+    plain = datasets.speak(words, 12, seed=5)
+    mixed = datasets.speak(words, 12, seed=5, phrases=0.5)
+    assert np.array_equal(mixed.audio[:6], plain.audio[:6]) and mixed.words[:6] == plain.words[:6]
+    phrases = [w.split() for w in mixed.words[6:]]
+    assert all(2 <= len(p) <= 3 and set(p) <= set(words) for p in phrases)
+    ends = mixed.audio[6:][:, [0, -1]] != 0      # sounding at the clip's first or last sample
+    assert ends.any(axis=1).mean() >= 0.5 and ends[:, 0].any() and ends[:, 1].any()
+    assert not (plain.audio[:, [0, -1]] != 0).any()
+    assert np.all(np.abs(mixed.audio[6:]).max(axis=1) > 0)
+    for bad in (-0.1, 1.5, "half", True):
+        with pytest.raises(ParameterError, match="share of clips that are phrases"):
+            datasets.speak(words, 2, phrases=bad)
+
+
+@needs_espeak
 def test_training_clips_gain_other_words_as_unknown(bundled_dir):
     ds = datasets.load(bundled_dir / "speech_commands")
     x, y = ds.audio("train")

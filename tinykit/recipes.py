@@ -136,7 +136,7 @@ KWS_DEFAULTS = dict(epochs=150, qat_epochs=15, batch_size=64, learning_rate=3e-3
                     time_width=6, freq_masks=2, freq_width=2, speed=0.1, gain_db=6.0,
                     reverb=0.0, eq_db=10.0, variants=10, label_smoothing=0.0, mixup=0.0,
                     negatives=0.0, teacher=0, distill=0.5, unknown_weight=2.0, average=0.0,
-                    focal=0.0, spoken_unknown=0.35)
+                    focal=0.0, spoken_unknown=0.35, spoken_phrases=0.0)
 
 
 @dataclass
@@ -179,7 +179,8 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
     Features (MFCC 49x10 by default) are normalised with training statistics; every
     epoch sees freshly augmented clips (speed, microphone response and loudness
     changes, time shift, background noise, SpecAugment masks), ``spoken_unknown`` times
-    as many clips of other words said by espeak-ng (:func:`tinykit.datasets.speak`) join
+    as many clips of other words said by espeak-ng (:func:`tinykit.datasets.speak`; a share
+    ``spoken_phrases`` of them words run together and cut at the edges) join
     ``_unknown_``, and ``_unknown_`` weighs ``unknown_weight`` in the loss (both for
     fewer false alarms on other words); then quantization-aware fine-tuning, int8 conversion
     and verification on the TFLite Micro interpreter (accuracy on the speaker-disjoint
@@ -224,7 +225,8 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
         clips = {s: ds.audio(s) for s in ("train", "val", "test")}
         if cfg["spoken_unknown"] and ("_unknown_" in ds.labels or "spoken_unknown" in overrides):
             clips["train"] = _with_spoken(ds, *clips["train"], cfg["spoken_unknown"],
-                                          seed=seed, verbose=verbose)
+                                          phrases=cfg["spoken_phrases"], seed=seed,
+                                          verbose=verbose)
         settings = features.AudioFeatures(kind=cfg["kind"], fmax=cfg["fmax"],
                                           n_mfcc=cfg["n_mfcc"])
         settings = features.fit_normalization(
@@ -293,9 +295,10 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
                      prepared=(ds, clips, feats, settings))
 
 
-def _with_spoken(ds, x, y, share, *, seed, verbose):
+def _with_spoken(ds, x, y, share, *, seed, verbose, phrases=0.0):
     """The training clips and labels with ``share`` x as many clips of other words
-    (:data:`tinykit.datasets.spoken.OTHER_WORDS`) said by espeak-ng, as ``_unknown_``."""
+    (:data:`tinykit.datasets.spoken.OTHER_WORDS`) said by espeak-ng, as ``_unknown_``; a
+    share ``phrases`` of them are words run together and cut at the clip's edges."""
     if isinstance(share, bool) or not isinstance(share, (int, float)) or not share >= 0:
         raise ParameterError(f"spoken_unknown={share!r}: give the spoken words' share of the "
                              f"training clips, a number >= 0 (0.35: a third as many).")
@@ -304,7 +307,8 @@ def _with_spoken(ds, x, y, share, *, seed, verbose):
                              f"label of this data set ({', '.join(ds.labels)}); use "
                              f"spoken_unknown=0.")
     others = [w for w in datasets.spoken.OTHER_WORDS if w not in ds.labels]
-    said = datasets.speak(others, int(round(share * len(y))), seed=seed, progress=verbose)
+    said = datasets.speak(others, int(round(share * len(y))), seed=seed, phrases=phrases,
+                          progress=verbose)
     unknown = np.full(len(said.words), ds.labels.index("_unknown_"), np.asarray(y).dtype)
     return np.concatenate([x, said.audio]), np.concatenate([y, unknown])
 

@@ -82,7 +82,7 @@ def say(word, voice="en-us", *, speed=160, pitch=50, sample_rate=SAMPLE_RATE,
     return audio
 
 
-def speak(words, n, *, seed=0, sample_rate=SAMPLE_RATE, duration=1.0,
+def speak(words, n, *, seed=0, sample_rate=SAMPLE_RATE, duration=1.0, phrases=0.0,
           progress=False) -> Spoken:
     """``n`` clips of ``words`` (in turn) in random voices, speeds, pitches, places and
     loudness; the same ``seed`` gives the same clips.
@@ -92,17 +92,29 @@ def speak(words, n, *, seed=0, sample_rate=SAMPLE_RATE, duration=1.0,
         n: how many clips.
         seed: seed of the voices, speeds, pitches, places and loudness.
         sample_rate, duration: of each clip; a word longer than ``duration`` is cut.
+        phrases: share of the clips (the last ones) that say 2-3 of the words, drawn at
+            random, run together; such a clip is a window of ``duration`` anywhere from half
+            a window before the phrase to half a window after it, so words are cut at
+            either edge, as a stream shows them between keywords. The other clips are the
+            same as with ``phrases=0``'s first ones.
         progress: show a progress bar.
 
     Example:
         >>> unknown = speak(OTHER_WORDS, 800, seed=0)  # doctest: +SKIP
+        >>> cut = speak(OTHER_WORDS, 800, seed=0, phrases=0.5)  # doctest: +SKIP
+        >>> cut.words[-1]  # doctest: +SKIP
+        'gown stock'
     """
     words = [words] if isinstance(words, str) else list(words)
     if not words or not all(isinstance(w, str) and w.strip() for w in words):
         raise ParameterError(f"words={words!r}: give one or more words to say.")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ParameterError(f"n={n!r}: give how many clips to make (0 or more).")
+    if isinstance(phrases, bool) or not isinstance(phrases, (int, float)) or not 0 <= phrases <= 1:
+        raise ParameterError(f"phrases={phrases!r}: give the share of clips that are phrases, "
+                             f"from 0 to 1.")
     length = int(round(duration * sample_rate))
+    singles = n - int(round(phrases * n))
     rng = np.random.default_rng(seed)
     audio = np.zeros((n, length), np.float32)
     said, voices = [], []
@@ -113,12 +125,19 @@ def speak(words, n, *, seed=0, sample_rate=SAMPLE_RATE, duration=1.0,
     for i in steps:
         variant = VARIANTS[rng.integers(len(VARIANTS))]
         voice = ACCENTS[rng.integers(len(ACCENTS))] + (f"+{variant}" if variant else "")
-        word = words[i % len(words)]
-        a = say(word, voice, speed=rng.integers(110, 230), pitch=rng.integers(15, 90),
-                sample_rate=sample_rate)[:length]
+        if i < singles:
+            text = words[i % len(words)]
+        else:
+            text = " ".join(words[j] for j in rng.integers(len(words), size=rng.integers(2, 4)))
+        a = say(text, voice, speed=rng.integers(110, 230), pitch=rng.integers(15, 90),
+                sample_rate=sample_rate)[:length if i < singles else None]
         a *= 10 ** rng.uniform(-1.0, -0.05) / np.abs(a).max()
-        at = int(rng.integers(0, length - len(a) + 1))
-        audio[i, at:at + len(a)] = a
-        said.append(word)
+        if i < singles:
+            at = int(rng.integers(0, length - len(a) + 1))
+        else:   # where the clip's window starts, relative to the phrase
+            at = -int(rng.integers(-(length // 2), len(a) - length // 2 + 1))
+        lo, hi = max(at, 0), min(at + len(a), length)
+        audio[i, lo:hi] = a[lo - at:hi - at]
+        said.append(text)
         voices.append(voice)
     return Spoken(audio, said, voices)
