@@ -15,7 +15,7 @@ import numpy as np
 
 from . import convert, datasets, deploy, features, models, streaming, train
 from .deploy.listen import EVERY, MARGIN, MIN_RUNS, SUPPRESS, THRESHOLD, WINDOW
-from .errors import ParameterError
+from .errors import ParameterError, ToolNotFoundError
 
 #: Training defaults of the gesture recipe, measured with bench/gesture.py on magic_wand.
 #: The model's shape comes from its builder (``gesture_cnn``: filters (16, 24, 32),
@@ -575,11 +575,13 @@ def kws_streams(x, y, labels, *, noise=(), seed=0):
     return [(audio, truth), (quiet, none)]
 
 
-def kws_posteriors(model, settings, streams, *, detector=None):
+def kws_posteriors(model, settings, streams, *, detector=None, on=None):
     """:func:`tinykit.streaming.posteriors` of ``model`` over each of ``streams``
     (``[(audio, truth)]``, e.g. :func:`kws_streams`) at the ``detector``'s stride (default
     ``KeywordDetector()``): the ``(times, probs, truth)`` that
     :func:`tinykit.streaming.choose_detector` and ``KeywordDetector.sweep`` score.
+    The int8 model runs ``on`` ``"tflm"`` or ``"c"`` (bit for bit the same); by default
+    on ``"c"`` where this machine has a C compiler.
 
     Example:
         >>> posts = kws_posteriors(result.tflite, result.settings, streams)  # doctest: +SKIP
@@ -587,7 +589,13 @@ def kws_posteriors(model, settings, streams, *, detector=None):
         >>> rows = detector.sweep(posts, ds.labels, streaming.THRESHOLDS)  # doctest: +SKIP
     """
     stride = (detector or streaming.KeywordDetector()).options(settings)["stride"]
-    return [(*streaming.posteriors(audio, model, settings, stride=stride), truth)
+    if on is None:
+        from .deploy.cmodel import host_compiler
+        try:
+            on = host_compiler() and "c"
+        except ToolNotFoundError:
+            on = "tflm"
+    return [(*streaming.posteriors(audio, model, settings, stride=stride, on=on), truth)
             for audio, truth in streams]
 
 

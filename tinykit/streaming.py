@@ -49,15 +49,19 @@ def _windows(audio, settings, stride_s):
     return starts, np.lib.stride_tricks.sliding_window_view(audio, n)[starts]
 
 
-def posteriors(audio, model, settings, stride=0.1, batch=256):
+def posteriors(audio, model, settings, stride=0.1, batch=256, on="tflm"):
     """Class probabilities of every 1-s window of ``audio``, ``stride`` seconds apart.
 
     Args:
         audio: float mono samples at ``settings.sample_rate``.
         model: a Keras model or an int8 model (``convert.to_int8``'s
-            :class:`~tinykit.convert.Int8Model`, or .tflite bytes), run on TFLite Micro.
+            :class:`~tinykit.convert.Int8Model`, or .tflite bytes).
         settings: the :class:`tinykit.features.AudioFeatures` the model was trained with.
         stride: seconds between windows.
+        batch: windows whose features are computed at once.
+        on: where an int8 model runs (``Int8Model.run``'s backends): ``"tflm"``, the
+            TFLite Micro interpreter, or ``"c"``, tinykit's C kernels compiled for this
+            machine: the same outputs bit for bit, about three times faster.
 
     Returns:
         ``(times, probs)``: the end time of each window (seconds) and an array
@@ -72,7 +76,7 @@ def posteriors(audio, model, settings, stride=0.1, batch=256):
     for i in range(0, len(windows), batch):
         x = extract(np.ascontiguousarray(windows[i:i + batch]), settings)
         if isinstance(model, bytes):
-            probs.append(model.predict(x))
+            probs.append(model.predict(x, on=on))
         else:
             probs.append(np.asarray(model.predict(x, verbose=0)))
     times = (starts + settings.clip_samples) / settings.sample_rate

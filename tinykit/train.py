@@ -18,6 +18,9 @@ from .errors import ModelError
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+#: Training steps per call into TensorFlow (Keras' ``steps_per_execution``).
+STEPS_PER_EXECUTION = 16
+
 
 def fast_mode() -> bool:
     """True when ``TINYKIT_FAST=1``: notebooks and demos then train for a few epochs."""
@@ -225,7 +228,10 @@ def _run_phase(model, x, y, *, epochs, lr, batch_size, augment, rng, validation_
                 keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing))
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
+    # several steps per call into TensorFlow: the same steps, less Python between them
+    # (the moving average needs a callback after every step)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"],
+                  steps_per_execution=1 if average else STEPS_PER_EXECUTION)
     batches = _sequence(keras, x, y, batch_size, augment, rng, mixup=mixup, teacher=teacher,
                         distill=distill, weights=weights)
     try:

@@ -345,8 +345,8 @@ int main(int argc, char **argv)
 
 def _host_program(files, build_dir):
     """Compile the front end and ``main.c`` with the host compiler, once per content."""
-    from .cmodel import _host_cc
-    cc = _host_cc()
+    from .cmodel import host_compiler
+    cc = host_compiler()
     runtime = runtime_dir()
     lib = [runtime / n for n in ("tk_frontend.c", "tk_frontend.h", "tk_kernels.h")]
     digest = hashlib.sha256(cc.encode())

@@ -606,11 +606,10 @@ _COMPILE_TIMEOUT = 180  # seconds
 _RUN_TIMEOUT = 600
 
 
-def _host_cc():
-    for tool in ("gcc", "cc"):
-        if shutil.which(tool):
-            return shutil.which(tool)
-    return require_tool("gcc")
+def host_compiler() -> str:
+    """This machine's C compiler (gcc, else cc), which builds the C model and the C front
+    end for :func:`run_host`; ToolNotFoundError saying how to install one if it has none."""
+    return shutil.which("gcc") or shutil.which("cc") or require_tool("gcc")
 
 
 def run_host(tfl, x, *, build_dir=None, kernels="dsp") -> np.ndarray:
@@ -642,7 +641,7 @@ def run_host(tfl, x, *, build_dir=None, kernels="dsp") -> np.ndarray:
         True
     """
     from ..convert import quantize_inputs
-    cc = _host_cc()
+    cc = host_compiler()
     header, source_text, info = generate_c_model(tfl, kernels=kernels)
     main = codegen.source([_HOST_MAIN.format(P="TK_MODEL", prefix="tk_model")],
                           generator=GENERATOR + ".run_host", inputs="the host harness",

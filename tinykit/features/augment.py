@@ -366,11 +366,14 @@ def time_shift(clips, *, max_shift=0.1, sample_rate=16000, seed=None) -> np.ndar
     m = int(round(max_shift * sample_rate))
     if m <= 0:
         return x.copy()
-    shifts = rng.integers(-m, m + 1, size=n)
-    idx = np.arange(length)[None, :] - shifts[:, None]
-    valid = (idx >= 0) & (idx < length)
-    out = np.take_along_axis(x, np.clip(idx, 0, length - 1), axis=1)
-    return np.where(valid, out, 0.0).astype(np.float32)
+    shifts = np.clip(rng.integers(-m, m + 1, size=n), -length, length)
+    out = np.zeros((n, length), np.float32)
+    for row, clip, s in zip(out, x, shifts):    # out[t] = clip[t - s], silence outside
+        if s >= 0:
+            row[s:] = clip[:length - s]
+        else:
+            row[:s] = clip[-s:]
+    return out
 
 
 def mix_noise(clips, noise, *, level=0.1, probability=0.8, seed=None) -> np.ndarray:
