@@ -293,6 +293,21 @@ def test_the_hello_is_short_for_the_defaults_and_long_with_the_new_settings():
         L._check_board(info, b"", None, 5)
 
 
+@pytest.mark.skipif(not (shutil.which("gcc") or shutil.which("cc")), reason="no host C compiler")
+def test_stream_posteriors_on_the_c_kernels_are_tflms(ds, settings, model):
+    """The keyword bench scores its streams with the C kernels (faster): the posteriors
+    must be TFLM's, bit for bit, whichever way they are asked for."""
+    pcm, truth = keyword_stream(ds, settings, model, 6, confident=False, seed=1)
+    audio = pcm / 32768.0
+    times, probs = streaming.posteriors(audio, model, settings, 0.2)
+    c_times, c_probs = streaming.posteriors(audio, model, settings, 0.2, on="c", batch=7)
+    assert len(probs) > 20 and np.array_equal(times, c_times)
+    np.testing.assert_array_equal(c_probs, probs)
+    (t, p, tr), = recipes.kws_posteriors(model, settings, [(audio, truth)])  # on "c"
+    det = streaming.KeywordDetector().options(settings)["stride"]
+    assert np.array_equal(p, streaming.posteriors(audio, model, settings, det)[1]) and tr == truth
+
+
 def test_frames_with_a_full_cobs_block_before_a_zero_decode():
     """254 non-zero bytes then a zero: the encoder used to drop that zero, so about one
     audio frame in 1600 of a real stream reached the board (and FrameDecoder) corrupt."""

@@ -21,6 +21,7 @@ def test_speak_says_each_word_in_turn_within_the_clip_and_repeats_with_its_seed(
     # a word, not a clip of sound: some of each clip stays silent (the word is placed)
     assert np.all((said.audio == 0).sum(axis=1) > 1000)
     assert len(set(said.voices)) > 1
+    datasets.spoken._made.clear()                   # made again, not the kept clips
     again = datasets.speak(["bed", "bird", "yes"], 6, seed=3)
     assert np.array_equal(said.audio, again.audio) and said.voices == again.voices
     other = datasets.speak(["bed", "bird", "yes"], 6, seed=4)
@@ -28,17 +29,21 @@ def test_speak_says_each_word_in_turn_within_the_clip_and_repeats_with_its_seed(
 
 
 @needs_espeak
-def test_phrases_run_words_together_cut_at_the_edges_after_the_same_single_words():
+def test_phrases_run_words_together_cut_at_the_edges_and_fewer_clips_are_the_first():
     words = ["bed", "bird", "yes", "tree"]
-    plain = datasets.speak(words, 12, seed=5)
     mixed = datasets.speak(words, 12, seed=5, phrases=0.5)
-    assert np.array_equal(mixed.audio[:6], plain.audio[:6]) and mixed.words[:6] == plain.words[:6]
-    phrases = [w.split() for w in mixed.words[6:]]
+    phrases = [w.split() for w in mixed.words[1::2]]
+    assert mixed.words[0::2] == ["bed", "yes"] * 3          # in turn, between the phrases
     assert all(2 <= len(p) <= 3 and set(p) <= set(words) for p in phrases)
-    ends = mixed.audio[6:][:, [0, -1]] != 0      # sounding at the clip's first or last sample
+    ends = mixed.audio[1::2][:, [0, -1]] != 0   # sounding at the clip's first or last sample
     assert ends.any(axis=1).mean() >= 0.5 and ends[:, 0].any() and ends[:, 1].any()
-    assert not (plain.audio[:, [0, -1]] != 0).any()
-    assert np.all(np.abs(mixed.audio[6:]).max(axis=1) > 0)
+    assert not (mixed.audio[0::2][:, [0, -1]] != 0).any()
+    assert np.all(np.abs(mixed.audio).max(axis=1) > 0)
+    datasets.spoken._made.clear()                           # made afresh, not kept ones
+    fewer = datasets.speak(words, 5, seed=5, phrases=0.5)
+    assert np.array_equal(fewer.audio, mixed.audio[:5]) and fewer.words == mixed.words[:5]
+    more = datasets.speak(words, 12, seed=5, phrases=0.5)   # 5 kept, 7 more made
+    assert np.array_equal(more.audio, mixed.audio) and more.voices == mixed.voices
     for bad in (-0.1, 1.5, "half", True):
         with pytest.raises(ParameterError, match="share of clips that are phrases"):
             datasets.speak(words, 2, phrases=bad)
@@ -75,6 +80,7 @@ def test_bad_words_and_a_missing_synthesizer_say_what_to_do(monkeypatch):
     with pytest.raises(ParameterError, match="how many clips"):
         datasets.speak(["bed"], -1)
     monkeypatch.setenv("PATH", "")
+    datasets.spoken._made.clear()
     with pytest.raises(ToolNotFoundError, match="install-tools.sh"):
         datasets.speak(["bed"], 1)
 
