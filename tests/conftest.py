@@ -49,13 +49,13 @@ def runtime_program(folder, name, main, runtime_sources):
     -Wall -Wextra -Werror; returns its path."""
     import subprocess
     from tinykit._resources import runtime_dir
-    from tinykit.deploy.cmodel import _host_cc
+    from tinykit.deploy.cmodel import host_compiler
     folder = Path(folder)
     (folder / f"{name}.c").write_text(main)
     exe = folder / name
     rt = runtime_dir()
-    subprocess.run([_host_cc(), "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-I", str(rt),
-                    str(folder / f"{name}.c"), *(str(rt / s) for s in runtime_sources),
+    subprocess.run([host_compiler(), "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-I",
+                    str(rt), str(folder / f"{name}.c"), *(str(rt / s) for s in runtime_sources),
                     "-lm", "-o", str(exe)], check=True, timeout=180)
     return exe
 

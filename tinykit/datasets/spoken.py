@@ -144,8 +144,8 @@ def _one_clip(words, i, rng, sample_rate, length, phrases):
     phrase = int((i + 1) * phrases) > int(i * phrases)
     if phrase:
         text = " ".join(words[j] for j in rng.integers(len(words), size=rng.integers(2, 4)))
-    else:
-        text = words[i % len(words)]
+    else:           # the words in turn over the clips that are not phrases
+        text = words[(i - int(i * phrases)) % len(words)]
     a = say(text, voice, speed=rng.integers(110, 230), pitch=rng.integers(15, 90),
             sample_rate=sample_rate)[:None if phrase else length]
     a *= 10 ** rng.uniform(-1.0, -0.05) / np.abs(a).max()
