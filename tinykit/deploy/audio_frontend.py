@@ -17,9 +17,6 @@ and the settings' mean/std); the text is written by :mod:`tinykit.deploy.codegen
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +27,7 @@ from .._tools import run_tool
 from ..errors import DeployError, ParameterError
 from ..features import AudioFeatures, _record, dct_matrix, sparse_mel_filterbank, window
 from . import codegen
+from .cmodel import host_program
 
 _GENERATOR = "tinykit.deploy.audio_frontend"
 
@@ -152,7 +150,6 @@ def write_feature_tables(path, settings=None, *, prefix="tk") -> Path:
 # ---------------------------------------------------------------- the C front end
 
 STAGES = ("power", "mel", "log_mel", "coefficients", "normalized")
-_COMPILE_TIMEOUT = 180   # seconds
 _RUN_TIMEOUT = 600
 
 
@@ -343,32 +340,6 @@ int main(int argc, char **argv)
 }}"""
 
 
-def _host_program(files, build_dir):
-    """Compile the front end and ``main.c`` with the host compiler, once per content."""
-    from .cmodel import host_compiler
-    cc = host_compiler()
-    runtime = runtime_dir()
-    lib = [runtime / n for n in ("tk_frontend.c", "tk_frontend.h", "tk_kernels.h")]
-    digest = hashlib.sha256(cc.encode())
-    for name in sorted(files):
-        digest.update(f"{name}\0{files[name]}\0".encode())
-    for path in lib:
-        digest.update(path.read_bytes() + b"\0")
-    root = Path(build_dir) if build_dir else Path(tempfile.gettempdir()) / "tinykit-frontend"
-    folder = root / digest.hexdigest()[:16]
-    exe = folder / "frontend_host"
-    if exe.exists():
-        return exe
-    codegen.write(folder, files)
-    partial = folder / f"frontend_host.{os.getpid()}.tmp"
-    cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-I", runtime, "-I", folder,
-           *sorted(folder / n for n in files if n.endswith(".c")), runtime / "tk_frontend.c",
-           "-lm", "-o", partial]
-    run_tool(cmd, what="compiling the C audio front end", timeout=_COMPILE_TIMEOUT)
-    os.replace(partial, exe)    # whole programs only, even with several callers
-    return exe
-
-
 def run_host(clips, settings, model, *, stream=False, build_dir=None) -> FrontendRun:
     """Feed clips through the C front end compiled for this machine, hop by hop.
 
@@ -405,7 +376,11 @@ def run_host(clips, settings, model, *, stream=False, build_dir=None) -> Fronten
         [_HOST_MAIN.format(clip=s.clip_samples, P="TK_AUDIO_FRONTEND", p="tk_audio_frontend")],
         generator=_GENERATOR + ".run_host", inputs="the host harness",
         includes=("stdio.h", "string.h", '"tk_audio_frontend.h"'))
-    exe = _host_program(files, build_dir)
+    runtime = runtime_dir()
+    exe = host_program("frontend_host", files, sources=[runtime / "tk_frontend.c"],
+                       headers=[runtime / "tk_frontend.h", runtime / "tk_kernels.h"],
+                       libs=["-lm"], cache="tinykit-frontend", build_dir=build_dir,
+                       what="compiling the C audio front end")
     done = run_tool([exe] + (["stream"] if stream else []), text=False, input=pcm.tobytes(),
                     what=f"the C front end on {len(pcm)} clips", timeout=_RUN_TIMEOUT)
     return _parse_host(done.stdout, len(pcm), s, stream)

@@ -612,6 +612,44 @@ def host_compiler() -> str:
     return shutil.which("gcc") or shutil.which("cc") or require_tool("gcc")
 
 
+def host_program(name, files, *, sources=(), headers=(), libs=(), cache, build_dir=None,
+                 what) -> Path:
+    """The program ``name`` compiled by :func:`host_compiler` from ``files`` ({file name:
+    C text}, written beside it) and the C files ``sources``, once per content.
+
+    It is kept in ``build_dir`` (default: the folder ``cache`` in the system's temp folder)
+    under a hash of the compiler, ``files``, ``sources`` and ``headers`` (read-only
+    includes, found in the sources' folders), and reused while none of them changes; it is
+    linked under a temporary name and renamed, so that callers at once see whole programs
+    only. ``libs`` are linker flags (``"-lm"``); ``what`` names the compile in errors.
+
+    Raises:
+        ToolNotFoundError: no host C compiler.
+        DeployError: compiling failed or ran past its deadline.
+    """
+    cc = host_compiler()
+    sources, headers = [Path(p) for p in sources], [Path(p) for p in headers]
+    digest = hashlib.sha256(cc.encode() + b"\0")
+    for file in sorted(files):
+        digest.update(f"{file}\0{files[file]}\0".encode())
+    for path in (*sources, *headers):
+        digest.update(path.read_bytes() + b"\0")
+    root = Path(build_dir) if build_dir else Path(tempfile.gettempdir()) / cache
+    folder = root / digest.hexdigest()[:16]
+    exe = folder / name
+    if exe.exists():
+        return exe
+    codegen.write(folder, files)
+    partial = folder / f"{name}.{os.getpid()}.tmp"
+    includes = dict.fromkeys(str(p.parent) for p in (*sources, *headers))
+    cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", *(f"-I{d}" for d in includes),
+           f"-I{folder}", *sorted(str(folder / f) for f in files if f.endswith(".c")),
+           *map(str, sources), *libs, "-o", str(partial)]
+    run_tool(cmd, what=what, timeout=_COMPILE_TIMEOUT)
+    os.replace(partial, exe)    # whole programs only, even with several callers
+    return exe
+
+
 def run_host(tfl, x, *, build_dir=None, kernels="dsp") -> np.ndarray:
     """Run the plain-C model on this machine, compiled with its C compiler.
 
@@ -641,27 +679,16 @@ def run_host(tfl, x, *, build_dir=None, kernels="dsp") -> np.ndarray:
         True
     """
     from ..convert import quantize_inputs
-    cc = host_compiler()
     header, source_text, info = generate_c_model(tfl, kernels=kernels)
     main = codegen.source([_HOST_MAIN.format(P="TK_MODEL", prefix="tk_model")],
                           generator=GENERATOR + ".run_host", inputs="the host harness",
                           includes=("stdio.h", '"tk_model.h"'))
     runtime = [RUNTIME_DIR / f for f in RUNTIME_SOURCES]
-    runtime += [p.with_suffix(".h") for p in runtime]
-    digest = hashlib.sha256()
-    for text in (header, source_text, main, cc, *(p.read_text() for p in runtime)):
-        digest.update(text.encode() + b"\0")
-    root = Path(build_dir) if build_dir else Path(tempfile.gettempdir()) / "tinykit-cmodel"
-    folder = root / digest.hexdigest()[:16]
-    exe = folder / "tk_model_host"
-    if not exe.exists():
-        codegen.write(folder, {"tk_model.h": header, "tk_model.c": source_text, "main.c": main})
-        partial = folder / f"tk_model_host.{os.getpid()}.tmp"
-        cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-I", str(RUNTIME_DIR),
-               "-I", str(folder), str(folder / "main.c"), str(folder / "tk_model.c"),
-               *(str(RUNTIME_DIR / f) for f in RUNTIME_SOURCES), "-o", str(partial)]
-        run_tool(cmd, what="compiling the plain-C model", timeout=_COMPILE_TIMEOUT)
-        os.replace(partial, exe)  # whole programs only, even with several callers
+    exe = host_program("tk_model_host", {"tk_model.h": header, "tk_model.c": source_text,
+                                         "main.c": main},
+                       sources=runtime, headers=[p.with_suffix(".h") for p in runtime],
+                       cache="tinykit-cmodel", build_dir=build_dir,
+                       what="compiling the plain-C model")
     q = np.ascontiguousarray(quantize_inputs(tfl, x), np.int8)
     done = run_tool([exe], what=f"the plain-C model on {len(q)} inputs", timeout=_RUN_TIMEOUT,
                     text=False, input=q.tobytes())
