@@ -460,6 +460,9 @@ def main(argv=None):
                    help="share of clips played in a random room (synthetic reverberation)")
     p.add_argument("--eq-db", type=float, default=D["eq_db"],
                    help="largest boost or cut of a random microphone response, dB")
+    p.add_argument("--warp", type=float, default=D["warp"],
+                   help="largest stretch of the mel filters along frequency (vocal tract "
+                        "length perturbation; 0.1: factors 0.9-1.1)")
     p.add_argument("--variants", type=int, default=D["variants"],
                    help="waveform variants per clip made once, then drawn (0: afresh every "
                         "epoch)")
@@ -532,7 +535,8 @@ def main(argv=None):
                          noise_level=args.noise_level, noise_probability=args.noise_probability,
                          max_shift=args.max_shift, time_width=args.time_width,
                          freq_width=args.freq_width, speed=args.speed, gain_db=args.gain_db,
-                         reverb=args.reverb, eq_db=args.eq_db, variants=args.variants or None,
+                         reverb=args.reverb, eq_db=args.eq_db, warp=args.warp,
+                         variants=args.variants or None,
                          label_smoothing=args.label_smoothing, mixup=args.mixup,
                          negatives=args.negatives, teacher=args.teacher, distill=args.distill,
                          unknown_weight=args.unknown_weight, average=args.average,

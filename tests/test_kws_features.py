@@ -340,10 +340,30 @@ def test_spec_augment_masks_bands():
     assert spec_augment(x[..., None], seed=0).shape == (64, 49, 10, 1)
 
 
+def test_warped_mel_filters_move_a_tone_by_the_factor(clips):
+    s = AudioFeatures(kind="log_mel")
+    tone = np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000).astype(np.float32)
+    x = np.tile(0.1 * tone, (3, 1))
+    bands = log_mel(x, s, warp=[1.0, 1.2, 0.8]).mean(axis=1).argmax(axis=1)
+    # a filter stretched by w that holds 1 kHz sat at 1 kHz / w: lower for w > 1
+    centres = librosa.mel_frequencies(s.n_mels + 2, fmin=s.fmin, fmax=s.fmax)[1:-1]
+    assert [int(np.abs(centres - f).argmin()) for f in (1000, 1000 / 1.2, 1000 / 0.8)] == \
+        bands.tolist()
+    assert bands[1] < bands[0] < bands[2]
+    assert np.array_equal(mel_filterbank(s, warp=1.0), mel_filterbank(s))
+    plain = extract(clips[:4], AudioFeatures())
+    np.testing.assert_array_equal(extract(clips[:4], AudioFeatures(), warp=np.ones(4)), plain)
+    assert not np.allclose(extract(clips[:4], AudioFeatures(), warp=[1.1] * 4), plain)
+    with pytest.raises(ParameterError, match="warp must hold one stretch per clip"):
+        extract(clips[:4], AudioFeatures(), warp=[1.1])
+    with pytest.raises(ParameterError, match="positive number"):
+        mel_filterbank(s, warp=0)
+
+
 def test_audio_augment_makes_fresh_features(clips, ds):
     s = fit_normalization(mfcc(clips), AudioFeatures())
     x = extract(clips, s)
-    aug = audio_augment(clips, s, noise=ds.noise, reverb=0.5, eq_db=6.0)
+    aug = audio_augment(clips, s, noise=ds.noise, reverb=0.5, eq_db=6.0, warp=0.1)
     rng = np.random.default_rng(0)
     a1, a2 = aug(x, seed=rng), aug(x, seed=rng)
     assert a1.shape == x.shape and a1.dtype == np.float32
@@ -452,6 +472,7 @@ def test_bad_augmentation_arguments_raise_parameter_error(clips, ds):
         (lambda: audio_augment(a, s, gain_db=-1), "db must be"),
         (lambda: audio_augment(a, s, reverb=1.2), "probability must be"),
         (lambda: audio_augment(a, s, eq_db=-2), "db must be"),
+        (lambda: audio_augment(a, s, warp=0.5), r"warp must be a number in \[0.0, 0.3\]"),
         (lambda: audio_augment(a, {"kind": "mfcc"}), "settings must be a tinykit.features.AudioFeatures"),
     ]
     for call, message in cases:

@@ -136,7 +136,7 @@ KWS_DEFAULTS = dict(epochs=150, qat_epochs=15, batch_size=64, learning_rate=3e-3
                     time_width=6, freq_masks=2, freq_width=2, speed=0.1, gain_db=6.0,
                     reverb=0.0, eq_db=10.0, variants=10, label_smoothing=0.0, mixup=0.0,
                     negatives=0.0, teacher=0, distill=0.5, unknown_weight=2.0, average=0.0,
-                    focal=0.0, spoken_unknown=0.35, spoken_phrases=0.0)
+                    focal=0.0, spoken_unknown=0.35, spoken_phrases=0.0, warp=0.0)
 
 
 @dataclass
@@ -247,7 +247,7 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
             time_masks=cfg["time_masks"], time_width=cfg["time_width"],
             freq_masks=cfg["freq_masks"], freq_width=cfg["freq_width"], speed=cfg["speed"],
             gain_db=cfg["gain_db"], reverb=cfg["reverb"], eq_db=cfg["eq_db"],
-            variants=cfg["variants"], negatives=slots)
+            warp=cfg["warp"], variants=cfg["variants"], negatives=slots)
     elif cfg["negatives"]:
         raise ParameterError("negatives= are made afresh by the augmentation: set "
                              "augment=True, or negatives=0.")

@@ -163,26 +163,41 @@ def _clips(clips, settings):
     return x
 
 
-def mel_filterbank(settings=None) -> np.ndarray:
+def mel_filterbank(settings=None, *, warp=1.0) -> np.ndarray:
     """The mel filterbank, from :func:`librosa.filters.mel`.
 
     Args:
         settings: :class:`AudioFeatures` (default ``AudioFeatures()``).
+        warp: every filter stretched along frequency by this factor (1.3: a filter
+            at 1 kHz moves to 1.3 kHz): a voice whose formants sit that much lower
+            gives the features of the unstretched bank. For augmentation only (vocal
+            tract length perturbation; ``audio_augment``'s ``warp``); boards use 1.
 
     Returns:
         float32 array (n_mels, n_fft // 2 + 1): ``mel = filterbank @ power``.
 
     Raises:
-        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`, or ``warp`` is
+            not a positive number.
 
     Example:
         >>> mel_filterbank().shape
         (40, 513)
+        >>> int(mel_filterbank(warp=1.1)[10].argmax()) > int(mel_filterbank()[10].argmax())
+        True
     """
     import librosa
     s = _settings(settings)
-    return librosa.filters.mel(sr=s.sample_rate, n_fft=s.n_fft, n_mels=s.n_mels,
-                               fmin=s.fmin, fmax=s.fmax).astype(np.float32)
+    fb = librosa.filters.mel(sr=s.sample_rate, n_fft=s.n_fft, n_mels=s.n_mels,
+                             fmin=s.fmin, fmax=s.fmax).astype(np.float32)
+    if isinstance(warp, bool) or not isinstance(warp, (int, float)) or not warp > 0:
+        raise ParameterError(f"warp={warp!r}: give the filters' stretch along frequency, a "
+                             f"positive number (1: none).")
+    if warp == 1:
+        return fb
+    bins = np.arange(fb.shape[1], dtype=np.float64)
+    return np.stack([np.interp(bins / warp, bins, row, left=0.0, right=0.0)
+                     for row in fb]).astype(np.float32)
 
 
 def sparse_mel_filterbank(settings=None) -> tuple:
@@ -279,12 +294,25 @@ def _power(x, s):
     return out
 
 
-def _log_mel(x, s):
-    mel = _power(x, s) @ mel_filterbank(s).T  # (n, frames, n_mels)
+def _log_mel(x, s, warp=None):
+    """Log-mel dB (n, frames, n_mels) of clips x; ``warp``: None, or one stretch of the
+    mel filters (:func:`mel_filterbank`) per clip."""
+    power = _power(x, s)
+    if warp is None:
+        mel = power @ mel_filterbank(s).T
+    else:
+        warp = np.asarray(warp, np.float64)
+        if warp.shape != (len(x),):
+            raise ParameterError(f"warp must hold one stretch per clip ({len(x)}), got shape "
+                                 f"{warp.shape}.")
+        mel = np.empty(power.shape[:2] + (s.n_mels,), np.float32)
+        for w in np.unique(warp):
+            rows = warp == w
+            mel[rows] = power[rows] @ mel_filterbank(s, warp=float(w)).T
     return (10.0 * np.log10(np.maximum(mel, s.amin))).astype(np.float32)
 
 
-def log_mel(clips, settings=None, *, normalized=True) -> np.ndarray:
+def log_mel(clips, settings=None, *, normalized=True, warp=None) -> np.ndarray:
     """Log-mel spectrograms: (n, 49, 40) float32 in dB for 1 s clips with the defaults.
 
     ``10 * log10(max(mel power, amin))`` of each frame's mel band energies, the same
@@ -295,13 +323,16 @@ def log_mel(clips, settings=None, *, normalized=True) -> np.ndarray:
         settings: :class:`AudioFeatures`; its kind is taken as "log_mel" (default
             ``AudioFeatures(kind="log_mel")``).
         normalized: apply the settings' mean/std when they hold them.
+        warp: None, or for each clip a stretch of the mel filters (augmentation; see
+            :func:`mel_filterbank`).
 
     Returns:
         float32 array (n, frames, n_mels).
 
     Raises:
         DatasetError: clips of the wrong length or shape.
-        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`, or ``warp`` is not
+            one positive number per clip.
 
     Example:
         >>> x = log_mel(np.zeros((2, 16000), np.float32))
@@ -309,11 +340,11 @@ def log_mel(clips, settings=None, *, normalized=True) -> np.ndarray:
         (2, 49, 40)
     """
     s = _settings(settings, "log_mel")
-    out = _log_mel(_clips(clips, s), s)
+    out = _log_mel(_clips(clips, s), s, warp)
     return audio_normalize(out, s) if normalized and s.mean is not None else out
 
 
-def mfcc(clips, settings=None, *, normalized=True) -> np.ndarray:
+def mfcc(clips, settings=None, *, normalized=True, warp=None) -> np.ndarray:
     """MFCC: (n, 49, 10) float32 for 1 s clips with the defaults (Hello Edge's front end).
 
     The orthonormal DCT-II of :func:`log_mel`'s dB values, keeping ``n_mfcc``
@@ -323,13 +354,16 @@ def mfcc(clips, settings=None, *, normalized=True) -> np.ndarray:
         clips: (n, samples) or (samples,) float32 audio.
         settings: :class:`AudioFeatures` (default ``AudioFeatures()``, kind "mfcc").
         normalized: apply the settings' mean/std when they hold them.
+        warp: None, or for each clip a stretch of the mel filters (augmentation; see
+            :func:`mel_filterbank`).
 
     Returns:
         float32 array (n, frames, n_mfcc).
 
     Raises:
         DatasetError: clips of the wrong length or shape.
-        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`, or ``warp`` is not
+            one positive number per clip.
 
     Example:
         >>> x = mfcc(np.zeros((2, 16000), np.float32))
@@ -337,32 +371,35 @@ def mfcc(clips, settings=None, *, normalized=True) -> np.ndarray:
         (2, 49, 10)
     """
     s = _settings(settings, "mfcc")
-    lm = _log_mel(_clips(clips, s), s)
+    lm = _log_mel(_clips(clips, s), s, warp)
     out = (lm @ dct_matrix(s).T).astype(np.float32)
     return audio_normalize(out, s) if normalized and s.mean is not None else out
 
 
-def extract(clips, settings=None, *, normalized=True) -> np.ndarray:
+def extract(clips, settings=None, *, normalized=True, warp=None) -> np.ndarray:
     """Features of the settings' kind: :func:`mfcc` or :func:`log_mel`.
 
     Args:
         clips: (n, samples) or (samples,) float32 audio.
         settings: :class:`AudioFeatures` (default ``AudioFeatures()``).
         normalized: apply the settings' mean/std when they hold them.
+        warp: None, or for each clip a stretch of the mel filters (augmentation; see
+            :func:`mel_filterbank`).
 
     Returns:
         float32 array (n, *settings.shape).
 
     Raises:
         DatasetError: clips of the wrong length or shape.
-        ParameterError: ``settings`` is not an :class:`AudioFeatures`.
+        ParameterError: ``settings`` is not an :class:`AudioFeatures`, or ``warp`` is not
+            one positive number per clip.
 
     Example:
         >>> extract(np.zeros((1, 16000), np.float32), AudioFeatures(kind="log_mel")).shape
         (1, 49, 40)
     """
     s = _settings(settings)
-    return (mfcc if s.kind == "mfcc" else log_mel)(clips, s, normalized=normalized)
+    return (mfcc if s.kind == "mfcc" else log_mel)(clips, s, normalized=normalized, warp=warp)
 
 
 def fit_normalization(features, settings=None) -> AudioFeatures:

@@ -4,7 +4,8 @@ IMU gestures: :func:`imu_augment` (rotation, scale, tempo, time shift, noise).
 
 Keyword spotting, at waveform level (before features): :func:`speed_perturb`,
 :func:`random_gain`, :func:`mix_noise`, :func:`time_shift`; at feature level:
-:func:`spec_augment` (time and frequency masks).
+:func:`spec_augment` (time and frequency masks) and ``audio_augment``'s ``warp`` (stretched
+mel filters).
 :func:`audio_augment` combines them into an ``augment`` function for
 ``tinykit.train.fit`` that makes new noisy, shifted, masked features from the clips
 at every epoch.
@@ -566,7 +567,7 @@ def hard_negatives(clips, labels, n, *, sample_rate=16000, share=(0.25, 0.5), se
 
 def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_shift=0.1,
                   time_masks=2, time_width=6, freq_masks=2, freq_width=2, speed=0.0,
-                  gain_db=0.0, reverb=0.0, eq_db=0.0, variants=None, negatives=None):
+                  gain_db=0.0, reverb=0.0, eq_db=0.0, warp=0.0, variants=None, negatives=None):
     """An ``augment(x, seed)`` function for ``tinykit.train.fit`` built on the clips.
 
     At every epoch it changes the clips' speed (:func:`speed_perturb`, when ``speed``),
@@ -574,7 +575,8 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
     ``eq_db``) and loudness (:func:`random_gain`, when ``gain_db``), shifts them
     (:func:`time_shift`), mixes in background noise (:func:`mix_noise`, when ``noise``
     is given), computes their features with ``settings`` (normalised, when the
-    settings hold mean/std) and applies :func:`spec_augment`. ``x`` (the clean features
+    settings hold mean/std; with each clip's mel filters stretched, when ``warp``) and
+    applies :func:`spec_augment`. ``x`` (the clean features
     given to ``fit``) is only used for its length and shape: it must be the features of
     ``clips``, in order.
 
@@ -589,6 +591,11 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
         gain_db: largest change of loudness in dB (:func:`random_gain`).
         reverb: share of clips played in a random room (:func:`reverberate`).
         eq_db: largest boost or cut of a random microphone response (:func:`random_eq`).
+        warp: vocal tract length perturbation (Jaitly & Hinton 2013): each clip's mel
+            filters are stretched along frequency by a factor drawn in ``1 ± warp``
+            (in steps of 0.01; ``tinykit.features.mel_filterbank``'s ``warp``), as
+            longer or shorter vocal tracts move the formants, but not the pitch or pace
+            that :func:`speed_perturb` moves with them. In [0, 0.3].
         variants: None to make every epoch's waveforms afresh; or how many waveform-level
             variants of each clip to make (the first ``variants`` epochs), after which every
             epoch draws one of them per clip at random (SpecAugment stays fresh): most of
@@ -624,6 +631,7 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
     masks = dict(time_masks=time_masks, time_width=time_width, freq_masks=freq_masks,
                  freq_width=freq_width)
     spec_augment(np.zeros((1,) + settings.shape, np.float32), **masks, seed=0)
+    _number("warp", warp, 0.0, 0.3)
 
     if variants is not None:
         _number("variants", variants, 1, integer=True)
@@ -659,7 +667,8 @@ def audio_augment(clips, settings, *, noise=(), level=0.1, probability=0.8, max_
             a = time_shift(a, max_shift=max_shift, sample_rate=settings.sample_rate, seed=rng)
             if noise and probability > 0:
                 a = mix_noise(a, noise, level=level, probability=probability, seed=rng)
-            feats = extract(a, settings)
+            stretch = np.round(rng.uniform(1 - warp, 1 + warp, len(a)), 2) if warp else None
+            feats = extract(a, settings, warp=stretch)
             if variants is not None:
                 bank.append(feats)
         else:
