@@ -169,9 +169,10 @@ def mel_filterbank(settings=None, *, warp=1.0) -> np.ndarray:
     Args:
         settings: :class:`AudioFeatures` (default ``AudioFeatures()``).
         warp: every filter stretched along frequency by this factor (1.3: a filter
-            at 1 kHz moves to 1.3 kHz): a voice whose formants sit that much lower
-            gives the features of the unstretched bank. For augmentation only (vocal
-            tract length perturbation; ``audio_augment``'s ``warp``); boards use 1.
+            at 1 kHz moves to 1.3 kHz), so that a voice whose formants sit that much
+            higher gives what the plain bank gives the plain voice. For augmentation
+            only (vocal tract length perturbation; ``audio_augment``'s ``warp``);
+            boards use 1.
 
     Returns:
         float32 array (n_mels, n_fft // 2 + 1): ``mel = filterbank @ power``.
