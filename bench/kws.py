@@ -443,6 +443,8 @@ def main(argv=None):
                    help="DS-CNN depthwise-separable blocks")
     p.add_argument("--dropout", type=float, default=D["dropout"])
     p.add_argument("--l2", type=float, default=D["l2"])
+    p.add_argument("--fmin", type=float, default=D["fmin"],
+                   help="lowest edge of the mel filterbank, Hz")
     p.add_argument("--fmax", type=float, default=D["fmax"])
     p.add_argument("--n-mfcc", type=int, default=D["n_mfcc"], help="MFCC coefficients per frame")
     p.add_argument("--first-strides", type=int, nargs=2, default=D["first_strides"],
@@ -530,7 +532,7 @@ def main(argv=None):
         overrides = dict(epochs=args.epochs, qat_epochs=args.qat_epochs,
                          batch_size=args.batch_size, learning_rate=args.lr,
                          filters=args.filters, blocks=args.blocks, dropout=args.dropout,
-                         l2=args.l2, fmax=args.fmax, n_mfcc=args.n_mfcc,
+                         l2=args.l2, fmin=args.fmin, fmax=args.fmax, n_mfcc=args.n_mfcc,
                          first_strides=args.first_strides, augment=not args.no_augment,
                          noise_level=args.noise_level, noise_probability=args.noise_probability,
                          max_shift=args.max_shift, time_width=args.time_width,
