@@ -447,6 +447,8 @@ def main(argv=None):
                    help="lowest edge of the mel filterbank, Hz")
     p.add_argument("--fmax", type=float, default=D["fmax"])
     p.add_argument("--n-mfcc", type=int, default=D["n_mfcc"], help="MFCC coefficients per frame")
+    p.add_argument("--amin", type=float, default=D["amin"],
+                   help="floor of the mel power before the log (1e-8: -80 dB)")
     p.add_argument("--first-strides", type=int, nargs=2, default=D["first_strides"],
                    metavar=("TIME", "FREQ"),
                    help="strides (time, frequency) of the DS-CNN's first convolution")
@@ -533,6 +535,7 @@ def main(argv=None):
                          batch_size=args.batch_size, learning_rate=args.lr,
                          filters=args.filters, blocks=args.blocks, dropout=args.dropout,
                          l2=args.l2, fmin=args.fmin, fmax=args.fmax, n_mfcc=args.n_mfcc,
+                         amin=args.amin,
                          first_strides=args.first_strides, augment=not args.no_augment,
                          noise_level=args.noise_level, noise_probability=args.noise_probability,
                          max_shift=args.max_shift, time_width=args.time_width,

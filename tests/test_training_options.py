@@ -157,12 +157,13 @@ def test_the_moving_average_of_the_weights_is_what_a_phase_returns(monkeypatch):
         _fit(average=1.0)
 
 
-def test_the_recipe_passes_feature_size_band_and_first_strides_on(monkeypatch):
+def test_the_recipe_passes_feature_size_band_floor_and_first_strides_on(monkeypatch):
     monkeypatch.setenv("TINYKIT_FAST", "1")
-    r = recipes.kws("speech_commands", n_mfcc=13, fmin=125.0, first_strides=(2, 3),
+    r = recipes.kws("speech_commands", n_mfcc=13, fmin=125.0, amin=1e-6, first_strides=(2, 3),
                     augment=False, verbose=False)
     assert r.settings.n_mfcc == 13 and r.settings.shape == (49, 13)
     assert r.settings.fmin == 125.0 and recipes.KWS_DEFAULTS["fmin"] != 125.0
+    assert r.settings.amin == 1e-6 and recipes.KWS_DEFAULTS["amin"] != 1e-6
     conv0 = r.float_model.get_layer("conv0")
     assert conv0.strides == (2, 3) and conv0.output_shape[1:3] == (25, 5)
     assert tuple(r.tflite.input.shape) == (1, 49, 13)

@@ -131,7 +131,7 @@ def gesture(data="magic_wand", *, model="gesture_cnn", seed=0, out=None, board="
 #: its figures: bench/kws.md.
 KWS_DEFAULTS = dict(epochs=150, qat_epochs=15, batch_size=64, learning_rate=3e-3, filters=64,
                     blocks=4, dropout=0.2, l2=1e-4, kind="mfcc", fmin=20.0, fmax=4000.0,
-                    n_mfcc=10, first_strides=(2, 2), augment=True,
+                    n_mfcc=10, amin=1e-10, first_strides=(2, 2), augment=True,
                     noise_level=0.1, noise_probability=0.8, max_shift=0.1, time_masks=2,
                     time_width=6, freq_masks=2, freq_width=2, speed=0.1, gain_db=12.0,
                     reverb=0.0, eq_db=10.0, variants=10, label_smoothing=0.0, mixup=0.0,
@@ -228,7 +228,8 @@ def kws(data="speech_commands", *, model="ds_cnn", seed=0, out=None, emulate=Fal
                                           phrases=cfg["spoken_phrases"], seed=seed,
                                           verbose=verbose)
         settings = features.AudioFeatures(kind=cfg["kind"], fmin=cfg["fmin"],
-                                          fmax=cfg["fmax"], n_mfcc=cfg["n_mfcc"])
+                                          fmax=cfg["fmax"], n_mfcc=cfg["n_mfcc"],
+                                          amin=cfg["amin"])
         settings = features.fit_normalization(
             features.extract(clips["train"][0], settings, normalized=False), settings)
         feats = {s: (features.extract(x, settings), y) for s, (x, y) in clips.items()}
