@@ -448,7 +448,7 @@ def main(argv=None):
     p.add_argument("--fmax", type=float, default=D["fmax"])
     p.add_argument("--n-mfcc", type=int, default=D["n_mfcc"], help="MFCC coefficients per frame")
     p.add_argument("--amin", type=float, default=D["amin"],
-                   help="floor of the mel power before the log (1e-8: -80 dB)")
+                   help="floor of the mel power before the log (1e-10: librosa's, -100 dB)")
     p.add_argument("--first-strides", type=int, nargs=2, default=D["first_strides"],
                    metavar=("TIME", "FREQ"),
                    help="strides (time, frequency) of the DS-CNN's first convolution")

@@ -127,13 +127,15 @@ def gesture(data="magic_wand", *, model="gesture_cnn", seed=0, out=None, board="
 #: clip; ``_unknown_`` weighing twice in the loss; other words said by espeak-ng as
 #: ``_unknown_``, 0.35 times as many as the recordings (for the streams: +1.8 to +4.4
 #: points of keywords within 10 false alarms per hour on three cuts of the folds, at -0.3
-#: to -1.8 points of clip accuracy). Every fold, cut and change tried, kept or not, with
+#: to -1.8 points of clip accuracy); the log floor of the front end's own default (-80 dB,
+#: ``features.AudioFeatures.amin``). Every fold, cut and change tried, kept or not, with
 #: its figures: bench/kws.md.
 KWS_DEFAULTS = dict(epochs=150, qat_epochs=15, batch_size=64, learning_rate=3e-3, filters=64,
                     blocks=4, dropout=0.2, l2=1e-4, kind="mfcc", fmin=20.0, fmax=4000.0,
-                    n_mfcc=10, amin=1e-10, first_strides=(2, 2), augment=True,
-                    noise_level=0.1, noise_probability=0.8, max_shift=0.1, time_masks=2,
-                    time_width=6, freq_masks=2, freq_width=2, speed=0.1, gain_db=12.0,
+                    n_mfcc=10, amin=features.AudioFeatures.amin, first_strides=(2, 2),
+                    augment=True, noise_level=0.1, noise_probability=0.8, max_shift=0.1,
+                    time_masks=2, time_width=6, freq_masks=2, freq_width=2, speed=0.1,
+                    gain_db=12.0,
                     reverb=0.0, eq_db=10.0, variants=10, label_smoothing=0.0, mixup=0.0,
                     negatives=0.0, teacher=0, distill=0.5, unknown_weight=2.0, average=0.0,
                     focal=0.0, spoken_unknown=0.35, spoken_phrases=0.0, warp=0.0)

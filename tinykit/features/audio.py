@@ -43,7 +43,13 @@ class AudioFeatures(_record.Settings):
         n_mels: mel bands (Slaney mel scale and area normalisation, librosa's default).
         fmin, fmax: edges of the mel filterbank, Hz.
         n_mfcc: DCT-II (orthonormal) coefficients kept, for ``kind="mfcc"``.
-        amin: floor of the mel power before ``10 * log10``.
+        amin: floor of the mel power before ``10 * log10``: 1e-8 (-80 dB, about what
+            one least significant bit of 16-bit noise gives a band). Speech Commands
+            pads short recordings with exact zeros, which no microphone gives; at
+            librosa's floor (1e-10, -100 dB) those frames sat 20 dB below any recorded
+            noise. On 5 speaker-grouped folds, three cuts: +0.6, +0.8, +0.7 points of
+            int8 accuracy over 1e-10 (the padded clips 64-67% right -> 72-73%),
+            keyword streams unchanged on the whole (bench/kws.md).
         mean, std: per-coefficient normalisation (see :func:`fit_normalization`), or None.
 
     Raises:
@@ -70,7 +76,7 @@ class AudioFeatures(_record.Settings):
     fmin: float = 20.0
     fmax: float = 4000.0
     n_mfcc: int = 10
-    amin: float = 1e-10
+    amin: float = 1e-8
     mean: tuple | None = None
     std: tuple | None = None
 
@@ -317,7 +323,8 @@ def log_mel(clips, settings=None, *, normalized=True, warp=None) -> np.ndarray:
     """Log-mel spectrograms: (n, 49, 40) float32 in dB for 1 s clips with the defaults.
 
     ``10 * log10(max(mel power, amin))`` of each frame's mel band energies, the same
-    as ``librosa.power_to_db(librosa.feature.melspectrogram(...), top_db=None)``.
+    as ``librosa.power_to_db(librosa.feature.melspectrogram(...), amin=settings.amin,
+    top_db=None)``.
 
     Args:
         clips: (n, samples) or (samples,) float32 audio at ``settings.sample_rate``.
