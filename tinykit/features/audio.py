@@ -43,13 +43,13 @@ class AudioFeatures(_record.Settings):
         n_mels: mel bands (Slaney mel scale and area normalisation, librosa's default).
         fmin, fmax: edges of the mel filterbank, Hz.
         n_mfcc: DCT-II (orthonormal) coefficients kept, for ``kind="mfcc"``.
-        amin: floor of the mel power before ``10 * log10``: 1e-8 (-80 dB, about what
-            one least significant bit of 16-bit noise gives a band). Speech Commands
+        amin: floor of the mel power before ``10 * log10``: 1e-8 (-80 dB; white noise of
+            one least significant bit rms of 16-bit audio gives -79 dB). Speech Commands
             pads short recordings with exact zeros, which no microphone gives; at
-            librosa's floor (1e-10, -100 dB) those frames sat 20 dB below any recorded
-            noise. On 5 speaker-grouped folds, three cuts: +0.6, +0.8, +0.7 points of
-            int8 accuracy over 1e-10 (the padded clips 64-67% right -> 72-73%),
-            keyword streams unchanged on the whole (bench/kws.md).
+            librosa's floor (1e-10, -100 dB) those frames sat below even 16-bit
+            rounding noise. On 5 speaker-grouped folds, three cuts: +0.6, +0.8, +0.7
+            points of int8 accuracy over 1e-10 (the padded clips 64-69% right ->
+            71-73%), keyword streams unchanged on the whole (bench/kws.md).
         mean, std: per-coefficient normalisation (see :func:`fit_normalization`), or None.
 
     Raises:
