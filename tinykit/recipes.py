@@ -135,10 +135,9 @@ KWS_DEFAULTS = dict(epochs=150, qat_epochs=15, batch_size=64, learning_rate=3e-3
                     n_mfcc=10, amin=features.AudioFeatures.amin, first_strides=(2, 2),
                     augment=True, noise_level=0.1, noise_probability=0.8, max_shift=0.1,
                     time_masks=2, time_width=6, freq_masks=2, freq_width=2, speed=0.1,
-                    gain_db=12.0,
-                    reverb=0.0, eq_db=10.0, variants=10, label_smoothing=0.0, mixup=0.0,
-                    negatives=0.0, teacher=0, distill=0.5, unknown_weight=2.0, average=0.0,
-                    focal=0.0, spoken_unknown=0.35, spoken_phrases=0.0, warp=0.0)
+                    gain_db=12.0, reverb=0.0, eq_db=10.0, variants=10, label_smoothing=0.0,
+                    mixup=0.0, negatives=0.0, teacher=0, distill=0.5, unknown_weight=2.0,
+                    average=0.0, focal=0.0, spoken_unknown=0.35, spoken_phrases=0.0, warp=0.0)
 
 
 @dataclass
