@@ -410,17 +410,15 @@ def reference_stages(clips, settings) -> dict:
         ``{"power", "mel", "log_mel", "coefficients", "normalized"}``: float32 arrays
         shaped as :class:`FrontendRun`'s.
     """
-    from ..features.audio import _clips, _power, _settings, dct_matrix, mel_filterbank
+    from ..features.audio import (_clips, _db, _power, _settings, audio_normalize, dct_matrix,
+                                  mel_filterbank)
     s = _settings(settings)
     x = _clips(clips, s)
     power = _power(x, s)
     mel = (power @ mel_filterbank(s).T).astype(np.float32)
-    log_mel = (10.0 * np.log10(np.maximum(mel, s.amin))).astype(np.float32)
+    log_mel = _db(mel, s)
     coeffs = (log_mel @ dct_matrix(s).T).astype(np.float32) if s.kind == "mfcc" else log_mel
-    normalized = coeffs
-    if s.mean is not None:
-        normalized = ((coeffs - np.asarray(s.mean, np.float32))
-                      / np.asarray(s.std, np.float32)).astype(np.float32)
+    normalized = coeffs if s.mean is None else audio_normalize(coeffs, s)
     return {"power": power, "mel": mel, "log_mel": log_mel, "coefficients": coeffs,
             "normalized": normalized}
 

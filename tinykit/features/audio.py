@@ -301,6 +301,11 @@ def _power(x, s):
     return out
 
 
+def _db(mel, s):
+    """The front end's log: ``10 * log10(max(mel power, s.amin))``, float32."""
+    return (10.0 * np.log10(np.maximum(mel, s.amin))).astype(np.float32)
+
+
 def _log_mel(x, s, warp=None):
     """Log-mel dB (n, frames, n_mels) of clips x; ``warp``: None, or one stretch of the
     mel filters (:func:`mel_filterbank`) per clip."""
@@ -316,7 +321,7 @@ def _log_mel(x, s, warp=None):
         for w in np.unique(warp):
             rows = warp == w
             mel[rows] = power[rows] @ mel_filterbank(s, warp=float(w)).T
-    return (10.0 * np.log10(np.maximum(mel, s.amin))).astype(np.float32)
+    return _db(mel, s)
 
 
 def log_mel(clips, settings=None, *, normalized=True, warp=None) -> np.ndarray:
